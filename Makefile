@@ -1,0 +1,50 @@
+# restore-controller: build, test and code generation.
+#
+#   make test      unit tests, then the tests against a real local cluster
+#   make build     compile everything
+#   make verify    generated code, CRDs, gofmt and go vet are clean
+#   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
+
+SHELL := /usr/bin/env bash -o pipefail
+GO ?= go
+CLUSTER_BIN_DIR ?= $(CURDIR)/_output/cluster-bin
+export CLUSTER_BIN_DIR
+
+.PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
+
+all: build
+
+build:
+	$(GO) build ./...
+	cd test && $(GO) build ./...
+
+## test: what CI runs and what a newcomer runs.
+test: unit-test cluster-test
+
+unit-test:
+	$(GO) test -race -count=1 ./...
+
+# The cluster tests run a real etcd, kube-apiserver and
+# kube-controller-manager built from source (first build ~10 minutes).
+cluster-test: cluster-binaries
+	cd test && $(GO) test -count=1 -timeout 30m ./...
+
+cluster-binaries:
+	./hack/build-cluster-binaries.sh
+
+codegen crds:
+	./hack/update-codegen.sh
+
+verify: fmt-check vet
+	./hack/verify-codegen.sh
+
+vet:
+	$(GO) vet ./...
+	cd test && $(GO) vet ./...
+
+fmt-check:
+	@out=$$(find . -name '*.go' -not -path './pkg/generated/*' -not -path './_output/*' -print0 | xargs -0 gofmt -l); \
+	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf _output bin

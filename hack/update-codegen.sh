@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Regenerates everything derived from pkg/apis: deepcopy functions, the
+# typed clientset (with its field-managed fake), apply configurations,
+# listers and informers under pkg/generated, and the CRDs under
+# artifacts/crds. Never edit those outputs by hand; run this instead.
+#
+# The generators are the versions pinned as `tool` dependencies in go.mod.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+module=$(go list -m)
+
+# kube_codegen.sh `go install`s the generators from its own module; keep the
+# binaries out of the user's GOPATH.
+export GOBIN="$root/_output/codegen-bin"
+mkdir -p "$GOBIN"
+codegen_dir=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+# shellcheck source=/dev/null
+source "$codegen_dir/kube_codegen.sh"
+
+kube::codegen::gen_helpers \
+  --boilerplate "$root/hack/boilerplate.go.txt" \
+  "$root/pkg/apis"
+
+kube::codegen::gen_client \
+  --with-watch \
+  --with-applyconfig \
+  --output-dir "$root/pkg/generated" \
+  --output-pkg "$module/pkg/generated" \
+  --boilerplate "$root/hack/boilerplate.go.txt" \
+  "$root/pkg/apis"
+
+# CRDs: controller-gen reads the same types and their +kubebuilder markers.
+rm -rf "$root/artifacts/crds"
+go tool controller-gen crd:crdVersions=v1,maxDescLen=0 \
+  paths="./pkg/apis/..." \
+  output:crd:artifacts:config="$root/artifacts/crds"

@@ -1,0 +1,423 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/restore-controller/restore/pkg/apis/common"
+)
+
+// SnapshotLatest in spec.dataSource.snapshot selects the newest Succeeded
+// Snapshot of the named Repository.
+const SnapshotLatest = "latest"
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:path=restoresessions,singular=restoresession,shortName=restore,categories={kubestash,all}
+// +kubebuilder:printcolumn:name="Repository",type="string",JSONPath=".spec.dataSource.repository"
+// +kubebuilder:printcolumn:name="Phase",type="string",JSONPath=".status.phase"
+// +kubebuilder:printcolumn:name="Duration",type="string",JSONPath=".status.duration"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+
+// RestoreSession restores the data of a Snapshot into a target application.
+// It is a one-shot request: its spec cannot change after creation.
+type RestoreSession struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec RestoreSessionSpec `json:"spec"`
+	// +optional
+	Status RestoreSessionStatus `json:"status,omitempty"`
+}
+
+// RestoreSessionSpec says what to restore, from where, and how.
+// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: a RestoreSession is a one-shot request, create a new one to restore again"
+type RestoreSessionSpec struct {
+	// Target is the application whose volumes receive the data: a
+	// StatefulSet, Deployment or DaemonSet (apiGroup apps) or a
+	// PersistentVolumeClaim (core group) in the RestoreSession's namespace.
+	// +kubebuilder:validation:XValidation:rule="!(self.kind in ['StatefulSet', 'Deployment', 'DaemonSet']) || (has(self.apiGroup) && self.apiGroup == 'apps')",message="spec.target.apiGroup must be 'apps' for a StatefulSet, Deployment or DaemonSet target"
+	// +kubebuilder:validation:XValidation:rule="self.kind != 'PersistentVolumeClaim' || !has(self.apiGroup) || self.apiGroup == ''",message="spec.target.apiGroup must be empty (the core group) for a PersistentVolumeClaim target"
+	// +optional
+	Target *common.TypedObjectReference `json:"target,omitempty"`
+
+	// DataSource is the Repository and Snapshot to restore from.
+	// +required
+	DataSource RestoreDataSource `json:"dataSource"`
+
+	// Addon names the addon and the restore tasks that restore the target.
+	// +required
+	Addon AddonInfo `json:"addon"`
+
+	// Hooks run before and after the restore.
+	// +optional
+	Hooks *RestoreHooks `json:"hooks,omitempty"`
+
+	// RestoreTimeout bounds the whole restore, counted from when the
+	// controller first processes it. When it passes, the remaining restore
+	// Jobs are stopped and the restore fails.
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) > duration('0s')",message="spec.restoreTimeout must be a positive duration such as 30m or 2h"
+	// +optional
+	RestoreTimeout *metav1.Duration `json:"restoreTimeout,omitempty"`
+
+	// ManifestOptions select and rename the object manifests restored by a
+	// manifest-restore task.
+	// +optional
+	ManifestOptions *ManifestRestoreOptions `json:"manifestOptions,omitempty"`
+}
+
+// RestoreDataSource is the data that will be restored.
+// +kubebuilder:validation:XValidation:rule="self.snapshot != 'latest' || (has(self.repository) && self.repository != ”)",message="spec.dataSource.repository is required when spec.dataSource.snapshot is 'latest'"
+type RestoreDataSource struct {
+	// Namespace of the Repository and Snapshot; defaults to the
+	// RestoreSession's namespace.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// Repository is the name of the Repository that holds the Snapshot. It
+	// may be empty when Snapshot names a Snapshot.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Repository string `json:"repository,omitempty"`
+
+	// Snapshot is the name of the Snapshot to restore, or "latest" for the
+	// newest Succeeded Snapshot of Repository.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Snapshot string `json:"snapshot"`
+
+	// Components lists the Snapshot components to restore (for a
+	// StatefulSet, pod-0, pod-1, …). Empty means every component of the
+	// Snapshot.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +optional
+	Components []string `json:"components,omitempty"`
+
+	// EncryptionSecret holds the repository password. It may be in another
+	// namespace; it is read by the restore executor and never copied.
+	// Defaults to the Repository's encryption secret.
+	// +optional
+	EncryptionSecret *common.ObjectReference `json:"encryptionSecret,omitempty"`
+}
+
+// AddonInfo selects the addon and the restore tasks that restore the target.
+type AddonInfo struct {
+	// Name of the Addon.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+
+	// Tasks are the Addon's restore tasks to run, with their configuration.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +required
+	Tasks []TaskReference `json:"tasks"`
+
+	// ContainerRuntimeSettings configure the restore executor container.
+	// +optional
+	ContainerRuntimeSettings *ContainerRuntimeSettings `json:"containerRuntimeSettings,omitempty"`
+
+	// JobTemplate configures the restore Jobs' pods.
+	// +optional
+	JobTemplate *PodTemplateSpec `json:"jobTemplate,omitempty"`
+}
+
+// TaskReference selects one task of the Addon and configures it.
+type TaskReference struct {
+	// Name of the task in the Addon's restoreTasks.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Name string `json:"name"`
+
+	// Variables are resolved like container environment variables and can be
+	// referred to as ${NAME} in Params.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Variables []corev1.EnvVar `json:"variables,omitempty"`
+
+	// Params are the task's parameters, as the Addon defines them.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Params *runtime.RawExtension `json:"params,omitempty"`
+
+	// TargetVolumes are the target's volumes to mount into the restore Job.
+	// +optional
+	TargetVolumes *TargetVolumeInfo `json:"targetVolumes,omitempty"`
+
+	// AddonVolumes replace the sources of the Addon's volume template, by
+	// volume name.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	AddonVolumes []common.NamedVolumeSource `json:"addonVolumes,omitempty"`
+}
+
+// TargetVolumeInfo says which of the target's volumes the restore Job mounts.
+type TargetVolumeInfo struct {
+	// Volumes of the target to mount in the restore Job.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Volumes []corev1.Volume `json:"volumes,omitempty"`
+
+	// VolumeMounts mount Volumes into the restore container.
+	// +optional
+	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+
+	// VolumeClaimTemplates are the target StatefulSet's claim templates: for
+	// the component of ordinal N the Job mounts the claim <template>-<sts>-N.
+	// +optional
+	VolumeClaimTemplates []corev1.PersistentVolumeClaimTemplate `json:"volumeClaimTemplates,omitempty"`
+}
+
+// RestoreHooks are the hooks run before and after the restore.
+type RestoreHooks struct {
+	// PreRestore hooks run, in order, before any restore Job is created. A
+	// failed pre-restore hook fails the restore without restoring.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(h, !has(h.executionPolicy) || h.executionPolicy == 'Always')",message="spec.hooks.preRestore[].executionPolicy must be Always: OnSuccess and OnFailure apply to postRestore hooks only"
+	// +optional
+	PreRestore []HookInfo `json:"preRestore,omitempty"`
+
+	// PostRestore hooks run, in order, after every component has finished.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	PostRestore []HookInfo `json:"postRestore,omitempty"`
+}
+
+// ManifestRestoreOptions select the object manifests a manifest-restore task
+// restores and where.
+type ManifestRestoreOptions struct {
+	// RestoreNamespace is the namespace the restored objects are created in.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+
+	// MongoDB selects the MongoDB objects to restore.
+	// +optional
+	MongoDB *KubeDBManifestOptions `json:"mongoDB,omitempty"`
+
+	// Postgres selects the Postgres objects to restore.
+	// +optional
+	Postgres *KubeDBManifestOptions `json:"postgres,omitempty"`
+
+	// MySQL selects the MySQL objects to restore.
+	// +optional
+	MySQL *KubeDBManifestOptions `json:"mySQL,omitempty"`
+
+	// MariaDB selects the MariaDB objects to restore.
+	// +optional
+	MariaDB *KubeDBManifestOptions `json:"mariaDB,omitempty"`
+}
+
+// KubeDBManifestOptions choose and rename a KubeDB database's objects in a
+// manifest restore. A new name is only meaningful for an object that is
+// restored.
+// +kubebuilder:validation:XValidation:rule="!has(self.dbName) || !has(self.db) || self.db",message="dbName renames the database object, which db: false does not restore"
+// +kubebuilder:validation:XValidation:rule="!has(self.authSecretName) || !has(self.authSecret) || self.authSecret",message="authSecretName renames the auth Secret, which authSecret: false does not restore"
+// +kubebuilder:validation:XValidation:rule="!has(self.configSecretName) || !has(self.configSecret) || self.configSecret",message="configSecretName renames the config Secret, which configSecret: false does not restore"
+type KubeDBManifestOptions struct {
+	// DB restores the database object itself. Defaults to true.
+	// +kubebuilder:default=true
+	// +optional
+	DB *bool `json:"db,omitempty"`
+
+	// DBName is the new name of the database object.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	DBName string `json:"dbName,omitempty"`
+
+	// AuthSecret restores the database's auth Secret. Defaults to true.
+	// +kubebuilder:default=true
+	// +optional
+	AuthSecret *bool `json:"authSecret,omitempty"`
+
+	// AuthSecretName is the new name of the auth Secret.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	AuthSecretName string `json:"authSecretName,omitempty"`
+
+	// ConfigSecret restores the database's config Secret. Defaults to true.
+	// +kubebuilder:default=true
+	// +optional
+	ConfigSecret *bool `json:"configSecret,omitempty"`
+
+	// ConfigSecretName is the new name of the config Secret.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	ConfigSecretName string `json:"configSecretName,omitempty"`
+
+	// IssuerRefName is the new name of the TLS issuer the database refers to.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	IssuerRefName string `json:"issuerRefName,omitempty"`
+}
+
+// RestoreSessionStatus is the observed state of a restore.
+type RestoreSessionStatus struct {
+	// Phase is the overall state of the restore.
+	// +optional
+	Phase RestorePhase `json:"phase,omitempty"`
+
+	// TargetFound says whether the target exists.
+	// +optional
+	TargetFound *bool `json:"targetFound,omitempty"`
+
+	// Duration is the time the restore took, from start to its final step.
+	// +optional
+	Duration string `json:"duration,omitempty"`
+
+	// RestoreDeadline is when the restore fails if it has not finished.
+	// +optional
+	RestoreDeadline *metav1.Time `json:"restoreDeadline,omitempty"`
+
+	// TotalComponents is the number of components being restored.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TotalComponents int32 `json:"totalComponents,omitempty"`
+
+	// Components is the restore status of each component, keyed by name.
+	// Each restore executor patches only its own entry.
+	// +mapType=granular
+	// +optional
+	Components map[string]ComponentRestoreStatus `json:"components,omitempty"`
+
+	// Hooks is the state of the pre- and post-restore hooks.
+	// +optional
+	Hooks *HookStatus `json:"hooks,omitempty"`
+
+	// Dependencies lists the objects the restore needs and whether they exist.
+	// +optional
+	Dependencies []ResourceFoundStatus `json:"dependencies,omitempty"`
+
+	// PausedBackups are the BackupConfigurations paused for the restore; they
+	// are resumed when it ends.
+	// +optional
+	PausedBackups []common.TypedObjectReference `json:"pausedBackups,omitempty"`
+
+	// Conditions of the restore's steps.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RestorePhase is the state of a restore or of one of its components.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Invalid;Unknown
+type RestorePhase string
+
+const (
+	RestorePending      RestorePhase = "Pending"
+	RestoreRunning      RestorePhase = "Running"
+	RestoreSucceeded    RestorePhase = "Succeeded"
+	RestoreFailed       RestorePhase = "Failed"
+	RestoreInvalid      RestorePhase = "Invalid"
+	RestorePhaseUnknown RestorePhase = "Unknown"
+)
+
+// ComponentRestoreStatus is the restore status of one component.
+type ComponentRestoreStatus struct {
+	// Phase of the component's restore.
+	// +optional
+	Phase RestorePhase `json:"phase,omitempty"`
+
+	// Duration the component's restore took.
+	// +optional
+	Duration string `json:"duration,omitempty"`
+
+	// Error says why the component's restore failed.
+	// +optional
+	Error string `json:"error,omitempty"`
+
+	// Progress of a running restore.
+	// +optional
+	Progress *RestoreProgress `json:"progress,omitempty"`
+}
+
+// RestoreProgress is how far a component's restore has come.
+type RestoreProgress struct {
+	// TotalBytes is the size of the data to restore.
+	// +optional
+	TotalBytes int64 `json:"totalBytes,omitempty"`
+	// RestoredBytes is the size of the data restored so far.
+	// +optional
+	RestoredBytes int64 `json:"restoredBytes,omitempty"`
+	// TotalFiles is the number of files to restore.
+	// +optional
+	TotalFiles int64 `json:"totalFiles,omitempty"`
+	// RestoredFiles is the number of files restored so far.
+	// +optional
+	RestoredFiles int64 `json:"restoredFiles,omitempty"`
+	// Percentage of TotalBytes restored, 0 to 100.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Percentage int32 `json:"percentage,omitempty"`
+	// Speed is the recent restore rate, e.g. "84.2 MiB/s".
+	// +optional
+	Speed string `json:"speed,omitempty"`
+	// ETA is the estimated time left, e.g. "1m20s".
+	// +optional
+	ETA string `json:"eta,omitempty"`
+	// LastUpdateTime is when the executor last reported progress.
+	// +optional
+	LastUpdateTime *metav1.Time `json:"lastUpdateTime,omitempty"`
+}
+
+// HookStatus is the state of the pre- and post-restore hooks.
+type HookStatus struct {
+	// PreHooks is the state of each pre-restore hook.
+	// +optional
+	PreHooks []HookExecutionStatus `json:"preHooks,omitempty"`
+	// PostHooks is the state of each post-restore hook.
+	// +optional
+	PostHooks []HookExecutionStatus `json:"postHooks,omitempty"`
+}
+
+// ResourceFoundStatus says whether an object the restore needs exists.
+type ResourceFoundStatus struct {
+	// APIGroup of the object; empty for the core group.
+	// +optional
+	APIGroup string `json:"apiGroup,omitempty"`
+	// Kind of the object.
+	Kind string `json:"kind"`
+	// Namespace of the object; empty for cluster-scoped objects.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the object.
+	Name string `json:"name"`
+	// Found is true when the object exists.
+	Found bool `json:"found"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RestoreSessionList is a list of RestoreSessions.
+type RestoreSessionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RestoreSession `json:"items"`
+}
