@@ -71,7 +71,7 @@ type RestoreSessionSpec struct {
 }
 
 // RestoreDataSource is the data that will be restored.
-// +kubebuilder:validation:XValidation:rule="self.snapshot != 'latest' || (has(self.repository) && self.repository != ”)",message="spec.dataSource.repository is required when spec.dataSource.snapshot is 'latest'"
+// +kubebuilder:validation:XValidation:rule="self.snapshot != 'latest' || (has(self.repository) && size(self.repository) > 0)",message="spec.dataSource.repository is required when spec.dataSource.snapshot is 'latest'"
 type RestoreDataSource struct {
 	// Namespace of the Repository and Snapshot; defaults to the
 	// RestoreSession's namespace.

@@ -1,0 +1,79 @@
+// Package framework holds helpers the cluster tests share: installing the
+// project's CRDs and applying YAML the way kubectl does.
+package framework
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+)
+
+// InstallCRDs creates (or replaces) every CRD in dir and waits until each is
+// Established and served.
+func InstallCRDs(ctx context.Context, cfg *rest.Config, dir string) error {
+	client, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no CRDs in %s", dir)
+	}
+	var names []string
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(&crd); err != nil && err != io.EOF {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		crds := client.ApiextensionsV1().CustomResourceDefinitions()
+		_, err = crds.Create(ctx, &crd, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			var current *apiextensionsv1.CustomResourceDefinition
+			if current, err = crds.Get(ctx, crd.Name, metav1.GetOptions{}); err == nil {
+				crd.ResourceVersion = current.ResourceVersion
+				_, err = crds.Update(ctx, &crd, metav1.UpdateOptions{})
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("installing %s: %w", f, err)
+		}
+		names = append(names, crd.Name)
+	}
+	for _, name := range names {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			for _, c := range crd.Status.Conditions {
+				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("CRD %s not established: %w", name, err)
+		}
+	}
+	return nil
+}
