@@ -31,8 +31,11 @@ kube::codegen::gen_client \
   --boilerplate "$root/hack/boilerplate.go.txt" \
   "$root/pkg/apis"
 
-# CRDs: controller-gen reads the same types and their +kubebuilder markers.
+# CRDs: controller-gen reads the same types and their +kubebuilder markers;
+# crd-descriptions then drops the descriptions inside embedded Kubernetes
+# types, which would otherwise make the RestoreSession CRD 1.7 MB.
 rm -rf "$root/artifacts/crds"
-go tool controller-gen crd:crdVersions=v1,maxDescLen=0 \
+go tool controller-gen crd:crdVersions=v1 \
   paths="./pkg/apis/..." \
   output:crd:artifacts:config="$root/artifacts/crds"
+go run ./hack/crd-descriptions "$root/artifacts/crds"
