@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates everything derived from pkg/apis: deepcopy functions, the
-# typed clientset (with its field-managed fake), apply configurations,
-# listers and informers under pkg/generated, and the CRDs under
-# artifacts/crds. Never edit those outputs by hand; run this instead.
+# Regenerates everything derived from pkg/apis: deepcopy functions, the CRDs
+# under artifacts/crds, and under pkg/generated the typed clientset (with
+# its field-managed fake), apply configurations, listers and informers.
+# Never edit those outputs by hand; run this instead.
 #
 # The generators are the versions pinned as `tool` dependencies in go.mod.
 set -euo pipefail
@@ -10,6 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 module=$(go list -m)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 
 # kube_codegen.sh `go install`s the generators from its own module; keep the
 # binaries out of the user's GOPATH.
@@ -23,15 +25,7 @@ kube::codegen::gen_helpers \
   --boilerplate "$root/hack/boilerplate.go.txt" \
   "$root/pkg/apis"
 
-kube::codegen::gen_client \
-  --with-watch \
-  --with-applyconfig \
-  --output-dir "$root/pkg/generated" \
-  --output-pkg "$module/pkg/generated" \
-  --boilerplate "$root/hack/boilerplate.go.txt" \
-  "$root/pkg/apis"
-
-# CRDs: controller-gen reads the same types and their +kubebuilder markers;
+# CRDs: controller-gen reads the types and their +kubebuilder markers;
 # crd-descriptions then drops the descriptions inside embedded Kubernetes
 # types, which would otherwise make the RestoreSession CRD 1.7 MB.
 rm -rf "$root/artifacts/crds"
@@ -39,3 +33,16 @@ go tool controller-gen crd:crdVersions=v1 \
   paths="./pkg/apis/..." \
   output:crd:artifacts:config="$root/artifacts/crds"
 go run ./hack/crd-descriptions "$root/artifacts/crds"
+
+# The apply configurations embed the CRDs' OpenAPI schema, so the fake
+# clientset merges server-side applies as the API server does.
+go run ./hack/crd-openapi "$root/artifacts/crds" "$scratch/openapi.json"
+
+kube::codegen::gen_client \
+  --with-watch \
+  --with-applyconfig \
+  --applyconfig-openapi-schema "$scratch/openapi.json" \
+  --output-dir "$root/pkg/generated" \
+  --output-pkg "$module/pkg/generated" \
+  --boilerplate "$root/hack/boilerplate.go.txt" \
+  "$root/pkg/apis"

@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -43,6 +46,40 @@ func Addon(name string) *AddonApplyConfiguration {
 	b.WithKind("Addon")
 	b.WithAPIVersion("addons.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractAddonFrom extracts the applied configuration owned by fieldManager from
+// addon for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// addon must be a unmodified Addon API object that was retrieved from the Kubernetes API.
+// ExtractAddonFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAddonFrom(addon *addonsv1alpha1.Addon, fieldManager string, subresource string) (*AddonApplyConfiguration, error) {
+	b := &AddonApplyConfiguration{}
+	err := managedfields.ExtractInto(addon, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.addons.v1alpha1.Addon"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(addon.Name)
+
+	b.WithKind("Addon")
+	b.WithAPIVersion("addons.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractAddon extracts the applied configuration owned by fieldManager from
+// addon. If no managedFields are found in addon for fieldManager, a
+// AddonApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// addon must be a unmodified Addon API object that was retrieved from the Kubernetes API.
+// ExtractAddon provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractAddon(addon *addonsv1alpha1.Addon, fieldManager string) (*AddonApplyConfiguration, error) {
+	return ExtractAddonFrom(addon, fieldManager, "")
 }
 
 func (b AddonApplyConfiguration) IsApplyConfiguration() {}

@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -44,6 +47,40 @@ func Function(name string) *FunctionApplyConfiguration {
 	b.WithKind("Function")
 	b.WithAPIVersion("addons.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractFunctionFrom extracts the applied configuration owned by fieldManager from
+// function for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// function must be a unmodified Function API object that was retrieved from the Kubernetes API.
+// ExtractFunctionFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractFunctionFrom(function *addonsv1alpha1.Function, fieldManager string, subresource string) (*FunctionApplyConfiguration, error) {
+	b := &FunctionApplyConfiguration{}
+	err := managedfields.ExtractInto(function, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.addons.v1alpha1.Function"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(function.Name)
+
+	b.WithKind("Function")
+	b.WithAPIVersion("addons.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractFunction extracts the applied configuration owned by fieldManager from
+// function. If no managedFields are found in function for fieldManager, a
+// FunctionApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// function must be a unmodified Function API object that was retrieved from the Kubernetes API.
+// ExtractFunction provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractFunction(function *addonsv1alpha1.Function, fieldManager string) (*FunctionApplyConfiguration, error) {
+	return ExtractFunctionFrom(function, fieldManager, "")
 }
 
 func (b FunctionApplyConfiguration) IsApplyConfiguration() {}

@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -46,6 +49,47 @@ func BackupConfiguration(name, namespace string) *BackupConfigurationApplyConfig
 	b.WithKind("BackupConfiguration")
 	b.WithAPIVersion("core.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractBackupConfigurationFrom extracts the applied configuration owned by fieldManager from
+// backupConfiguration for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// backupConfiguration must be a unmodified BackupConfiguration API object that was retrieved from the Kubernetes API.
+// ExtractBackupConfigurationFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractBackupConfigurationFrom(backupConfiguration *corev1alpha1.BackupConfiguration, fieldManager string, subresource string) (*BackupConfigurationApplyConfiguration, error) {
+	b := &BackupConfigurationApplyConfiguration{}
+	err := managedfields.ExtractInto(backupConfiguration, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.core.v1alpha1.BackupConfiguration"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(backupConfiguration.Name)
+	b.WithNamespace(backupConfiguration.Namespace)
+
+	b.WithKind("BackupConfiguration")
+	b.WithAPIVersion("core.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractBackupConfiguration extracts the applied configuration owned by fieldManager from
+// backupConfiguration. If no managedFields are found in backupConfiguration for fieldManager, a
+// BackupConfigurationApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// backupConfiguration must be a unmodified BackupConfiguration API object that was retrieved from the Kubernetes API.
+// ExtractBackupConfiguration provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractBackupConfiguration(backupConfiguration *corev1alpha1.BackupConfiguration, fieldManager string) (*BackupConfigurationApplyConfiguration, error) {
+	return ExtractBackupConfigurationFrom(backupConfiguration, fieldManager, "")
+}
+
+// ExtractBackupConfigurationStatus extracts the applied configuration owned by fieldManager from
+// backupConfiguration for the status subresource.
+func ExtractBackupConfigurationStatus(backupConfiguration *corev1alpha1.BackupConfiguration, fieldManager string) (*BackupConfigurationApplyConfiguration, error) {
+	return ExtractBackupConfigurationFrom(backupConfiguration, fieldManager, "status")
 }
 
 func (b BackupConfigurationApplyConfiguration) IsApplyConfiguration() {}

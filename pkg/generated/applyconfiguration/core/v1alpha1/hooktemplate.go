@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -43,6 +46,41 @@ func HookTemplate(name, namespace string) *HookTemplateApplyConfiguration {
 	b.WithKind("HookTemplate")
 	b.WithAPIVersion("core.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractHookTemplateFrom extracts the applied configuration owned by fieldManager from
+// hookTemplate for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// hookTemplate must be a unmodified HookTemplate API object that was retrieved from the Kubernetes API.
+// ExtractHookTemplateFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractHookTemplateFrom(hookTemplate *corev1alpha1.HookTemplate, fieldManager string, subresource string) (*HookTemplateApplyConfiguration, error) {
+	b := &HookTemplateApplyConfiguration{}
+	err := managedfields.ExtractInto(hookTemplate, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.core.v1alpha1.HookTemplate"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(hookTemplate.Name)
+	b.WithNamespace(hookTemplate.Namespace)
+
+	b.WithKind("HookTemplate")
+	b.WithAPIVersion("core.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractHookTemplate extracts the applied configuration owned by fieldManager from
+// hookTemplate. If no managedFields are found in hookTemplate for fieldManager, a
+// HookTemplateApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// hookTemplate must be a unmodified HookTemplate API object that was retrieved from the Kubernetes API.
+// ExtractHookTemplate provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractHookTemplate(hookTemplate *corev1alpha1.HookTemplate, fieldManager string) (*HookTemplateApplyConfiguration, error) {
+	return ExtractHookTemplateFrom(hookTemplate, fieldManager, "")
 }
 
 func (b HookTemplateApplyConfiguration) IsApplyConfiguration() {}

@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -45,6 +48,47 @@ func RestoreSession(name, namespace string) *RestoreSessionApplyConfiguration {
 	b.WithKind("RestoreSession")
 	b.WithAPIVersion("core.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractRestoreSessionFrom extracts the applied configuration owned by fieldManager from
+// restoreSession for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// restoreSession must be a unmodified RestoreSession API object that was retrieved from the Kubernetes API.
+// ExtractRestoreSessionFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractRestoreSessionFrom(restoreSession *corev1alpha1.RestoreSession, fieldManager string, subresource string) (*RestoreSessionApplyConfiguration, error) {
+	b := &RestoreSessionApplyConfiguration{}
+	err := managedfields.ExtractInto(restoreSession, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.core.v1alpha1.RestoreSession"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(restoreSession.Name)
+	b.WithNamespace(restoreSession.Namespace)
+
+	b.WithKind("RestoreSession")
+	b.WithAPIVersion("core.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractRestoreSession extracts the applied configuration owned by fieldManager from
+// restoreSession. If no managedFields are found in restoreSession for fieldManager, a
+// RestoreSessionApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// restoreSession must be a unmodified RestoreSession API object that was retrieved from the Kubernetes API.
+// ExtractRestoreSession provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractRestoreSession(restoreSession *corev1alpha1.RestoreSession, fieldManager string) (*RestoreSessionApplyConfiguration, error) {
+	return ExtractRestoreSessionFrom(restoreSession, fieldManager, "")
+}
+
+// ExtractRestoreSessionStatus extracts the applied configuration owned by fieldManager from
+// restoreSession for the status subresource.
+func ExtractRestoreSessionStatus(restoreSession *corev1alpha1.RestoreSession, fieldManager string) (*RestoreSessionApplyConfiguration, error) {
+	return ExtractRestoreSessionFrom(restoreSession, fieldManager, "status")
 }
 
 func (b RestoreSessionApplyConfiguration) IsApplyConfiguration() {}

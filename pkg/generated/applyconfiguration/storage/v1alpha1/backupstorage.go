@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -45,6 +48,47 @@ func BackupStorage(name, namespace string) *BackupStorageApplyConfiguration {
 	b.WithKind("BackupStorage")
 	b.WithAPIVersion("storage.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractBackupStorageFrom extracts the applied configuration owned by fieldManager from
+// backupStorage for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// backupStorage must be a unmodified BackupStorage API object that was retrieved from the Kubernetes API.
+// ExtractBackupStorageFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractBackupStorageFrom(backupStorage *storagev1alpha1.BackupStorage, fieldManager string, subresource string) (*BackupStorageApplyConfiguration, error) {
+	b := &BackupStorageApplyConfiguration{}
+	err := managedfields.ExtractInto(backupStorage, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.storage.v1alpha1.BackupStorage"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(backupStorage.Name)
+	b.WithNamespace(backupStorage.Namespace)
+
+	b.WithKind("BackupStorage")
+	b.WithAPIVersion("storage.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractBackupStorage extracts the applied configuration owned by fieldManager from
+// backupStorage. If no managedFields are found in backupStorage for fieldManager, a
+// BackupStorageApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// backupStorage must be a unmodified BackupStorage API object that was retrieved from the Kubernetes API.
+// ExtractBackupStorage provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractBackupStorage(backupStorage *storagev1alpha1.BackupStorage, fieldManager string) (*BackupStorageApplyConfiguration, error) {
+	return ExtractBackupStorageFrom(backupStorage, fieldManager, "")
+}
+
+// ExtractBackupStorageStatus extracts the applied configuration owned by fieldManager from
+// backupStorage for the status subresource.
+func ExtractBackupStorageStatus(backupStorage *storagev1alpha1.BackupStorage, fieldManager string) (*BackupStorageApplyConfiguration, error) {
+	return ExtractBackupStorageFrom(backupStorage, fieldManager, "status")
 }
 
 func (b BackupStorageApplyConfiguration) IsApplyConfiguration() {}

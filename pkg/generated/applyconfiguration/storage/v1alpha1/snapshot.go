@@ -19,8 +19,11 @@ limitations under the License.
 package v1alpha1
 
 import (
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	internal "github.com/restore-controller/restore/pkg/generated/applyconfiguration/internal"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	types "k8s.io/apimachinery/pkg/types"
+	managedfields "k8s.io/apimachinery/pkg/util/managedfields"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -45,6 +48,47 @@ func Snapshot(name, namespace string) *SnapshotApplyConfiguration {
 	b.WithKind("Snapshot")
 	b.WithAPIVersion("storage.kubestash.com/v1alpha1")
 	return b
+}
+
+// ExtractSnapshotFrom extracts the applied configuration owned by fieldManager from
+// snapshot for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
+// snapshot must be a unmodified Snapshot API object that was retrieved from the Kubernetes API.
+// ExtractSnapshotFrom provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractSnapshotFrom(snapshot *storagev1alpha1.Snapshot, fieldManager string, subresource string) (*SnapshotApplyConfiguration, error) {
+	b := &SnapshotApplyConfiguration{}
+	err := managedfields.ExtractInto(snapshot, internal.Parser().Type("com.github.restore-controller.restore.pkg.apis.storage.v1alpha1.Snapshot"), fieldManager, b, subresource)
+	if err != nil {
+		return nil, err
+	}
+	b.WithName(snapshot.Name)
+	b.WithNamespace(snapshot.Namespace)
+
+	b.WithKind("Snapshot")
+	b.WithAPIVersion("storage.kubestash.com/v1alpha1")
+	return b, nil
+}
+
+// ExtractSnapshot extracts the applied configuration owned by fieldManager from
+// snapshot. If no managedFields are found in snapshot for fieldManager, a
+// SnapshotApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// snapshot must be a unmodified Snapshot API object that was retrieved from the Kubernetes API.
+// ExtractSnapshot provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractSnapshot(snapshot *storagev1alpha1.Snapshot, fieldManager string) (*SnapshotApplyConfiguration, error) {
+	return ExtractSnapshotFrom(snapshot, fieldManager, "")
+}
+
+// ExtractSnapshotStatus extracts the applied configuration owned by fieldManager from
+// snapshot for the status subresource.
+func ExtractSnapshotStatus(snapshot *storagev1alpha1.Snapshot, fieldManager string) (*SnapshotApplyConfiguration, error) {
+	return ExtractSnapshotFrom(snapshot, fieldManager, "status")
 }
 
 func (b SnapshotApplyConfiguration) IsApplyConfiguration() {}
