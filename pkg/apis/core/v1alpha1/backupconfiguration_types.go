@@ -16,7 +16,9 @@ import (
 
 // BackupConfiguration schedules backups of a target. This project reads only
 // the target and pauses or resumes it around a restore; every other field of
-// a KubeStash BackupConfiguration is kept as written.
+// a KubeStash BackupConfiguration is kept as written. Because this Go type
+// drops those fields, change a BackupConfiguration only with a patch of
+// spec.paused, never with an update of the whole object.
 type BackupConfiguration struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
