@@ -4,6 +4,7 @@
 #   make build     compile everything
 #   make verify    generated code, CRDs, gofmt and go vet are clean
 #   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
+#   make cluster-up / cluster-down   a local cluster to explore with kubectl
 
 SHELL := /usr/bin/env bash -o pipefail
 GO ?= go
@@ -11,6 +12,8 @@ CLUSTER_BIN_DIR ?= $(CURDIR)/_output/cluster-bin
 export CLUSTER_BIN_DIR
 
 .PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
+.PHONY: localcluster cluster-up cluster-down cluster-status
+LOCALCLUSTER := _output/bin/localcluster
 
 all: build
 
@@ -26,8 +29,24 @@ unit-test:
 
 # The cluster tests run a real etcd, kube-apiserver and
 # kube-controller-manager built from source (first build ~10 minutes).
+# -v shows each test and the cluster start-up time.
 cluster-test: cluster-binaries
-	cd test && $(GO) test -count=1 -timeout 30m ./...
+	cd test && $(GO) test -count=1 -timeout 30m -v ./...
+
+localcluster:
+	cd test && $(GO) build -o ../$(LOCALCLUSTER) ./cmd/localcluster
+
+## cluster-up: the test cluster, in the background, for a person.
+## CLUSTER_IMAGES="image=path ..." runs those images as local binaries.
+cluster-up: cluster-binaries localcluster
+	$(LOCALCLUSTER) up $(foreach m,$(CLUSTER_IMAGES),--image-binary $(m))
+	@echo 'export KUBECONFIG=$(CURDIR)/_output/localcluster/kubeconfig'
+
+cluster-down: localcluster
+	$(LOCALCLUSTER) down
+
+cluster-status: localcluster
+	$(LOCALCLUSTER) status
 
 cluster-binaries:
 	./hack/build-cluster-binaries.sh
