@@ -21,9 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
-	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
-	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/install"
 )
 
 func main() {
@@ -39,10 +37,8 @@ func main() {
 
 func run(dir string) error {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1alpha1.AddToScheme, storagev1alpha1.AddToScheme, addonsv1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return err
-		}
+	if err := install.AddToScheme(scheme); err != nil {
+		return err
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {

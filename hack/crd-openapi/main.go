@@ -28,9 +28,7 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/spec"
 	"sigs.k8s.io/yaml"
 
-	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
-	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/install"
 )
 
 func main() {
@@ -46,10 +44,8 @@ func main() {
 
 func run(dir, output string) error {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1alpha1.AddToScheme, storagev1alpha1.AddToScheme, addonsv1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return err
-		}
+	if err := install.AddToScheme(scheme); err != nil {
+		return err
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {

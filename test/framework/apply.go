@@ -60,13 +60,19 @@ func Decode(doc string) (*unstructured.Unstructured, error) {
 	return obj, nil
 }
 
-// Create creates the object in doc and returns it as the server stored it.
-func (a *Applier) Create(ctx context.Context, doc string) (*unstructured.Unstructured, error) {
+// decode parses doc and finds the client of its resource.
+func (a *Applier) decode(doc string) (*unstructured.Unstructured, dynamic.ResourceInterface, error) {
 	obj, err := Decode(doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := a.resource(obj)
+	return obj, res, err
+}
+
+// Create creates the object in doc and returns it as the server stored it.
+func (a *Applier) Create(ctx context.Context, doc string) (*unstructured.Unstructured, error) {
+	obj, res, err := a.decode(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +81,7 @@ func (a *Applier) Create(ctx context.Context, doc string) (*unstructured.Unstruc
 
 // Update replaces the stored object with the one in doc.
 func (a *Applier) Update(ctx context.Context, doc string) (*unstructured.Unstructured, error) {
-	obj, err := Decode(doc)
-	if err != nil {
-		return nil, err
-	}
-	res, err := a.resource(obj)
+	obj, res, err := a.decode(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +95,7 @@ func (a *Applier) Update(ctx context.Context, doc string) (*unstructured.Unstruc
 
 // Delete deletes the object in doc; a missing object is not an error.
 func (a *Applier) Delete(ctx context.Context, doc string) error {
-	obj, err := Decode(doc)
-	if err != nil {
-		return err
-	}
-	res, err := a.resource(obj)
+	obj, res, err := a.decode(doc)
 	if err != nil {
 		return err
 	}
