@@ -17,7 +17,10 @@ trap 'rm -rf "$scratch"' EXIT
 # binaries out of the user's GOPATH.
 export GOBIN="$root/_output/codegen-bin"
 mkdir -p "$GOBIN"
+# `go list -m` names no directory until the module is downloaded.
+go mod download k8s.io/code-generator
 codegen_dir=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+[[ -f "$codegen_dir/kube_codegen.sh" ]] || { echo "kube_codegen.sh not found in k8s.io/code-generator ($codegen_dir)" >&2; exit 1; }
 # shellcheck source=/dev/null
 source "$codegen_dir/kube_codegen.sh"
 
