@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -55,18 +54,7 @@ func TestServiceAccountRBAC(t *testing.T) {
 				Containers:         []corev1.Container{{Name: "main", Image: workloadImage, Args: []string{"can-list", tc.resource}}},
 			},
 		}
-		if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		var final *corev1.Pod
-		poll(t, 30*time.Second, "pod "+pod.Name+" to finish", func(ctx context.Context) (bool, string, error) {
-			p, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, "", err
-			}
-			final = p
-			return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, string(p.Status.Phase), nil
-		})
+		final := runPod(t, ns, pod)
 		st := final.Status.ContainerStatuses[0]
 		if st.State.Terminated == nil || st.State.Terminated.ExitCode != tc.exit {
 			t.Errorf("%s: container state %+v, want exit code %d", tc.resource, st.State, tc.exit)
