@@ -1,0 +1,83 @@
+// Package invocation is the contract between the controller, which builds the
+// restore Jobs, and the executor, which runs in them: the environment the
+// controller sets on every executor container, the variables it substitutes
+// into an addon Function's command and args, and the task parameters the
+// executor understands.
+//
+// Both sides import these names; neither spells them on its own.
+package invocation
+
+// Environment variables the controller sets on every restore executor
+// container. The executor reads its inputs from them when no flag is given.
+const (
+	// EnvNamespace is the namespace of the RestoreSession.
+	EnvNamespace = "RESTORE_NAMESPACE"
+	// EnvRestoreSession is the name of the RestoreSession.
+	EnvRestoreSession = "RESTORE_SESSION"
+	// EnvComponent is the snapshot component this Job restores (pod-0, dump …).
+	EnvComponent = "RESTORE_COMPONENT"
+	// EnvSnapshot is the resolved Snapshot name: never "latest".
+	EnvSnapshot = "RESTORE_SNAPSHOT"
+	// EnvTaskName is the addon restore task the Job runs.
+	EnvTaskName = "RESTORE_TASK"
+	// EnvScratchDir is a writable directory for repository config and caches.
+	EnvScratchDir = "RESTORE_SCRATCH_DIR"
+	// EnvTargetMountPaths lists, separated by ':', the mount paths of the
+	// target's volumes in the executor container. The executor refuses to
+	// restore anything outside them. Empty means the Job mounts no target
+	// volume and the executor restores relative to its target root only.
+	EnvTargetMountPaths = "RESTORE_TARGET_MOUNT_PATHS"
+	// EnvNiceAdjustment, EnvIONiceClass and EnvIONiceClassData carry the
+	// containerRuntimeSettings nice and ionice values; the executor applies
+	// them to its own process before it reads any data.
+	EnvNiceAdjustment  = "RESTORE_NICE_ADJUSTMENT"
+	EnvIONiceClass     = "RESTORE_IONICE_CLASS"
+	EnvIONiceClassData = "RESTORE_IONICE_CLASS_DATA"
+)
+
+// ScratchDir is where the controller mounts an emptyDir for the executor's
+// scratch space unless the addon's volumeTemplate provides one.
+const ScratchDir = "/kubestash-tmp"
+
+// Variables substituted into a Function's command and args as ${name} or
+// ${name:=default}. Task parameters (spec.addon.tasks[].params, defaulted
+// from the Addon's parameter definitions) are substituted by their own names.
+const (
+	VarNamespace       = "namespace"
+	VarRestoreSession  = "restoreSession"
+	VarSnapshotName    = "snapshotName"
+	VarComponent       = "component"
+	VarTaskName        = "taskName"
+	VarAddonName       = "addonName"
+	VarRepoName        = "repoName"
+	VarScratchDir      = "scratchDir"
+	VarTargetName      = "targetName"
+	VarTargetKind      = "targetKind"
+	VarTargetNamespace = "targetNamespace"
+)
+
+// Task parameters the executor's restore understands. An Addon declares them
+// in restoreTasks[].parameters and its Function passes them as flags.
+const (
+	// ParamInclude: comma-separated paths inside the snapshot to restore
+	// (partial restore). Empty restores everything.
+	ParamInclude = "include"
+	// ParamExclude: comma-separated glob patterns of paths not to restore.
+	ParamExclude = "exclude"
+	// ParamParallel: number of files restored at once.
+	ParamParallel = "parallel"
+	// ParamResume: skip files whose size and mtime already match, so a
+	// retried Job continues where the last one stopped (default true).
+	ParamResume = "resume"
+	// ParamDeleteExtra: delete files in the target that the snapshot lacks.
+	ParamDeleteExtra = "deleteExtra"
+	// ParamSparse: write files sparsely where they hold zero runs.
+	ParamSparse = "sparse"
+)
+
+// FieldManagerForComponent is the server-side-apply field manager an executor
+// uses for its component's status entry, so executors of different
+// components never take each other's fields.
+func FieldManagerForComponent(component string) string {
+	return "restore-executor/" + component
+}
