@@ -84,3 +84,10 @@ type RepositoryList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Repository `json:"items"`
 }
+
+// Keys of an encryption Secret. The executor reads EncryptionKeyKopia and
+// falls back to EncryptionKeyRestic, the key KubeStash users' Secrets carry.
+const (
+	EncryptionKeyKopia  = "KOPIA_PASSWORD"
+	EncryptionKeyRestic = "RESTIC_PASSWORD"
+)

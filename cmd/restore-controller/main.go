@@ -1,0 +1,269 @@
+// Command restore-controller runs the RestoreSession controller: it turns
+// RestoreSessions into restore Jobs and reports their progress in status.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/restore-controller/restore/pkg/controller"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+)
+
+type options struct {
+	kubeconfig           string
+	workers              int
+	resync               time.Duration
+	metricsAddr          string
+	healthAddr           string
+	leaderElect          bool
+	leaderElectionNS     string
+	leaderElectionID     string
+	leaseDuration        time.Duration
+	renewDeadline        time.Duration
+	retryPeriod          time.Duration
+	targetPollInterval   time.Duration
+	executorBackoffLimit int
+}
+
+func main() {
+	klog.InitFlags(nil)
+	var o options
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Empty: in-cluster config, else $KUBECONFIG.")
+	flag.IntVar(&o.workers, "workers", 2, "RestoreSessions synced in parallel.")
+	flag.DurationVar(&o.resync, "resync-period", 10*time.Minute, "Informer resync period: how often every RestoreSession is re-examined without an event.")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the /metrics endpoint; empty disables it.")
+	flag.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; empty disables them.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", true, "Elect a leader on a Lease so only one replica reconciles.")
+	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the Lease. Empty: the pod's namespace, else kube-system.")
+	flag.StringVar(&o.leaderElectionID, "leader-election-id", "restore-controller", "Name of the Lease.")
+	flag.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a leader's Lease is valid without renewal.")
+	flag.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up.")
+	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire or renew the Lease.")
+	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
+	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	logger := klog.FromContext(ctx)
+	if err := run(ctx, o); err != nil {
+		logger.Error(err, "restore-controller failed")
+		klog.FlushAndExit(klog.ExitFlushTimeout, 1)
+	}
+	klog.Flush()
+}
+
+func run(ctx context.Context, o options) error {
+	logger := klog.FromContext(ctx)
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.UserAgent = controller.ControllerName
+	kubeClient, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	client, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	workqueue.SetProvider(controller.WorkqueueMetricsProvider(reg))
+	metrics := controller.NewMetrics(reg)
+
+	var leading, synced atomic.Bool
+	servers := startServers(ctx, o, reg, func() error {
+		// A standby replica is ready; the leader once its caches synced.
+		if leading.Load() && !synced.Load() {
+			return errors.New("informer caches not synced")
+		}
+		return nil
+	})
+	defer servers()
+
+	runController := func(ctx context.Context) {
+		leading.Store(true)
+		kubeInformers := kubeinformers.NewSharedInformerFactoryWithOptions(kubeClient, o.resync,
+			kubeinformers.WithTweakListOptions(controller.ManagedJobsSelector))
+		restoreInformers := informers.NewSharedInformerFactory(client, o.resync)
+		c, err := controller.New(ctx, kubeClient, client, kubeInformers, restoreInformers, controller.Options{
+			TargetPollInterval:   o.targetPollInterval,
+			ExecutorBackoffLimit: int32(o.executorBackoffLimit),
+			Metrics:              metrics,
+		})
+		if err != nil {
+			logger.Error(err, "Unable to create the controller")
+			return
+		}
+		kubeInformers.Start(ctx.Done())
+		restoreInformers.Start(ctx.Done())
+		go func() {
+			if cacheSyncedWait(ctx, c.HasSynced) {
+				synced.Store(true)
+			}
+		}()
+		if err := c.Run(ctx, o.workers); err != nil {
+			logger.Error(err, "Controller stopped")
+		}
+		kubeInformers.Shutdown()
+		restoreInformers.Shutdown()
+	}
+
+	if !o.leaderElect {
+		runController(ctx)
+		return nil
+	}
+	id, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	id = id + "_" + uuid.NewString()
+	ns := o.leaderElectionNS
+	if ns == "" {
+		ns = podNamespace()
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: o.leaderElectionID, Namespace: ns},
+		Client:     kubeClient.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	lostLease := errors.New("lost the leader Lease")
+	var result error
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		ReleaseOnCancel: true,
+		LeaseDuration:   o.leaseDuration,
+		RenewDeadline:   o.renewDeadline,
+		RetryPeriod:     o.retryPeriod,
+		Name:            o.leaderElectionID,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: runController,
+			OnStoppedLeading: func() {
+				if ctx.Err() == nil {
+					// Another replica may already be reconciling:
+					// stop at once rather than act twice.
+					result = lostLease
+				}
+				logger.Info("Stopped leading", "identity", id)
+			},
+			OnNewLeader: func(identity string) {
+				if identity != id {
+					logger.Info("Another replica leads", "leader", identity)
+				}
+			},
+		},
+	})
+	return result
+}
+
+func cacheSyncedWait(ctx context.Context, synced func() bool) bool {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if synced() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+// podNamespace is the namespace the controller runs in.
+func podNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(b) > 0 {
+		return string(b)
+	}
+	return "kube-system"
+}
+
+// startServers serves /metrics and the health endpoints until ctx ends.
+// The returned function waits for them to shut down.
+func startServers(ctx context.Context, o options, reg *prometheus.Registry, ready func() error) func() {
+	logger := klog.FromContext(ctx)
+	var servers []*http.Server
+	if o.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		servers = append(servers, &http.Server{Addr: o.metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second})
+	}
+	if o.healthAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if err := ready(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("ok"))
+		})
+		servers = append(servers, &http.Server{Addr: o.healthAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second})
+	}
+	done := make(chan struct{}, len(servers))
+	for _, srv := range servers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			logger.Info("Serving", "address", srv.Addr)
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error(err, "HTTP server failed", "address", srv.Addr)
+			}
+		}()
+	}
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			_ = srv.Shutdown(shutdownCtx)
+		}
+		for range servers {
+			<-done
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/status"
+)
+
+// MessageDeadlineExceeded says why a restore failed at its deadline.
+const MessageDeadlineExceeded = "The restore did not complete within spec.restoreTimeout (%s): restoreDeadline %s passed with %d of %d components finished; the remaining restore Jobs were stopped."
+
+// initDeadline sets status.restoreDeadline once, at the first sync, from
+// spec.restoreTimeout. It is never moved, so a restarted controller keeps the
+// deadline the restore started with.
+func (c *Controller) initDeadline(s *restoreState) {
+	st := s.status()
+	if st.RestoreDeadline != nil || s.rs.Spec.RestoreTimeout == nil {
+		return
+	}
+	deadline := metav1.NewTime(s.now.Add(s.rs.Spec.RestoreTimeout.Duration))
+	st.RestoreDeadline = &deadline
+}
+
+// deadlineExceeded reports whether the restore is past its deadline with
+// components unfinished, and records DeadlineExceeded when it first is.
+func (c *Controller) deadlineExceeded(s *restoreState) bool {
+	st := s.status()
+	if status.IsTrue(st, corev1alpha1.TypeDeadlineExceeded) {
+		return true
+	}
+	if st.RestoreDeadline == nil || s.now.Before(st.RestoreDeadline) || status.AllComponentsCompleted(st) {
+		return false
+	}
+	finished := 0
+	for _, comp := range st.Components {
+		if status.IsComponentFinished(comp.Phase) {
+			finished++
+		}
+	}
+	msg := fmt.Sprintf(MessageDeadlineExceeded, s.rs.Spec.RestoreTimeout.Duration, st.RestoreDeadline.UTC().Format(time.RFC3339), finished, st.TotalComponents)
+	s.setCondition(corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline, msg)
+	s.recordEvent(corev1.EventTypeWarning, EventReasonDeadlineExceeded, msg)
+	return true
+}
+
+// requeueForDeadline makes sure the restore is looked at when its deadline
+// passes, even if nothing else happens until then.
+func (c *Controller) requeueForDeadline(s *restoreState) {
+	if d := s.status().RestoreDeadline; d != nil {
+		s.result.requeueWithin(d.Sub(s.now.Time) + time.Second)
+	}
+}
+
+// stopExecutors deletes the RestoreSession's unfinished Jobs and their pods.
+// Finished Jobs stay, with their pods' logs, until the RestoreSession goes.
+func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
+	jobs, err := c.ownedJobs(s.rs)
+	if err != nil {
+		return err
+	}
+	propagation := metav1.DeletePropagationBackground
+	for _, job := range jobs {
+		if _, finished := jobFinished(job); finished || job.DeletionTimestamp != nil {
+			continue
+		}
+		err := c.kubeClient.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{
+			PropagationPolicy: &propagation,
+			Preconditions:     &metav1.Preconditions{UID: &job.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("stopping restore Job %s: %w", job.Name, err)
+		}
+		klog.FromContext(ctx).Info("Stopped restore Job at the deadline", "job", klog.KObj(job))
+	}
+	return nil
+}

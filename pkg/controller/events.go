@@ -1,0 +1,22 @@
+package controller
+
+// Event reasons and message formats. Users and alerts match on the reasons,
+// so they are stable.
+const (
+	EventReasonRestoreStarted    = "RestoreStarted"
+	EventMessageRestoreStarted   = "Restore of snapshot %q started."
+	EventReasonRestoreSucceeded  = "RestoreSucceeded"
+	EventMessageRestoreSucceeded = "Restore succeeded in %s: %d of %d components restored."
+	EventReasonRestoreFailed     = "RestoreFailed"
+	EventMessageRestoreFailed    = "Restore failed after %s: %s"
+
+	EventReasonInvalid           = "InvalidRestoreSession"
+	EventReasonTargetNotFound    = "RestoreTargetNotFound"
+	EventReasonBackupPaused      = "BackupPaused"
+	EventReasonBackupResumed     = "BackupResumed"
+	EventReasonJobCreated        = "RestoreJobCreated"
+	EventReasonExecutorFailed    = "FailedToEnsureRestoreExecutor"
+	EventReasonJobEnded          = "RestoreJobEnded"
+	EventReasonDeadlineExceeded  = "RestoreDeadlineExceeded"
+	EventReasonMetricsPushFailed = "FailedToPushMetrics"
+)

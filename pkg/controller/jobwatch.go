@@ -1,0 +1,83 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/status"
+)
+
+// errStaleCache asks for a retry when the cached RestoreSession is older
+// than the API's: a decision about components must see what the executors
+// last wrote.
+var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
+
+// jobFinished returns the condition that ended a Job, if it has ended.
+func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
+	for _, cond := range job.Status.Conditions {
+		if (cond.Type == batchv1.JobComplete || cond.Type == batchv1.JobFailed) && cond.Status == corev1.ConditionTrue {
+			return cond, true
+		}
+	}
+	return batchv1.JobCondition{}, false
+}
+
+// watchExecutors compares each component's Job with the component's status.
+// The executor reports its component itself; the controller only notices a
+// Job that ended (or vanished) while its component was unfinished, and then
+// sets RestoreIncomplete True with the Job's reason. The component's status
+// stays as the executor left it.
+//
+// An executor writes its final status before it exits, so a Job can be seen
+// finished before the informer delivers that status. Before declaring a
+// component incomplete the controller therefore checks that its copy of the
+// RestoreSession is the API server's latest.
+func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error {
+	st := s.status()
+	var problems []string
+	for _, comp := range s.components {
+		if status.IsComponentFinished(st.Components[comp].Phase) {
+			continue
+		}
+		name := jobName(s.rs, comp)
+		job, err := c.jobs.Jobs(s.rs.Namespace).Get(name)
+		switch {
+		case apierrors.IsNotFound(err):
+			problems = append(problems, fmt.Sprintf("restore Job %s of component %q was deleted before the component finished", name, comp))
+		case err != nil:
+			return err
+		default:
+			cond, finished := jobFinished(job)
+			if !finished {
+				continue
+			}
+			if cond.Type == batchv1.JobComplete {
+				problems = append(problems, fmt.Sprintf("restore Job %s of component %q completed without reporting the component's result", name, comp))
+			} else {
+				problems = append(problems, fmt.Sprintf("restore Job %s of component %q failed (%s: %s)", name, comp, cond.Reason, cond.Message))
+			}
+		}
+	}
+	if len(problems) == 0 || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete) {
+		return nil
+	}
+	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if latest.ResourceVersion != s.rs.ResourceVersion {
+		return errStaleCache
+	}
+	msg := strings.Join(problems, "; ") + "."
+	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)
+	s.recordEvent(corev1.EventTypeWarning, EventReasonJobEnded, msg)
+	return nil
+}

@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/util/workqueue"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+)
+
+// Metrics are the controller's restore metrics, served on /metrics.
+type Metrics struct {
+	finished *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the restore metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "restore_controller",
+			Name:      "restores_finished_total",
+			Help:      "Restores that finished, by final phase.",
+		}, []string{"phase"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "restore_controller",
+			Name:      "restore_duration_seconds",
+			Help:      "Time from a RestoreSession's creation to the end of its restore, by final phase.",
+			Buckets:   prometheus.ExponentialBuckets(1, 2, 16), // 1 s … 9 h
+		}, []string{"phase"}),
+	}
+	reg.MustRegister(m.finished, m.duration)
+	return m
+}
+
+// observeFinished counts a restore whose final status was just written.
+func (m *Metrics) observeFinished(rs *corev1alpha1.RestoreSession) {
+	phase := string(rs.Status.Phase)
+	m.finished.WithLabelValues(phase).Inc()
+	if d, err := time.ParseDuration(rs.Status.Duration); err == nil {
+		m.duration.WithLabelValues(phase).Observe(d.Seconds())
+	}
+}
+
+// WorkqueueMetricsProvider serves client-go's workqueue metrics (depth,
+// adds, latency, work duration, retries) through reg. Install it with
+// workqueue.SetProvider before the controller creates its queue.
+func WorkqueueMetricsProvider(reg prometheus.Registerer) workqueue.MetricsProvider {
+	return &queueMetrics{reg: reg}
+}
+
+type queueMetrics struct{ reg prometheus.Registerer }
+
+// register registers c, or returns the collector already registered under
+// the same description (a second queue of the same name shares metrics).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+func (q *queueMetrics) gauge(name, help, queue string) prometheus.Gauge {
+	return register(q.reg, prometheus.NewGauge(prometheus.GaugeOpts{Subsystem: "workqueue", Name: name, Help: help, ConstLabels: prometheus.Labels{"name": queue}}))
+}
+
+func (q *queueMetrics) counter(name, help, queue string) prometheus.Counter {
+	return register(q.reg, prometheus.NewCounter(prometheus.CounterOpts{Subsystem: "workqueue", Name: name, Help: help, ConstLabels: prometheus.Labels{"name": queue}}))
+}
+
+func (q *queueMetrics) NewDepthMetric(name string) workqueue.GaugeMetric {
+	return q.gauge("depth", "Current depth of the workqueue.", name)
+}
+
+func (q *queueMetrics) NewAddsMetric(name string) workqueue.CounterMetric {
+	return q.counter("adds_total", "Total adds handled by the workqueue.", name)
+}
+
+func (q *queueMetrics) histogram(metric, help, queue string) prometheus.Histogram {
+	return register(q.reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Subsystem: "workqueue", Name: metric, Help: help, ConstLabels: prometheus.Labels{"name": queue},
+		Buckets: prometheus.ExponentialBuckets(10e-9, 10, 12),
+	}))
+}
+
+func (q *queueMetrics) NewLatencyMetric(name string) workqueue.HistogramMetric {
+	return q.histogram("queue_duration_seconds", "How long an item stays in the workqueue before being processed.", name)
+}
+
+func (q *queueMetrics) NewWorkDurationMetric(name string) workqueue.HistogramMetric {
+	return q.histogram("work_duration_seconds", "How long processing an item from the workqueue takes.", name)
+}
+
+func (q *queueMetrics) NewUnfinishedWorkSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return q.gauge("unfinished_work_seconds", "Seconds of work in progress not yet observed by work_duration.", name)
+}
+
+func (q *queueMetrics) NewLongestRunningProcessorSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return q.gauge("longest_running_processor_seconds", "Seconds the longest running processor has been running.", name)
+}
+
+func (q *queueMetrics) NewRetriesMetric(name string) workqueue.CounterMetric {
+	return q.counter("retries_total", "Total retries handled by the workqueue.", name)
+}

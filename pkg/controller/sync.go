@@ -1,0 +1,192 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/status"
+)
+
+// syncResult asks for a later sync when nothing else would trigger one: a
+// deadline to enforce, a target that is polled for.
+type syncResult struct {
+	requeueAfter time.Duration
+}
+
+func (r *syncResult) requeueWithin(d time.Duration) {
+	if d <= 0 {
+		d = time.Second
+	}
+	if r.requeueAfter == 0 || d < r.requeueAfter {
+		r.requeueAfter = d
+	}
+}
+
+// restoreState is one sync's working copy of a RestoreSession and everything
+// the steps resolved for it. Steps change rs.Status only; the sync handler
+// writes it once at the end, then records the queued Events.
+type restoreState struct {
+	rs     *corev1alpha1.RestoreSession
+	now    metav1.Time
+	result syncResult
+	events []event
+
+	// Resolved by validation (first sync) or reloaded from the recorded
+	// dependencies on later syncs.
+	snapshot   *storagev1alpha1.Snapshot
+	repository *storagev1alpha1.Repository
+	storage    *storagev1alpha1.BackupStorage
+	addon      *addonsv1alpha1.Addon
+	tasks      []resolvedTask
+	// statefulSet is the target when it is a StatefulSet.
+	statefulSet *appsv1.StatefulSet
+	// components are the snapshot components this restore restores.
+	components []string
+}
+
+// resolvedTask is a RestoreSession task with the Addon task and Function it
+// names.
+type resolvedTask struct {
+	ref      corev1alpha1.TaskReference
+	task     addonsv1alpha1.Task
+	function *addonsv1alpha1.Function
+	params   map[string]string
+}
+
+type event struct {
+	eventType, reason, message string
+}
+
+func (s *restoreState) status() *corev1alpha1.RestoreSessionStatus { return &s.rs.Status }
+
+func (s *restoreState) setCondition(condType string, st metav1.ConditionStatus, reason, message string) {
+	status.SetCondition(s.status(), condType, st, reason, message, s.rs.Generation, s.now)
+}
+
+func (s *restoreState) recordEvent(eventType, reason, message string) {
+	s.events = append(s.events, event{eventType, reason, message})
+}
+
+// syncHandler brings one RestoreSession one step closer to done. It is
+// level-triggered: everything it decides follows from the object, the cache
+// and the API, never from what an earlier call did, and every action it
+// takes is safe to repeat.
+func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syncResult, error) {
+	logger := klog.FromContext(ctx)
+	cached, err := c.restoreSessions.RestoreSessions(ref.Namespace).Get(ref.Name)
+	if apierrors.IsNotFound(err) {
+		logger.V(4).Info("RestoreSession is gone")
+		return syncResult{}, nil
+	}
+	if err != nil {
+		return syncResult{}, err
+	}
+	// The cache's object is shared: work on a copy.
+	rs := cached.DeepCopy()
+
+	if rs.DeletionTimestamp != nil {
+		return syncResult{}, c.finalize(ctx, rs)
+	}
+	if status.FinalStepExecuted(&rs.Status) {
+		// A finished restore is not processed again, but what its final
+		// step may have left half done (a backup still paused, a
+		// finalizer) is completed.
+		return syncResult{}, c.releaseResources(ctx, rs)
+	}
+
+	s := &restoreState{rs: rs, now: metav1.NewTime(c.opts.Clock.Now())}
+	stepErr := c.reconcile(ctx, s)
+	rs.Status.Phase = status.CalculatePhase(&rs.Status)
+
+	if !equality.Semantic.DeepEqual(cached.Status, rs.Status) {
+		if _, err := c.client.CoreV1alpha1().RestoreSessions(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{FieldManager: ControllerName}); err != nil {
+			// The Events describe a status that was not written: drop
+			// them, the retry records them again.
+			return syncResult{}, errors.Join(stepErr, fmt.Errorf("updating status: %w", err))
+		}
+		if cached.Status.Phase != rs.Status.Phase {
+			logger.Info("RestoreSession phase changed", "from", cached.Status.Phase, "to", rs.Status.Phase)
+		}
+		if status.FinalStepExecuted(&rs.Status) && c.opts.Metrics != nil {
+			c.opts.Metrics.observeFinished(rs)
+		}
+	}
+	for _, e := range s.events {
+		c.recorder.Event(rs, e.eventType, e.reason, e.message)
+	}
+	return s.result, stepErr
+}
+
+// reconcile runs the steps of the restore flow in order. A step that cannot
+// go on yet returns done=false; a step that failed for a reason a retry can
+// fix returns an error (the sync is retried with backoff). User errors are
+// never returned: they become conditions and Events.
+func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
+	st := s.status()
+	if st.Phase == "" {
+		s.recordEvent(corev1.EventTypeNormal, EventReasonRestoreStarted, fmt.Sprintf(EventMessageRestoreStarted, s.rs.Spec.DataSource.Snapshot))
+	}
+	c.initDeadline(s)
+
+	if !status.IsTrue(st, corev1alpha1.TypeValidationPassed) {
+		valid, err := c.validate(ctx, s)
+		if err != nil || !valid {
+			return err
+		}
+	} else if err := c.loadDependencies(s); err != nil {
+		return err
+	}
+
+	if c.deadlineExceeded(s) {
+		if err := c.stopExecutors(ctx, s); err != nil {
+			return err
+		}
+		return c.finish(ctx, s)
+	}
+	c.requeueForDeadline(s)
+
+	if found, err := c.findTarget(ctx, s); err != nil || !found {
+		return err
+	}
+	if err := c.selectComponents(s); err != nil {
+		return err
+	}
+	if err := c.pauseBackups(ctx, s); err != nil {
+		return err
+	}
+	ensured, err := c.ensureExecutor(ctx, s)
+	if err != nil {
+		return err
+	}
+	if ensured {
+		if err := c.watchExecutors(ctx, s); err != nil {
+			return err
+		}
+	}
+	if c.restoreEnded(s) {
+		return c.finish(ctx, s)
+	}
+	return nil
+}
+
+// restoreEnded reports whether nothing more can happen to the components:
+// all finished, a Job ended early, or the executor cannot be created.
+func (c *Controller) restoreEnded(s *restoreState) bool {
+	st := s.status()
+	return status.AllComponentsCompleted(st) ||
+		status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete) ||
+		status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured)
+}

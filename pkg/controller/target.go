@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/status"
+)
+
+// Target kinds a RestoreSession can restore into.
+const (
+	kindStatefulSet = "StatefulSet"
+	kindDeployment  = "Deployment"
+	kindDaemonSet   = "DaemonSet"
+	kindPVC         = "PersistentVolumeClaim"
+)
+
+const (
+	messageTargetFound       = "Restore target %s %s/%s found."
+	messageTargetNotFound    = "Restore target %s %s/%s does not exist yet; waiting for it."
+	messageTargetUnsupported = "Restore target kind %q in API group %q is not supported: use a StatefulSet, Deployment, DaemonSet or PersistentVolumeClaim."
+	messageTargetCheckFailed = "Unable to check restore target %s %s/%s: %v"
+)
+
+// findTarget looks the target up and records targetFound and
+// RestoreTargetFound. A missing target is waited for: the sync is repeated
+// every TargetPollInterval (targets are not watched) until it appears or
+// the deadline passes. A RestoreSession without a target (a manifest
+// restore) has nothing to find.
+func (c *Controller) findTarget(ctx context.Context, s *restoreState) (bool, error) {
+	t := s.rs.Spec.Target
+	if t == nil {
+		return true, nil
+	}
+	st := s.status()
+	ns := targetNamespace(s.rs)
+	var err error
+	switch {
+	case t.APIGroup == "apps" && t.Kind == kindStatefulSet:
+		s.statefulSet, err = c.kubeClient.AppsV1().StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
+	case t.APIGroup == "apps" && t.Kind == kindDeployment:
+		_, err = c.kubeClient.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
+	case t.APIGroup == "apps" && t.Kind == kindDaemonSet:
+		_, err = c.kubeClient.AppsV1().DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
+	case t.APIGroup == "" && t.Kind == kindPVC:
+		_, err = c.kubeClient.CoreV1().PersistentVolumeClaims(ns).Get(ctx, t.Name, metav1.GetOptions{})
+	default:
+		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability,
+			fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup))
+		st.TargetFound = ptr.To(false)
+		return false, nil
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		if !status.IsFalse(st, corev1alpha1.TypeRestoreTargetFound) {
+			s.recordEvent(corev1.EventTypeWarning, EventReasonTargetNotFound, fmt.Sprintf(messageTargetNotFound, t.Kind, ns, t.Name))
+		}
+		st.TargetFound = ptr.To(false)
+		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonRestoreTargetNotFound,
+			fmt.Sprintf(messageTargetNotFound, t.Kind, ns, t.Name))
+		s.result.requeueWithin(c.opts.TargetPollInterval)
+		return false, nil
+	case err != nil:
+		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability,
+			fmt.Sprintf(messageTargetCheckFailed, t.Kind, ns, t.Name, err))
+		return false, err
+	}
+	st.TargetFound = ptr.To(true)
+	s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionTrue, corev1alpha1.ReasonRestoreTargetFound,
+		fmt.Sprintf(messageTargetFound, t.Kind, ns, t.Name))
+	return true, nil
+}
