@@ -57,6 +57,9 @@ type Options struct {
 	Metrics *Metrics
 	// Clock is the time source; tests replace it.
 	Clock clock.PassiveClock
+	// Recorder records Events. Nil: a recorder writing Events through
+	// kubeClient, started by New and stopped by Run.
+	Recorder record.EventRecorder
 }
 
 func (o *Options) setDefaults() {
@@ -76,20 +79,20 @@ type Controller struct {
 	kubeClient kubernetes.Interface
 	client     versioned.Interface
 
-	restoreSessions     corelisters.RestoreSessionLister
-	restoreIndexer      cache.Indexer
-	backupConfigs       corelisters.BackupConfigurationLister
-	snapshots           storagelisters.SnapshotLister
-	repositories        storagelisters.RepositoryLister
-	backupStorages      storagelisters.BackupStorageLister
-	addons              addonslisters.AddonLister
-	functions           addonslisters.FunctionLister
-	jobs                batchlisters.JobLister
-	cachesSynced        []cache.InformerSynced
-	eventBroadcaster    record.EventBroadcaster
-	recorder            record.EventRecorder
-	queue               workqueue.TypedRateLimitingInterface[cache.ObjectName]
-	opts                Options
+	restoreSessions  corelisters.RestoreSessionLister
+	restoreIndexer   cache.Indexer
+	backupConfigs    corelisters.BackupConfigurationLister
+	snapshots        storagelisters.SnapshotLister
+	repositories     storagelisters.RepositoryLister
+	backupStorages   storagelisters.BackupStorageLister
+	addons           addonslisters.AddonLister
+	functions        addonslisters.FunctionLister
+	jobs             batchlisters.JobLister
+	cachesSynced     []cache.InformerSynced
+	eventBroadcaster record.EventBroadcaster
+	recorder         record.EventRecorder
+	queue            workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	opts             Options
 }
 
 // New wires a Controller to the informers it reads. kubeInformers must be
@@ -107,10 +110,14 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 	if err := install.AddToScheme(eventScheme); err != nil {
 		return nil, fmt.Errorf("registering API types for events: %w", err)
 	}
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartStructuredLogging(0)
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
-	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: ControllerName})
+	var broadcaster record.EventBroadcaster
+	recorder := opts.Recorder
+	if recorder == nil {
+		broadcaster = record.NewBroadcaster(record.WithContext(ctx))
+		broadcaster.StartStructuredLogging(0)
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+		recorder = broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: ControllerName})
+	}
 
 	rsInformer := restoreInformers.Core().V1alpha1().RestoreSessions()
 	if err := rsInformer.Informer().AddIndexers(cache.Indexers{dependencyIndex: dependencyIndexFunc}); err != nil {
@@ -181,7 +188,9 @@ func ManagedJobsSelector(o *metav1.ListOptions) {
 // drains the queue and stops the event broadcaster.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrashWithContext(ctx)
-	defer c.eventBroadcaster.Shutdown()
+	if c.eventBroadcaster != nil {
+		defer c.eventBroadcaster.Shutdown()
+	}
 	defer c.queue.ShutDown()
 	logger := klog.FromContext(ctx)
 
