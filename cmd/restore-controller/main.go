@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
@@ -115,7 +116,7 @@ func run(ctx context.Context, o options) error {
 		restoreInformers := informers.NewSharedInformerFactory(client, o.resync)
 		c, err := controller.New(ctx, kubeClient, client, kubeInformers, restoreInformers, controller.Options{
 			TargetPollInterval:   o.targetPollInterval,
-			ExecutorBackoffLimit: int32(o.executorBackoffLimit),
+			ExecutorBackoffLimit: ptr.To(int32(o.executorBackoffLimit)),
 			Metrics:              metrics,
 		})
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/install"
@@ -47,9 +48,9 @@ type Options struct {
 	// exist yet looks for it again (targets are not watched).
 	TargetPollInterval time.Duration
 	// ExecutorBackoffLimit is the backoffLimit of every restore Job: how
-	// often a failed executor pod is retried. Retries resume, they do not
-	// restart, because the executor skips files that are already restored.
-	ExecutorBackoffLimit int32
+	// often a failed executor pod is retried (nil: 2). Retries resume, they
+	// do not restart, because the executor skips files already restored.
+	ExecutorBackoffLimit *int32
 	// MetricsPusher pushes a finished restore's metrics. Nil means no
 	// Pushgateway is configured, and the push is a successful no-op.
 	MetricsPusher MetricsPusher
@@ -66,8 +67,8 @@ func (o *Options) setDefaults() {
 	if o.TargetPollInterval == 0 {
 		o.TargetPollInterval = 10 * time.Second
 	}
-	if o.ExecutorBackoffLimit == 0 {
-		o.ExecutorBackoffLimit = 2
+	if o.ExecutorBackoffLimit == nil {
+		o.ExecutorBackoffLimit = ptr.To[int32](2)
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

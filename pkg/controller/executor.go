@@ -44,7 +44,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	serviceAccount, ownSA := executorServiceAccount(s.rs)
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	for _, comp := range s.components {
-		job, err := buildJob(s, comp, serviceAccount, c.opts.ExecutorBackoffLimit)
+		job, err := buildJob(s, comp, serviceAccount, *c.opts.ExecutorBackoffLimit)
 		if err != nil {
 			return fail(fmt.Sprintf("Unable to build the restore Job of component %q: %v", comp, err))
 		}
