@@ -49,6 +49,12 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error 
 		}
 		name := jobName(s.rs, comp)
 		job, err := c.jobs.Jobs(s.rs.Namespace).Get(name)
+		if apierrors.IsNotFound(err) {
+			// A Job created moments ago (in this very sync, by
+			// ensureExecutor) may not be in the cache yet: only the API
+			// can tell that it is gone.
+			job, err = c.kubeClient.BatchV1().Jobs(s.rs.Namespace).Get(ctx, name, metav1.GetOptions{})
+		}
 		switch {
 		case apierrors.IsNotFound(err):
 			problems = append(problems, fmt.Sprintf("restore Job %s of component %q was deleted before the component finished", name, comp))
