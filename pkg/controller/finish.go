@@ -54,7 +54,7 @@ func (c *Controller) finish(ctx context.Context, s *restoreState) error {
 	} else {
 		s.recordEvent(corev1.EventTypeWarning, EventReasonRestoreFailed, fmt.Sprintf(EventMessageRestoreFailed, st.Duration, failureSummary(st)))
 	}
-	klog.FromContext(ctx).Info("Restore finished", "phase", phase, "duration", st.Duration)
+	klog.FromContext(ctx).V(2).Info("Final step executed", "phase", phase, "duration", st.Duration)
 	return nil
 }
 

@@ -120,8 +120,11 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 		if cached.Status.Phase != rs.Status.Phase {
 			logger.Info("RestoreSession phase changed", "from", cached.Status.Phase, "to", rs.Status.Phase)
 		}
-		if status.FinalStepExecuted(&rs.Status) && c.opts.Metrics != nil {
-			c.opts.Metrics.observeFinished(rs)
+		if status.FinalStepExecuted(&rs.Status) {
+			logger.Info("Restore finished", "phase", rs.Status.Phase, "duration", rs.Status.Duration)
+			if c.opts.Metrics != nil {
+				c.opts.Metrics.observeFinished(rs)
+			}
 		}
 	}
 	for _, e := range s.events {
