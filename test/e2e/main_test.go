@@ -1,6 +1,7 @@
-// Package e2e tests the local cluster itself: the real control plane with
-// the process kubelet, driving Jobs, StatefulSets, garbage collection and
-// RBAC for service accounts end to end.
+// Package e2e tests on the local cluster (the real control plane with the
+// process kubelet): the cluster itself — Jobs, StatefulSets, garbage
+// collection, RBAC for service accounts — and the RestoreSession controller
+// running in-process against it.
 package e2e
 
 import (
@@ -29,12 +30,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	bin := filepath.Join(binDir, "testworkload")
-	build := exec.Command("go", "build", "-o", bin, "github.com/restore-controller/restore/test/cmd/testworkload")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building testworkload: %v\n", err)
-		return 1
+	images := map[string]string{}
+	for image, pkg := range map[string]string{
+		workloadImage: "github.com/restore-controller/restore/test/cmd/testworkload",
+		executorImage: "github.com/restore-controller/restore/test/cmd/fakeexecutor",
+	} {
+		bin := filepath.Join(binDir, filepath.Base(pkg))
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+			return 1
+		}
+		images[image] = bin
 	}
-	return cluster.TestMain(m, cluster.Options{ImageBinaries: map[string]string{workloadImage: bin}}, &c)
+	return cluster.TestMain(m, cluster.Options{ImageBinaries: images}, &c)
 }

@@ -1,0 +1,344 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/ptr"
+
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/test/cluster"
+	"github.com/restore-controller/restore/test/framework"
+)
+
+// executorImage is mapped to the fakeexecutor binary built by TestMain: it
+// reports its component like the real executor but moves no data.
+const executorImage = "example.com/fakeexecutor:v1"
+
+// releaseAnnotation lets a fakeexecutor started with --outcome=wait finish.
+const releaseAnnotation = "e2e.restore.kubestash.com/release"
+
+var (
+	crdsOnce sync.Once
+	crdsErr  error
+)
+
+// restoreClient installs the CRDs once per package and returns a client of
+// the generated clientset.
+func restoreClient(t *testing.T) versioned.Interface {
+	t.Helper()
+	crdsOnce.Do(func() {
+		root, err := cluster.RepoRoot()
+		if err != nil {
+			crdsErr = err
+			return
+		}
+		crdsErr = framework.InstallCRDs(context.Background(), c.Config(), filepath.Join(root, "artifacts", "crds"))
+	})
+	if crdsErr != nil {
+		t.Fatalf("installing CRDs: %v", crdsErr)
+	}
+	client, err := versioned.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// startController runs the controller in-process against the cluster until
+// the returned stop function is called or the test ends.
+func startController(t *testing.T) (stop func()) {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	cfg := c.Config()
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := restoreClient(t)
+	kubeInformers := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTweakListOptions(controller.ManagedJobsSelector))
+	restoreInformers := informers.NewSharedInformerFactory(client, 0)
+	ctrl, err := controller.New(ctx, kube, client, kubeInformers, restoreInformers, controller.Options{
+		TargetPollInterval:   500 * time.Millisecond,
+		ExecutorBackoffLimit: ptr.To[int32](0),
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	kubeInformers.Start(ctx.Done())
+	restoreInformers.Start(ctx.Done())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ctrl.Run(ctx, 2); err != nil {
+			t.Errorf("controller: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			kubeInformers.Shutdown()
+			restoreInformers.Shutdown()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// restoreWorld is what a restore needs besides the RestoreSession: the
+// storage, repository, snapshots, addon catalog and encryption Secret.
+type restoreWorld struct {
+	ns, addon, function, repository string
+}
+
+// newRestoreWorld creates, in ns, the encryption Secret "encrypt-secret", a
+// local BackupStorage, the Repository repo, and a cluster-scoped Addon with
+// the restore task "logical-backup-restore" running the fakeexecutor
+// (task parameter "outcome", default "succeed") and its Function. The
+// cluster-scoped objects are deleted when the test ends.
+func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
+	t.Helper()
+	ctx := context.Background()
+	client := restoreClient(t)
+	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo}
+
+	mustCreate(t, func() error {
+		_, err := c.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "encrypt-secret"},
+			StringData: map[string]string{storagev1alpha1.EncryptionKeyRestic: "not-read-by-the-fake-executor"},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := client.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
+			ObjectMeta: metav1.ObjectMeta{Name: "local-storage"},
+			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
+				Provider: storagev1alpha1.ProviderLocal,
+				Local: &storagev1alpha1.LocalSpec{
+					VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
+						Path: t.TempDir(), Type: ptr.To(corev1.HostPathDirectory),
+					}},
+					MountPath: "/kubestash-repo",
+				},
+			}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := client.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
+			ObjectMeta: metav1.ObjectMeta{Name: repo},
+			Spec: storagev1alpha1.RepositorySpec{
+				StorageRef:       common.ObjectReference{Name: "local-storage"},
+				Path:             "/" + repo,
+				EncryptionSecret: &common.ObjectReference{Name: "encrypt-secret"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: w.function},
+			Spec: addonsv1alpha1.FunctionSpec{
+				Image:   executorImage,
+				Command: []string{"/fakeexecutor"},
+				Args:    []string{"--outcome=${outcome:=succeed}"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, w.function, metav1.DeleteOptions{}) })
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
+			ObjectMeta: metav1.ObjectMeta{Name: addon},
+			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
+				Name:       "logical-backup-restore",
+				Function:   w.function,
+				Driver:     string(storagev1alpha1.DriverKopia),
+				Executor:   addonsv1alpha1.ExecutorJob,
+				Parameters: []common.ParameterDefinition{{Name: "outcome", Default: "succeed"}},
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, addon, metav1.DeleteOptions{}) })
+	return w
+}
+
+// snapshot creates a Succeeded (or other phase) Snapshot of the world's
+// repository taken at `at`, with components backed up from hostPath.
+func (w *restoreWorld) snapshot(t *testing.T, name string, at time.Time, phase storagev1alpha1.SnapshotPhase, hostPath string, components ...string) {
+	t.Helper()
+	ctx := context.Background()
+	client := restoreClient(t)
+	snap, err := client.StorageV1alpha1().Snapshots(w.ns).Create(ctx, &storagev1alpha1.Snapshot{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{storagev1alpha1.LabelRepoName: w.repository}},
+		Spec:       storagev1alpha1.SnapshotSpec{Repository: w.repository},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Status = storagev1alpha1.SnapshotStatus{
+		Phase:           phase,
+		SnapshotTime:    &metav1.Time{Time: at},
+		TotalComponents: int32(len(components)),
+		Components:      map[string]storagev1alpha1.Component{},
+	}
+	for _, comp := range components {
+		snap.Status.Components[comp] = storagev1alpha1.Component{
+			Phase: storagev1alpha1.SnapshotSucceeded, Driver: storagev1alpha1.DriverKopia, Path: "repository/" + comp,
+			KopiaStats: []storagev1alpha1.KopiaStats{{SnapshotID: "k" + comp, HostPath: hostPath, Size: "1 KiB"}},
+		}
+	}
+	if _, err := client.StorageV1alpha1().Snapshots(w.ns).UpdateStatus(ctx, snap, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restoreSession returns a RestoreSession of the world's addon task.
+func (w *restoreWorld) restoreSession(name, snapshot string, target *common.TypedObjectReference, params string) *corev1alpha1.RestoreSession {
+	rs := &corev1alpha1.RestoreSession{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
+		Spec: corev1alpha1.RestoreSessionSpec{
+			Target: target,
+			DataSource: corev1alpha1.RestoreDataSource{
+				Repository: w.repository,
+				Snapshot:   snapshot,
+			},
+			Addon: corev1alpha1.AddonInfo{
+				Name:  w.addon,
+				Tasks: []corev1alpha1.TaskReference{{Name: "logical-backup-restore"}},
+			},
+		},
+	}
+	if params != "" {
+		rs.Spec.Addon.Tasks[0].Params = &runtime.RawExtension{Raw: []byte(params)}
+	}
+	return rs
+}
+
+// statefulSet creates a StatefulSet whose replicas mount the claim template
+// "data" at /data. Its image is not mapped, so its pods only pretend to run.
+func statefulSet(t *testing.T, ns, name string, replicas int32) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	mustCreate(t, func() error {
+		_, err := c.Client().AppsV1().StatefulSets(ns).Create(context.Background(), &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.StatefulSetSpec{
+				Replicas: ptr.To(replicas),
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name: "app", Image: "example.com/app:v1",
+						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+					}}},
+				},
+				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+					ObjectMeta: metav1.ObjectMeta{Name: "data"},
+					Spec: corev1.PersistentVolumeClaimSpec{
+						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+						Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceStorage: resource.MustParse("1Gi"),
+						}},
+					},
+				}},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+}
+
+// persistentVolumeClaim creates a PVC of the default StorageClass.
+func persistentVolumeClaim(t *testing.T, ns, name string) {
+	t.Helper()
+	mustCreate(t, func() error {
+		_, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Create(context.Background(), &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceStorage: resource.MustParse("1Gi"),
+				}},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+}
+
+func mustCreate(t *testing.T, create func() error) {
+	t.Helper()
+	if err := create(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForPhase waits until the RestoreSession reaches phase and returns it.
+func waitForPhase(t *testing.T, ns, name string, phase corev1alpha1.RestorePhase, timeout time.Duration) *corev1alpha1.RestoreSession {
+	t.Helper()
+	client := restoreClient(t)
+	var rs *corev1alpha1.RestoreSession
+	poll(t, timeout, "RestoreSession "+name+" to be "+string(phase), func(ctx context.Context) (bool, string, error) {
+		got, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		rs = got
+		return got.Status.Phase == phase, describeStatus(got), nil
+	})
+	return rs
+}
+
+func describeStatus(rs *corev1alpha1.RestoreSession) string {
+	s := "phase=" + string(rs.Status.Phase)
+	for _, cond := range rs.Status.Conditions {
+		s += " " + cond.Type + "=" + string(cond.Status) + "(" + cond.Message + ")"
+	}
+	for name, comp := range rs.Status.Components {
+		s += " " + name + ":" + string(comp.Phase)
+	}
+	return s
+}
+
+// restoreJobs lists the Jobs the controller made for a RestoreSession.
+func restoreJobs(t *testing.T, ns, rsName string) []batchv1.Job {
+	t.Helper()
+	jobs, err := c.Client().BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{
+		LabelSelector: controller.LabelInvokerName + "=" + rsName,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs.Items
+}
+
+func findCondition(rs *corev1alpha1.RestoreSession, condType string) *metav1.Condition {
+	for i := range rs.Status.Conditions {
+		if rs.Status.Conditions[i].Type == condType {
+			return &rs.Status.Conditions[i]
+		}
+	}
+	return nil
+}
