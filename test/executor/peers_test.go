@@ -75,9 +75,9 @@ func (k *kopiaCLI) snapshot(dir string) string {
 
 // versitygw is a running S3 server (versitygw v1.8.0, posix backend).
 type versitygw struct {
-	endpoint          string // host:port
-	access, secret    string
-	dir               string
+	endpoint       string // host:port
+	access, secret string
+	dir            string
 }
 
 // startVersitygw starts the S3 server on a free port, waits until it
