@@ -21,9 +21,9 @@ import (
 )
 
 const (
-	testNS      = "demo"
-	testSession = "sample-restore"
-	testRepoName    = "local-repo"
+	testNS       = "demo"
+	testSession  = "sample-restore"
+	testRepoName = "local-repo"
 )
 
 // kubeEnv is a fake API with a local BackupStorage, a Repository, its
@@ -71,7 +71,6 @@ func newKubeEnv(t *testing.T, secretData map[string][]byte) kubeEnv {
 	})
 	return kubeEnv{c: Clients{Kube: kc, Restore: rc}, storageDir: storageDir}
 }
-
 
 func (e kubeEnv) snapshot(t *testing.T, ctx context.Context, comps ...ComponentSources) *storagev1alpha1.Snapshot {
 	t.Helper()
