@@ -64,7 +64,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", envOr("BENCH_DIR", filepath.Join(root, "_output", "bench")), "work directory: sources, repositories, targets (env BENCH_DIR)")
 	flag.StringVar(&o.tools, "tools", envOr("RESTORE_TOOLS_DIR", filepath.Join(root, "_output", "tools")), "directory with the kopia binary (env RESTORE_TOOLS_DIR)")
 	flag.StringVar(&o.executorBin, "executor-bin", os.Getenv("BENCH_EXECUTOR_BIN"), "the bench-executor binary; empty skips the executor leg (env BENCH_EXECUTOR_BIN)")
-	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor"), "legs to run (env BENCH_LEGS)")
+	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor,executor-p8"), "legs to run (env BENCH_LEGS)")
 	flag.StringVar(&sets, "datasets", envOr("BENCH_DATASETS", "large,small,mixed"), "datasets (env BENCH_DATASETS)")
 	flag.IntVar(&o.runs, "runs", int(envFloat("BENCH_RUNS", 1)), "runs per leg; the median is reported (env BENCH_RUNS)")
 	flag.Parse()
@@ -93,9 +93,20 @@ func run(o options) error {
 		fmt.Println("note: restic is not installed (apt-get install restic): skipping its leg")
 		delete(o.legs, "restic")
 	}
-	if o.executorBin == "" && o.legs["executor"] {
-		fmt.Println("note: no executor binary given: skipping its leg")
-		delete(o.legs, "executor")
+	for leg := range o.legs {
+		switch {
+		case leg == "cp" || leg == "kopia" || leg == "restic" || leg == "executor":
+		case strings.HasPrefix(leg, "executor-p"):
+			if n, err := strconv.Atoi(strings.TrimPrefix(leg, "executor-p")); err != nil || n < 1 {
+				return fmt.Errorf("leg %q: want executor-pN with N >= 1", leg)
+			}
+		default:
+			return fmt.Errorf("unknown leg %q (cp, kopia, restic, executor, executor-pN)", leg)
+		}
+		if strings.HasPrefix(leg, "executor") && o.executorBin == "" {
+			fmt.Printf("note: no executor binary given: skipping leg %s\n", leg)
+			delete(o.legs, leg)
+		}
 	}
 
 	var results []result
@@ -109,10 +120,7 @@ func run(o options) error {
 		}
 		files, bytes := p.want.stats()
 		fmt.Printf("== %s: %s — %d files, %.1f MiB\n", ds.name, ds.about, files, float64(bytes)/(1<<20))
-		for _, leg := range []string{"cp", "kopia", "restic", "executor"} {
-			if !o.legs[leg] {
-				continue
-			}
+		for _, leg := range legOrder(o.legs) {
 			var runs []result
 			for i := 0; i < o.runs; i++ {
 				r := runLeg(o, p, leg, kopia, restic)
@@ -274,9 +282,13 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 		cmd = exec.Command(restic, "--repo", p.resticRepo, "restore", "latest", "--target", target)
 		cmd.Env = resticEnv(filepath.Join(p.work, "restic-cache"))
 		restored = filepath.Join(target, p.src)
-	case "executor":
-		cmd = exec.Command(o.executorBin, "--repo", p.kopiaRepo, "--password", password,
-			"--snapshot", p.kopiaSnap, "--target", target, "--scratch", filepath.Join(p.work, "scratch"))
+	default: // executor, executor-pN
+		args := []string{"--repo", p.kopiaRepo, "--password", password,
+			"--snapshot", p.kopiaSnap, "--target", target, "--scratch", filepath.Join(p.work, "scratch")}
+		if n, ok := strings.CutPrefix(leg, "executor-p"); ok {
+			args = append(args, "--parallel", n)
+		}
+		cmd = exec.Command(o.executorBin, args...)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -318,6 +330,23 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 		r.verified = "ok"
 	}
 	return r
+}
+
+// legOrder runs the baselines first, then the executor legs by name.
+func legOrder(legs map[string]bool) []string {
+	var out, exec []string
+	for _, l := range []string{"cp", "kopia", "restic"} {
+		if legs[l] {
+			out = append(out, l)
+		}
+	}
+	for l := range legs {
+		if strings.HasPrefix(l, "executor") {
+			exec = append(exec, l)
+		}
+	}
+	sort.Strings(exec)
+	return append(out, exec...)
 }
 
 func (r result) status() string {
