@@ -21,6 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
@@ -42,6 +45,76 @@ import (
 // Running with progress and ended Succeeded with a duration and complete
 // progress.
 func TestRestoreJobRestoresIntoPVC(t *testing.T) {
+	storageDir := t.TempDir()
+	vol := corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: storageDir, Type: ptr.To(corev1.HostPathDirectory)}}
+	runRestoreJob(t, storageCase{
+		backend: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderLocal,
+			Local:    &storagev1alpha1.LocalSpec{VolumeSource: vol, MountPath: "/safe/data"},
+		},
+		seedArgs: []string{"--local-storage-dir", storageDir},
+		check: func(t *testing.T) {
+			if entries, _ := os.ReadDir(filepath.Join(storageDir, "demo", "app")); len(entries) == 0 {
+				t.Fatalf("no kopia repository in %s/demo/app after the snapshot", storageDir)
+			}
+		},
+	})
+}
+
+// TestRestoreJobRestoresFromS3 is the same with an s3 BackupStorage on a
+// real S3 server (versitygw): the executor in the pod reads the access keys
+// from the BackupStorage's Secret (which its Role must name) and the
+// repository from the bucket under prefix/path.
+func TestRestoreJobRestoresFromS3(t *testing.T) {
+	gw := startVersitygw(t)
+	const bucket = "restore-e2e"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mc, err := minio.New(gw.endpoint, &minio.Options{Creds: credentials.NewStaticV4(gw.access, gw.secret, ""), Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("creating bucket: %v", err)
+	}
+	runRestoreJob(t, storageCase{
+		backend: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderS3,
+			S3: &storagev1alpha1.S3Spec{
+				Endpoint: "http://" + gw.endpoint, Bucket: bucket, Prefix: "cluster-1", SecretName: "s3-credentials",
+			},
+		},
+		secret: &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "s3-credentials"},
+			StringData: map[string]string{"AWS_ACCESS_KEY_ID": gw.access, "AWS_SECRET_ACCESS_KEY": gw.secret},
+		},
+		check: func(t *testing.T) {
+			n := 0
+			for obj := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Prefix: "cluster-1/demo/app/", Recursive: true}) {
+				if obj.Err != nil {
+					t.Fatal(obj.Err)
+				}
+				n++
+			}
+			if n == 0 {
+				t.Fatalf("no kopia repository under s3://%s/cluster-1/demo/app/ after the snapshot", bucket)
+			}
+		},
+	})
+}
+
+// storageCase is the BackupStorage a restore Job test uses.
+type storageCase struct {
+	backend storagev1alpha1.Backend
+	// secret, if set, is the BackupStorage's credentials Secret.
+	secret *corev1.Secret
+	// seedArgs are extra arguments of the seeding snapshot subcommand.
+	seedArgs []string
+	// check runs after seeding: the repository is where the storage says.
+	check func(t *testing.T)
+}
+
+func runRestoreJob(t *testing.T, sc storageCase) {
 	cl := needCluster(t)
 	bin := needExecutorBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -55,8 +128,7 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	logsOnFailure(t, kc, ns)
 
 	const (
-		storageName   = "local-storage"
-		storageMount  = "/safe/data" // BackupStorage's mountPath, in the pod only
+		storageName   = "backup-storage"
 		repoName      = "demo-repo"
 		secretName    = "encryption-secret"
 		snapshotName  = "demo-repo-snap-1"
@@ -71,7 +143,14 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	)
 
 	// Storage, Repository and its encryption Secret.
-	storageDir := t.TempDir()
+	secretNames := []string{secretName}
+	if sc.secret != nil {
+		secretNames = append(secretNames, sc.secret.Name)
+		mustCreate(t, "storage Secret", func() error {
+			_, err := kc.CoreV1().Secrets(ns).Create(ctx, sc.secret, metav1.CreateOptions{})
+			return err
+		})
+	}
 	mustCreate(t, "Secret", func() error {
 		_, err := kc.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: secretName},
@@ -79,14 +158,10 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	storageVolume := corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: storageDir, Type: ptr.To(corev1.HostPathDirectory)}}
 	mustCreate(t, "BackupStorage", func() error {
 		_, err := rc.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
 			ObjectMeta: metav1.ObjectMeta{Name: storageName},
-			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
-				Provider: storagev1alpha1.ProviderLocal,
-				Local:    &storagev1alpha1.LocalSpec{VolumeSource: storageVolume, MountPath: storageMount},
-			}},
+			Spec:       storagev1alpha1.BackupStorageSpec{Storage: sc.backend},
 		}, metav1.CreateOptions{})
 		return err
 	})
@@ -107,9 +182,9 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	// directory and records the Snapshot object.
 	src := filepath.Join(t.TempDir(), "src")
 	writeTree(t, src, 48<<20)
-	runHost(t, ctx, bin, "snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
+	runHost(t, ctx, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
 		"--repository", repoName, "--name", snapshotName,
-		"--component", component+"="+src+":"+hostPath, "--local-storage-dir", storageDir)
+		"--component", component + "=" + src + ":" + hostPath}, sc.seedArgs...)...)
 	snap, err := rc.StorageV1alpha1().Snapshots(ns).Get(ctx, snapshotName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the snapshot subcommand recorded no Snapshot: %v", err)
@@ -117,9 +192,7 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	if got := snap.Status.Components[component].KopiaStats; len(got) != 1 || got[0].HostPath != hostPath || got[0].SnapshotID == "" {
 		t.Fatalf("Snapshot component %s kopiaStats %+v, want one entry with hostPath %s", component, got, hostPath)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(storageDir, "demo", "app")); len(entries) == 0 {
-		t.Fatalf("no kopia repository in %s/demo/app after the snapshot", storageDir)
-	}
+	sc.check(t)
 
 	// The RestoreSession the Job reports into, and the target PVC.
 	session, err := rc.CoreV1alpha1().RestoreSessions(ns).Create(ctx, &corev1alpha1.RestoreSession{
@@ -161,7 +234,7 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 				{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"snapshots"}, ResourceNames: []string{snapshotName}, Verbs: []string{"get"}},
 				{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"repositories"}, ResourceNames: []string{repoName}, Verbs: []string{"get"}},
 				{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"backupstorages"}, ResourceNames: []string{storageName}, Verbs: []string{"get"}},
-				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{secretName}, Verbs: []string{"get"}},
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: secretNames, Verbs: []string{"get"}},
 			},
 		}, metav1.CreateOptions{})
 		return err
@@ -180,6 +253,18 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	observed := make(chan []corev1alpha1.ComponentRestoreStatus, 1)
 	go func() { observed <- watchComponent(ctx, t, rc, ns, sessionName, component, session.ResourceVersion) }()
 
+	mounts := []corev1.VolumeMount{
+		{Name: "target", MountPath: hostPath},
+		{Name: "scratch", MountPath: invocation.ScratchDir},
+	}
+	volumes := []corev1.Volume{
+		{Name: "target", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	if l := sc.backend.Local; l != nil {
+		mounts = append(mounts, corev1.VolumeMount{Name: "storage", MountPath: l.MountPath})
+		volumes = append(volumes, corev1.Volume{Name: "storage", VolumeSource: l.VolumeSource})
+	}
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: jobName},
 		Spec: batchv1.JobSpec{
@@ -206,17 +291,9 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 							{Name: invocation.EnvScratchDir, Value: invocation.ScratchDir},
 							{Name: invocation.EnvTargetMountPaths, Value: hostPath},
 						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "target", MountPath: hostPath},
-							{Name: "storage", MountPath: storageMount},
-							{Name: "scratch", MountPath: invocation.ScratchDir},
-						},
+						VolumeMounts: mounts,
 					}},
-					Volumes: []corev1.Volume{
-						{Name: "target", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName}}},
-						{Name: "storage", VolumeSource: storageVolume},
-						{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
+					Volumes: volumes,
 				},
 			},
 		},
@@ -255,7 +332,14 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 	}
 	wantFiles, wantBytes := countFiles(t, src)
 	var runningWithProgress, midway int
-	for _, s := range history {
+	var lastBytes, lastFiles int64
+	for i, s := range history {
+		if s.Progress != nil {
+			if s.Progress.RestoredBytes < lastBytes || s.Progress.RestoredFiles < lastFiles {
+				t.Errorf("progress went backwards at status version %d:\n%s", i, describe(history))
+			}
+			lastBytes, lastFiles = s.Progress.RestoredBytes, s.Progress.RestoredFiles
+		}
 		if s.Phase == corev1alpha1.RestoreRunning && s.Progress != nil && s.Progress.TotalBytes == wantBytes {
 			runningWithProgress++
 			if s.Progress.RestoredBytes > 0 && s.Progress.RestoredBytes < wantBytes {
