@@ -5,14 +5,18 @@
 #   make verify    generated code, CRDs, gofmt and go vet are clean
 #   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
 #   make cluster-up / cluster-down   a local cluster to explore with kubectl
+#   make tools     the kopia CLI and versitygw peers the tests run (_output/tools)
+#   make bench     restore benchmark: executor vs kopia CLI vs restic vs cp -a
 
 SHELL := /usr/bin/env bash -o pipefail
 GO ?= go
 CLUSTER_BIN_DIR ?= $(CURDIR)/_output/cluster-bin
 export CLUSTER_BIN_DIR
+RESTORE_TOOLS_DIR ?= $(CURDIR)/_output/tools
+export RESTORE_TOOLS_DIR
 
 .PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
-.PHONY: localcluster cluster-up cluster-down cluster-status
+.PHONY: localcluster cluster-up cluster-down cluster-status tools bench
 LOCALCLUSTER := _output/bin/localcluster
 
 all: build
@@ -30,7 +34,7 @@ unit-test:
 # The cluster tests run a real etcd, kube-apiserver and
 # kube-controller-manager built from source (first build ~10 minutes).
 # -v shows each test and the cluster start-up time.
-cluster-test: cluster-binaries
+cluster-test: cluster-binaries tools
 	cd test && $(GO) test -count=1 -timeout 30m -v ./...
 
 localcluster:
@@ -50,6 +54,19 @@ cluster-status: localcluster
 
 cluster-binaries:
 	./hack/build-cluster-binaries.sh
+
+## tools: kopia CLI v0.21.1 and versitygw v1.8.0 from hack/tools/go.mod
+## into $(RESTORE_TOOLS_DIR); a stamp makes reruns instant.
+tools:
+	./hack/build-tools.sh
+
+## bench: restores the same data with the executor, the kopia CLI, restic
+## and cp -a (bench/README.md). BENCH_SCALE=0.01 for a quick run.
+BENCH_BIN_DIR := _output/bench-bin
+bench: tools
+	$(GO) build -o $(BENCH_BIN_DIR)/restorebench ./bench/cmd/restorebench
+	$(GO) build -o $(BENCH_BIN_DIR)/bench-executor ./bench/cmd/bench-executor
+	BENCH_EXECUTOR_BIN=$(CURDIR)/$(BENCH_BIN_DIR)/bench-executor $(BENCH_BIN_DIR)/restorebench
 
 codegen crds:
 	./hack/update-codegen.sh

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+	"github.com/restore-controller/restore/pkg/invocation"
+)
+
+// restoreFlags binds the restore subcommand's flags; those with an
+// invocation.Env* variable default to it. Task parameters (include,
+// exclude, parallel, resume, deleteExtra, sparse) have no variable: the
+// addon's Function passes them as flags. finish converts and validates.
+func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOptions, *string, func() error) {
+	o := &executor.RunOptions{}
+	var include, exclude, mounts string
+	kubeconfig := new(string)
+	fs.StringVar(&o.Namespace, "namespace", getenv(invocation.EnvNamespace), "RestoreSession namespace (env "+invocation.EnvNamespace+")")
+	fs.StringVar(&o.RestoreSession, "restoresession", getenv(invocation.EnvRestoreSession), "RestoreSession name (env "+invocation.EnvRestoreSession+")")
+	fs.StringVar(&o.Component, "component", getenv(invocation.EnvComponent), "snapshot component to restore (env "+invocation.EnvComponent+")")
+	fs.StringVar(&o.Snapshot, "snapshot", getenv(invocation.EnvSnapshot), "resolved Snapshot name, never latest (env "+invocation.EnvSnapshot+")")
+	fs.StringVar(&o.TaskName, "task-name", getenv(invocation.EnvTaskName), "addon restore task (env "+invocation.EnvTaskName+")")
+	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), invocation.ScratchDir), "writable dir for kopia config and caches (env "+invocation.EnvScratchDir+")")
+	fs.StringVar(&o.TargetRoot, "target-root", "/", "prefix of every restore destination")
+	fs.StringVar(&mounts, "target-mount-paths", getenv(invocation.EnvTargetMountPaths), "':'-separated mount paths destinations must lie in (env "+invocation.EnvTargetMountPaths+")")
+	fs.StringVar(&include, invocation.ParamInclude, "", "comma-separated snapshot paths to restore (partial restore)")
+	fs.StringVar(&exclude, invocation.ParamExclude, "", "comma-separated glob patterns of paths not to restore")
+	fs.IntVar(&o.Parallel, invocation.ParamParallel, 0, "files restored at once (0: one per CPU)")
+	fs.BoolVar(&o.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
+	fs.BoolVar(&o.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
+	fs.BoolVar(&o.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
+	fs.DurationVar(&o.ProgressInterval, "progress-interval", 5*time.Second, "minimum time between progress status updates")
+	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
+	fs.StringVar(kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
+
+	finish := func() error {
+		var err error
+		o.TargetMountPaths = splitList(mounts, ":")
+		o.Include = splitList(include, ",")
+		o.Exclude = splitList(exclude, ",")
+		if o.Parallel < 0 {
+			return fmt.Errorf("--parallel %d: want a non-negative integer", o.Parallel)
+		}
+		if o.ProgressInterval <= 0 {
+			return fmt.Errorf("--progress-interval %v: want a positive duration", o.ProgressInterval)
+		}
+		o.Priority, err = executor.PriorityFromEnv(getenv)
+		return err
+	}
+	return o, kubeconfig, finish
+}
+
+func orDefault(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+func splitList(s, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(s, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func clients(kubeconfig string) (executor.Clients, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return executor.Clients{}, fmt.Errorf("loading Kubernetes client config: %w", err)
+	}
+	cfg.UserAgent = "restore-executor"
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return executor.Clients{}, err
+	}
+	rc, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return executor.Clients{}, err
+	}
+	return executor.Clients{Kube: kc, Restore: rc}, nil
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	klog.InitFlags(fs)
+	return fs
+}
+
+func runRestore(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := newFlagSet("restore")
+	o, kubeconfig, finish := restoreFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	c, err := clients(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	return executor.RunRestore(ctx, c, *o)
+}
+
+// componentFlags collects repeated --component NAME=DIR[:HOSTPATH].
+type componentFlags struct{ comps []executor.ComponentSources }
+
+func (c *componentFlags) String() string { return "" }
+
+func (c *componentFlags) Set(s string) error {
+	name, src, err := executor.ParseComponentFlag(s)
+	if err != nil {
+		return err
+	}
+	for i := range c.comps {
+		if c.comps[i].Name == name {
+			c.comps[i].Sources = append(c.comps[i].Sources, src)
+			return nil
+		}
+	}
+	c.comps = append(c.comps, executor.ComponentSources{Name: name, Sources: []executor.SnapshotSource{src}})
+	return nil
+}
+
+func runSnapshot(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := newFlagSet("snapshot")
+	var o executor.SnapshotObjectOptions
+	var comps componentFlags
+	fs.StringVar(&o.Namespace, "namespace", getenv(invocation.EnvNamespace), "namespace of the Repository and the Snapshot")
+	fs.StringVar(&o.Repository, "repository", "", "Repository name")
+	fs.StringVar(&o.Name, "name", "", "Snapshot name to create or update")
+	fs.Var(&comps, "component", "NAME=DIR[:HOSTPATH], repeatable; HOSTPATH (default DIR) is where a restore puts the data")
+	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
+	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), ""), "writable dir for kopia config and caches (default: temp dir)")
+	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(comps.comps) == 0 {
+		return errors.New("at least one --component is required")
+	}
+	o.Components = comps.comps
+	c, err := clients(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	snap, err := executor.CreateSnapshotObject(ctx, c, o)
+	if err != nil {
+		return err
+	}
+	klog.FromContext(ctx).Info("Snapshot recorded", "snapshot", klog.KObj(snap), "components", len(snap.Status.Components))
+	return nil
+}

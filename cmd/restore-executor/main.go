@@ -1,0 +1,53 @@
+// Command restore-executor runs in restore Jobs: "restore" restores one
+// component of a RestoreSession with kopia and reports it in the
+// RestoreSession's status; "snapshot" snapshots directories into a
+// Repository and records a Snapshot object (tests, demos, migrations).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/klog/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Getenv)
+	stop()
+	klog.Flush()
+	os.Exit(code)
+}
+
+// run executes a subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "restore":
+		err = runRestore(ctx, args[1:], getenv)
+	case "snapshot":
+		err = runSnapshot(ctx, args[1:], getenv)
+	case "-h", "--help", "help":
+		fmt.Fprintln(os.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(os.Stderr, "unknown subcommand %q\n%s\n", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
+		return 1
+	}
+	return 0
+}
+
+const usage = `usage: restore-executor restore [flags]   restore one RestoreSession component
+       restore-executor snapshot [flags]  snapshot directories into a Repository
+Run a subcommand with -h for its flags.`

@@ -1,0 +1,194 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+)
+
+// Secret keys the executor reads.
+const (
+	KeyKopiaPassword  = "KOPIA_PASSWORD"
+	KeyResticPassword = "RESTIC_PASSWORD" // KubeStash users' existing encryption secrets
+	KeyAWSAccessKeyID = "AWS_ACCESS_KEY_ID"
+	KeyAWSSecretKey   = "AWS_SECRET_ACCESS_KEY"
+	KeyCACertData     = "CA_CERT_DATA"
+)
+
+// Clients are the API clients of the Kubernetes-facing layer. The executor
+// only GETs named objects: its Job's Role is restricted by resourceNames.
+type Clients struct {
+	Kube    kubernetes.Interface
+	Restore versioned.Interface
+}
+
+// getSecret reads a Secret and the first present of keys.
+func getSecret(ctx context.Context, c Clients, namespace, name string, keys ...string) (*corev1.Secret, string, error) {
+	s, err := c.Kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, "", fmt.Errorf("%w: Secret %s/%s", ErrMissingSecret, namespace, name)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("getting Secret %s/%s: %w", namespace, name, err)
+	}
+	for _, k := range keys {
+		if v, ok := s.Data[k]; ok && len(v) > 0 {
+			return s, string(v), nil
+		}
+	}
+	if len(keys) == 0 {
+		return s, "", nil
+	}
+	return nil, "", fmt.Errorf("%w: Secret %s/%s has no key %q", ErrMissingSecretKey, namespace, name, keysString(keys))
+}
+
+func keysString(keys []string) string {
+	if len(keys) == 1 {
+		return keys[0]
+	}
+	s := keys[0]
+	for _, k := range keys[1:] {
+		s += " or " + k
+	}
+	return s
+}
+
+func orDefault(ns, def string) string {
+	if ns != "" {
+		return ns
+	}
+	return def
+}
+
+// RepositoryAccess is what reaching a Repository's kopia repository needs.
+type RepositoryAccess struct {
+	Repository *storagev1alpha1.Repository
+	Storage    *storagev1alpha1.BackupStorage
+	Config     StorageConfig
+	Password   string
+}
+
+// resolveRepository reads the Repository, its BackupStorage, the encryption
+// Secret (encryptionSecret overrides the Repository's when set, resolved in
+// secretDefaultNS) and the S3 credentials. localStorageDir, when set,
+// replaces a local BackupStorage's mountPath (running outside the Job).
+func resolveRepository(ctx context.Context, c Clients, namespace, name string, encryptionSecret *common.ObjectReference, secretDefaultNS, localStorageDir string) (*RepositoryAccess, error) {
+	repository, err := c.Restore.StorageV1alpha1().Repositories(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting Repository %s/%s: %w", namespace, name, err)
+	}
+	stNS := orDefault(repository.Spec.StorageRef.Namespace, repository.Namespace)
+	storage, err := c.Restore.StorageV1alpha1().BackupStorages(stNS).Get(ctx, repository.Spec.StorageRef.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting BackupStorage %s/%s of Repository %s/%s: %w", stNS, repository.Spec.StorageRef.Name, namespace, name, err)
+	}
+
+	ref := encryptionSecret
+	if ref == nil || ref.Name == "" {
+		ref, secretDefaultNS = repository.Spec.EncryptionSecret, repository.Namespace
+	}
+	if ref == nil || ref.Name == "" {
+		return nil, fmt.Errorf("%w: neither the RestoreSession nor Repository %s/%s names an encryption secret", ErrMissingSecret, namespace, name)
+	}
+	_, password, err := getSecret(ctx, c, orDefault(ref.Namespace, secretDefaultNS), ref.Name, KeyKopiaPassword, KeyResticPassword)
+	if err != nil {
+		return nil, err
+	}
+
+	acc := &RepositoryAccess{Repository: repository, Storage: storage, Password: password}
+	b := storage.Spec.Storage
+	switch {
+	case b.Provider == storagev1alpha1.ProviderLocal || (b.Provider == "" && b.Local != nil):
+		if b.Local == nil {
+			return nil, fmt.Errorf("BackupStorage %s/%s: provider local without spec.storage.local", stNS, storage.Name)
+		}
+		base := b.Local.MountPath
+		if localStorageDir != "" {
+			base = localStorageDir
+		}
+		if base == "" {
+			return nil, fmt.Errorf("BackupStorage %s/%s: local storage has no mountPath", stNS, storage.Name)
+		}
+		acc.Config.Local = &LocalStorage{Path: filepath.Join(base, repository.Spec.Path)}
+	case b.Provider == storagev1alpha1.ProviderS3 || (b.Provider == "" && b.S3 != nil):
+		if b.S3 == nil {
+			return nil, fmt.Errorf("BackupStorage %s/%s: provider s3 without spec.storage.s3", stNS, storage.Name)
+		}
+		s3 := &S3Storage{
+			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
+			Prefix: s3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
+		}
+		if b.S3.SecretName != "" {
+			sec, _, err := getSecret(ctx, c, stNS, b.S3.SecretName)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range []string{KeyAWSAccessKeyID, KeyAWSSecretKey} {
+				if len(sec.Data[k]) == 0 {
+					return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrMissingSecretKey, stNS, b.S3.SecretName, k)
+				}
+			}
+			s3.AccessKeyID = string(sec.Data[KeyAWSAccessKeyID])
+			s3.SecretAccessKey = string(sec.Data[KeyAWSSecretKey])
+			s3.CACert = sec.Data[KeyCACertData]
+		}
+		acc.Config.S3 = s3
+	default:
+		return nil, fmt.Errorf("BackupStorage %s/%s: unsupported provider %q", stNS, storage.Name, b.Provider)
+	}
+	return acc, nil
+}
+
+// RestoreInputs is everything the restore of one component reads from the API.
+type RestoreInputs struct {
+	Session  *corev1alpha1.RestoreSession
+	Snapshot *storagev1alpha1.Snapshot
+	RepositoryAccess
+	Entries []SnapshotEntry
+}
+
+// ResolveRestoreInputs GETs the RestoreSession, the Snapshot, the
+// Repository, its BackupStorage and the Secrets for one component.
+func ResolveRestoreInputs(ctx context.Context, c Clients, namespace, session, component, snapshotName, localStorageDir string) (*RestoreInputs, error) {
+	if snapshotName == "" || snapshotName == corev1alpha1.SnapshotLatest {
+		return nil, fmt.Errorf("snapshot %q: the executor needs a resolved Snapshot name", snapshotName)
+	}
+	rs, err := c.Restore.CoreV1alpha1().RestoreSessions(namespace).Get(ctx, session, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting RestoreSession %s/%s: %w", namespace, session, err)
+	}
+	dataNS := orDefault(rs.Spec.DataSource.Namespace, rs.Namespace)
+	snap, err := c.Restore.StorageV1alpha1().Snapshots(dataNS).Get(ctx, snapshotName, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("getting Snapshot %s/%s: %w", dataNS, snapshotName, err)
+	}
+	comp, ok := snap.Status.Components[component]
+	if !ok {
+		return nil, fmt.Errorf("Snapshot %s/%s has no component %q", dataNS, snapshotName, component)
+	}
+	if comp.Driver != "" && comp.Driver != storagev1alpha1.DriverKopia {
+		return nil, fmt.Errorf("Snapshot %s/%s component %q has driver %q; the executor restores %q", dataNS, snapshotName, component, comp.Driver, storagev1alpha1.DriverKopia)
+	}
+	if len(comp.KopiaStats) == 0 {
+		return nil, fmt.Errorf("Snapshot %s/%s component %q has no kopiaStats", dataNS, snapshotName, component)
+	}
+	acc, err := resolveRepository(ctx, c, dataNS, snap.Spec.Repository, rs.Spec.DataSource.EncryptionSecret, rs.Namespace, localStorageDir)
+	if err != nil {
+		return nil, err
+	}
+	in := &RestoreInputs{Session: rs, Snapshot: snap, RepositoryAccess: *acc}
+	for _, ks := range comp.KopiaStats {
+		in.Entries = append(in.Entries, SnapshotEntry{SnapshotID: ks.SnapshotID, HostPath: ks.HostPath})
+	}
+	return in, nil
+}

@@ -1,0 +1,128 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// RunOptions are the restore subcommand's inputs (flags defaulting to the
+// invocation.Env* variables).
+type RunOptions struct {
+	Namespace        string
+	RestoreSession   string
+	Component        string
+	Snapshot         string
+	TaskName         string
+	ScratchDir       string
+	TargetRoot       string
+	TargetMountPaths []string
+	Include          []string
+	Exclude          []string
+	Parallel         int
+	Resume           bool
+	DeleteExtra      bool
+	Sparse           bool
+	ProgressInterval time.Duration
+	// LocalStorageDir replaces a local BackupStorage's mountPath.
+	LocalStorageDir string
+	Priority        Priority
+}
+
+// finalStatusTimeout bounds the last status write, which runs even when
+// ctx was cancelled (SIGTERM) so a Failed phase is always recorded.
+const finalStatusTimeout = 30 * time.Second
+
+// RunRestore restores one component of a RestoreSession and reports it in
+// status.components[Component]: Running with throttled progress, then
+// Succeeded or Failed with duration and error. It returns the restore's
+// error (the status write's if only that failed).
+func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
+	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
+	ctx = klog.NewContext(ctx, logger)
+	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
+		return errors.New("namespace, restoresession and component are required")
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 5 * time.Second
+	}
+	sw := &StatusWriter{Client: c.Restore, Namespace: o.Namespace, Name: o.RestoreSession, Component: o.Component}
+	start := time.Now()
+
+	var (
+		last    Progress
+		hasLast bool
+	)
+	defer func() {
+		var p *Progress
+		if hasLast {
+			p = &last
+		}
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
+		defer cancel()
+		if serr := sw.Finished(fctx, time.Since(start), p, err); serr != nil {
+			logger.Error(serr, "Writing the final status")
+			if err == nil {
+				err = serr
+			}
+		}
+		if err != nil {
+			logger.Error(err, "Restore failed", "duration", time.Since(start))
+		} else {
+			logger.Info("Restore succeeded", "duration", time.Since(start))
+		}
+	}()
+
+	// Lower our priority before any data is read.
+	if err := o.Priority.Apply(); err != nil {
+		return fmt.Errorf("applying containerRuntimeSettings priority: %w", err)
+	}
+	if err := sw.Running(ctx, nil); err != nil {
+		return err
+	}
+	in, err := ResolveRestoreInputs(ctx, c, o.Namespace, o.RestoreSession, o.Component, o.Snapshot, o.LocalStorageDir)
+	if err != nil {
+		return err
+	}
+	logger.Info("Restoring component", "task", o.TaskName, "storage", in.Config.String(), "entries", len(in.Entries))
+
+	// Progress reports come from restore workers: hand them to one goroutine
+	// so API latency never stalls the restore, and keep only the newest.
+	progressCh := make(chan Progress, 1)
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		for p := range progressCh {
+			if err := sw.Running(ctx, &p); err != nil {
+				logger.Error(err, "Reporting progress")
+			}
+		}
+	}()
+	res, err := Restore(ctx, RestoreOptions{
+		Repository:       RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir},
+		Entries:          in.Entries,
+		TargetRoot:       o.TargetRoot,
+		TargetMountPaths: o.TargetMountPaths,
+		Include:          o.Include,
+		Exclude:          o.Exclude,
+		Parallel:         o.Parallel,
+		Resume:           o.Resume,
+		DeleteExtra:      o.DeleteExtra,
+		Sparse:           o.Sparse,
+		ProgressInterval: o.ProgressInterval,
+		Progress: func(p Progress) {
+			select {
+			case <-progressCh: // drop the stale one
+			default:
+			}
+			progressCh <- p
+		},
+	})
+	close(progressCh)
+	<-statusDone
+	last, hasLast = res.Progress, res.TotalBytes > 0 || res.TotalFiles > 0
+	return err
+}

@@ -1,0 +1,225 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned/fake"
+)
+
+const (
+	testNS       = "demo"
+	testSession  = "sample-restore"
+	testRepoName = "local-repo"
+)
+
+// kubeEnv is a fake API with a local BackupStorage, a Repository, its
+// encryption Secret and a RestoreSession whose controller set status.phase.
+type kubeEnv struct {
+	c          Clients
+	storageDir string // stands in for the BackupStorage's mountPath
+}
+
+func newKubeEnv(t *testing.T, secretData map[string][]byte) kubeEnv {
+	t.Helper()
+	storageDir := t.TempDir()
+	objs := []runtime.Object{
+		&storagev1alpha1.BackupStorage{
+			ObjectMeta: metav1.ObjectMeta{Name: "local-storage", Namespace: testNS},
+			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
+				Provider: storagev1alpha1.ProviderLocal,
+				Local:    &storagev1alpha1.LocalSpec{MountPath: "/not/used/in/tests"},
+			}},
+		},
+		&storagev1alpha1.Repository{
+			ObjectMeta: metav1.ObjectMeta{Name: testRepoName, Namespace: testNS},
+			Spec: storagev1alpha1.RepositorySpec{
+				StorageRef:       common.ObjectReference{Name: "local-storage"},
+				Path:             "/demo/app",
+				EncryptionSecret: &common.ObjectReference{Name: "encryption-secret"},
+				AppRef:           &common.TypedObjectReference{Kind: "StatefulSet", Name: "app"},
+			},
+		},
+		&corev1alpha1.RestoreSession{
+			ObjectMeta: metav1.ObjectMeta{Name: testSession, Namespace: testNS},
+			Spec: corev1alpha1.RestoreSessionSpec{DataSource: corev1alpha1.RestoreDataSource{
+				Repository: testRepoName, Snapshot: "snap-1",
+			}},
+			Status: corev1alpha1.RestoreSessionStatus{Phase: corev1alpha1.RestoreRunning, TotalComponents: 2},
+		},
+	}
+	rc := fake.NewClientset()
+	for _, o := range objs {
+		must(t, rc.Tracker().Add(o))
+	}
+	kc := kubefake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "encryption-secret", Namespace: testNS},
+		Data:       secretData,
+	})
+	return kubeEnv{c: Clients{Kube: kc, Restore: rc}, storageDir: storageDir}
+}
+
+func (e kubeEnv) snapshot(t *testing.T, ctx context.Context, comps ...ComponentSources) *storagev1alpha1.Snapshot {
+	t.Helper()
+	snap, err := CreateSnapshotObject(ctx, e.c, SnapshotObjectOptions{
+		Namespace: testNS, Repository: testRepoName, Name: "snap-1", Components: comps,
+		LocalStorageDir: e.storageDir, ScratchDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("CreateSnapshotObject: %v", err)
+	}
+	return snap
+}
+
+func (e kubeEnv) runOpts(t *testing.T, component, target string) RunOptions {
+	return RunOptions{
+		Namespace: testNS, RestoreSession: testSession, Component: component, Snapshot: "snap-1",
+		ScratchDir: t.TempDir(), TargetRoot: target, Parallel: 2, Resume: true,
+		ProgressInterval: time.Millisecond, LocalStorageDir: e.storageDir,
+	}
+}
+
+func (e kubeEnv) session(t *testing.T) *corev1alpha1.RestoreSession {
+	t.Helper()
+	rs, err := e.c.Restore.CoreV1alpha1().RestoreSessions(testNS).Get(context.Background(), testSession, metav1.GetOptions{})
+	must(t, err)
+	return rs
+}
+
+var goodSecret = map[string][]byte{KeyKopiaPassword: []byte(testPassword)}
+
+// Two executors of different components restore at the same time; each
+// applies only its own status.components entry, so both entries and the
+// controller's status.phase survive.
+func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
+	ctx := testContext(t)
+	env := newKubeEnv(t, goodSecret)
+	src0, src1 := t.TempDir(), t.TempDir()
+	writeTree(t, src0, 10)
+	writeTree(t, src1, 11)
+	snap := env.snapshot(t, ctx,
+		ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src0, HostPath: "/data"}}},
+		ComponentSources{Name: "pod-1", Sources: []SnapshotSource{{Dir: src1, HostPath: "/data"}}})
+	if snap.Status.Phase != storagev1alpha1.SnapshotSucceeded || snap.Status.TotalComponents != 2 ||
+		snap.Labels[storagev1alpha1.LabelRepoName] != testRepoName || snap.Labels[storagev1alpha1.LabelAppRefKind] != "StatefulSet" ||
+		snap.Status.Components["pod-1"].Driver != storagev1alpha1.DriverKopia || len(snap.Status.Components["pod-1"].KopiaStats) != 1 {
+		t.Fatalf("unexpected Snapshot: %+v", snap)
+	}
+
+	targets := map[string]string{"pod-0": t.TempDir(), "pod-1": t.TempDir()}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for comp, target := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := RunRestore(ctx, env.c, env.runOpts(t, comp, target)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("RunRestore: %v", err)
+	}
+	compareTrees(t, src0, filepath.Join(targets["pod-0"], "data"))
+	compareTrees(t, src1, filepath.Join(targets["pod-1"], "data"))
+
+	rs := env.session(t)
+	if rs.Status.Phase != corev1alpha1.RestoreRunning || rs.Status.TotalComponents != 2 {
+		t.Errorf("controller-owned status changed: phase %q totalComponents %d", rs.Status.Phase, rs.Status.TotalComponents)
+	}
+	for comp := range targets {
+		cs, ok := rs.Status.Components[comp]
+		if !ok {
+			t.Fatalf("status.components[%s] missing: %+v", comp, rs.Status.Components)
+		}
+		if cs.Phase != corev1alpha1.RestoreSucceeded || cs.Duration == "" || cs.Error != "" {
+			t.Errorf("%s: %+v, want Succeeded with a duration", comp, cs)
+		}
+		if p := cs.Progress; p == nil || p.Percentage != 100 || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes ||
+			p.TotalFiles != 8 || p.RestoredFiles != 8 || p.LastUpdateTime == nil || p.Speed == "" {
+			t.Errorf("%s: progress %+v", comp, cs.Progress)
+		}
+	}
+	// Each entry is owned by its own field manager.
+	managers := map[string]bool{}
+	for _, mf := range rs.ManagedFields {
+		managers[mf.Manager] = true
+	}
+	for comp := range targets {
+		if !managers["restore-executor/"+comp] {
+			t.Errorf("no managed fields for restore-executor/%s: %v", comp, managers)
+		}
+	}
+}
+
+// Failures end in a Failed component status with a clear error and a
+// non-nil error from RunRestore (non-zero exit code).
+func TestRunRestoreFailuresAreReported(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		secret    map[string][]byte
+		component string
+		wantErr   error
+		wantMsg   []string
+	}{
+		{name: "wrong password", secret: map[string][]byte{KeyKopiaPassword: []byte("wrong")}, component: "pod-0",
+			wantErr: ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
+		{name: "restic password key is accepted", secret: map[string][]byte{KeyResticPassword: []byte(testPassword)}, component: "pod-0"},
+		{name: "secret without password key", secret: map[string][]byte{"other": []byte("x")}, component: "pod-0",
+			wantErr: ErrMissingSecretKey, wantMsg: []string{"demo/encryption-secret", "KOPIA_PASSWORD or RESTIC_PASSWORD"}},
+		{name: "secret missing", component: "pod-0",
+			wantErr: ErrMissingSecret, wantMsg: []string{"Secret demo/encryption-secret"}},
+		{name: "unknown component", secret: goodSecret, component: "pod-9", wantMsg: []string{`no component "pod-9"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t)
+			env := newKubeEnv(t, goodSecret)
+			src := t.TempDir()
+			writeTree(t, src, 3)
+			env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src, HostPath: "/data"}}})
+			// Swap the Secret for the case's (or delete it).
+			secrets := env.c.Kube.CoreV1().Secrets(testNS)
+			must(t, secrets.Delete(ctx, "encryption-secret", metav1.DeleteOptions{}))
+			if tc.secret != nil {
+				_, err := secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "encryption-secret", Namespace: testNS}, Data: tc.secret}, metav1.CreateOptions{})
+				must(t, err)
+			}
+
+			err := RunRestore(ctx, env.c, env.runOpts(t, tc.component, t.TempDir()))
+			cs := env.session(t).Status.Components[tc.component]
+			if tc.wantErr == nil && tc.wantMsg == nil {
+				if err != nil || cs.Phase != corev1alpha1.RestoreSucceeded {
+					t.Fatalf("RunRestore: %v, status %+v; want success", err, cs)
+				}
+				return
+			}
+			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+				t.Fatalf("RunRestore: %v, want %v", err, tc.wantErr)
+			}
+			if cs.Phase != corev1alpha1.RestoreFailed {
+				t.Errorf("phase %q, want Failed", cs.Phase)
+			}
+			for _, m := range tc.wantMsg {
+				if !strings.Contains(cs.Error, m) {
+					t.Errorf("status error %q does not mention %q", cs.Error, m)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,89 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	corev1alpha1ac "github.com/restore-controller/restore/pkg/generated/applyconfiguration/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+	"github.com/restore-controller/restore/pkg/invocation"
+)
+
+// StatusWriter server-side-applies status.components[Component] of one
+// RestoreSession, and nothing else. Its field manager is the component's
+// (invocation.FieldManagerForComponent), so executors of different
+// components own disjoint map entries and never clobber each other, and
+// the controller's fields are untouched. Force takes the entry back from a
+// previous executor of the same component (a retried Job).
+type StatusWriter struct {
+	Client    versioned.Interface
+	Namespace string
+	Name      string
+	Component string
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+func (w *StatusWriter) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *StatusWriter) apply(ctx context.Context, cs *corev1alpha1ac.ComponentRestoreStatusApplyConfiguration) error {
+	ac := corev1alpha1ac.RestoreSession(w.Name, w.Namespace).WithStatus(
+		corev1alpha1ac.RestoreSessionStatus().WithComponents(map[string]corev1alpha1ac.ComponentRestoreStatusApplyConfiguration{w.Component: *cs}))
+	_, err := w.Client.CoreV1alpha1().RestoreSessions(w.Namespace).ApplyStatus(ctx, ac, metav1.ApplyOptions{
+		FieldManager: invocation.FieldManagerForComponent(w.Component),
+		Force:        true,
+	})
+	if err != nil {
+		return fmt.Errorf("applying status of component %q to RestoreSession %s/%s: %w", w.Component, w.Namespace, w.Name, err)
+	}
+	return nil
+}
+
+func (w *StatusWriter) progress(p *Progress) *corev1alpha1ac.RestoreProgressApplyConfiguration {
+	if p == nil {
+		return nil
+	}
+	pa := corev1alpha1ac.RestoreProgress().
+		WithTotalBytes(p.TotalBytes).WithRestoredBytes(p.RestoredBytes).
+		WithTotalFiles(p.TotalFiles).WithRestoredFiles(p.RestoredFiles).
+		WithPercentage(p.Percentage()).
+		WithSpeed(FormatBytes(int64(p.BytesPerSecond)) + "/s").
+		WithLastUpdateTime(metav1.NewTime(w.now()))
+	if p.ETA >= 0 {
+		pa.WithETA(formatDuration(p.ETA))
+	}
+	return pa
+}
+
+// Running reports the component as Running, with progress when known.
+func (w *StatusWriter) Running(ctx context.Context, p *Progress) error {
+	cs := corev1alpha1ac.ComponentRestoreStatus().WithPhase(corev1alpha1.RestoreRunning)
+	if pa := w.progress(p); pa != nil {
+		cs.WithProgress(pa)
+	}
+	return w.apply(ctx, cs)
+}
+
+// Finished reports Succeeded (restoreErr nil) or Failed with the error,
+// with the duration and the last progress.
+func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *Progress, restoreErr error) error {
+	cs := corev1alpha1ac.ComponentRestoreStatus().WithDuration(formatDuration(duration))
+	if restoreErr != nil {
+		cs.WithPhase(corev1alpha1.RestoreFailed).WithError(restoreErr.Error())
+	} else {
+		cs.WithPhase(corev1alpha1.RestoreSucceeded)
+	}
+	if pa := w.progress(p); pa != nil {
+		cs.WithProgress(pa)
+	}
+	return w.apply(ctx, cs)
+}
