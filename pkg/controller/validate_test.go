@@ -60,8 +60,10 @@ func TestValidationFails(t *testing.T) {
 			missingDep: "Repository/" + testRepo,
 		},
 		{
-			name:       "missing Snapshot",
-			setup:      func(f *fixture) { f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.Snapshot = "nope" }) },
+			name: "missing Snapshot",
+			setup: func(f *fixture) {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.Snapshot = "nope" })
+			},
 			fragments:  []string{"spec.dataSource.snapshot", "Snapshot demo/nope not found"},
 			missingDep: "Snapshot/nope",
 		},
