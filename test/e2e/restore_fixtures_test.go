@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,11 +13,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 
@@ -52,6 +57,9 @@ func restoreClient(t *testing.T) versioned.Interface {
 			return
 		}
 		crdsErr = framework.InstallCRDs(context.Background(), c.Config(), filepath.Join(root, "artifacts", "crds"))
+		if crdsErr == nil {
+			crdsErr = installControllerRBAC(filepath.Join(root, "artifacts", "rbac", "controller.yaml"))
+		}
 	})
 	if crdsErr != nil {
 		t.Fatalf("installing CRDs: %v", crdsErr)
@@ -63,18 +71,66 @@ func restoreClient(t *testing.T) versioned.Interface {
 	return client
 }
 
-// startController runs the controller in-process against the cluster until
-// the returned stop function is called or the test ends.
+// controllerNamespace and controllerServiceAccount are where
+// artifacts/rbac/controller.yaml puts the controller's identity.
+const (
+	controllerNamespace      = "restore-system"
+	controllerServiceAccount = "restore-controller"
+)
+
+// installControllerRBAC creates the controller's namespace and applies the
+// RBAC manifest users install, so the tests run the controller with exactly
+// those permissions.
+func installControllerRBAC(manifest string) error {
+	ctx := context.Background()
+	_, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		return err
+	}
+	applier, err := framework.NewApplier(c.Config())
+	if err != nil {
+		return err
+	}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		if _, err := applier.Create(ctx, doc); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("applying %s: %w", manifest, err)
+		}
+	}
+	return nil
+}
+
+// controllerConfig is a client config with the controller's service
+// account: only what artifacts/rbac/controller.yaml grants.
+func controllerConfig(t *testing.T) *rest.Config {
+	t.Helper()
+	restoreClient(t) // installs CRDs and RBAC
+	cfg, err := c.ServiceAccountConfig(context.Background(), controllerNamespace, controllerServiceAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startController runs the controller in-process against the cluster, with
+// the permissions of its RBAC manifest, until the returned stop function is
+// called or the test ends.
 func startController(t *testing.T) (stop func()) {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	ctx, cancel := context.WithCancel(ctx)
-	cfg := c.Config()
+	cfg := controllerConfig(t)
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := restoreClient(t)
+	client, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	kubeInformers := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTweakListOptions(controller.ManagedJobsSelector))
 	restoreInformers := informers.NewSharedInformerFactory(client, 0)
 	ctrl, err := controller.New(ctx, kube, client, kubeInformers, restoreInformers, controller.Options{
