@@ -270,7 +270,9 @@ func TestDeleteRunningRestoreResumesBackups(t *testing.T) {
 func TestDeadline(t *testing.T) {
 	f := newFixture(t)
 	f.objects = append(f.objects, newBackupConfiguration("same-target", stsTarget(testSTS), false, nil))
-	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = &metav1.Duration{Duration: 10 * time.Minute} })
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.RestoreTimeout = &metav1.Duration{Duration: 10 * time.Minute}
+	})
 	f.start()
 	res := f.mustSync()
 	deadline := testStart.Add(10 * time.Minute)
@@ -330,7 +332,9 @@ func TestDeadline(t *testing.T) {
 // Components that all finished just before the deadline are no failure.
 func TestDeadlinePassedAfterAllComponentsFinished(t *testing.T) {
 	f := newFixture(t)
-	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = &metav1.Duration{Duration: time.Minute} })
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.RestoreTimeout = &metav1.Duration{Duration: time.Minute}
+	})
 	f.start().mustSync()
 	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded})
 	f.clock.Step(2 * time.Minute)
@@ -344,4 +348,3 @@ func TestDeadlinePassedAfterAllComponentsFinished(t *testing.T) {
 		t.Errorf("deleted %d Jobs", n)
 	}
 }
-
