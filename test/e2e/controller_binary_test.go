@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+)
+
+// controllerProcess is one replica of the restore-controller binary.
+type controllerProcess struct {
+	cmd                  *exec.Cmd
+	log                  string
+	metricsURL, probeURL string
+	exited               chan error
+}
+
+func (p *controllerProcess) logText() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// TestControllerBinary runs two replicas of cmd/restore-controller with the
+// service account of artifacts/rbac: one leads through the Lease and
+// restores, both serve health endpoints, the leader's /metrics counts the
+// restore, and when the leader stops on SIGTERM the other takes over.
+func TestControllerBinary(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "restore-controller")
+	build := exec.Command("go", "build", "-o", bin, "github.com/restore-controller/restore/cmd/restore-controller")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building restore-controller: %v\n%s", err, out)
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	writeKubeconfig(t, kubeconfig)
+
+	start := func(name string) *controllerProcess {
+		metricsPort, probePort := freePort(t), freePort(t)
+		p := &controllerProcess{
+			log:        filepath.Join(dir, name+".log"),
+			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
+			probeURL:   fmt.Sprintf("http://127.0.0.1:%d", probePort),
+			exited:     make(chan error, 1),
+		}
+		logFile, err := os.Create(p.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.cmd = exec.Command(bin, "--kubeconfig", kubeconfig,
+			"--leader-election-namespace", controllerNamespace,
+			"--leader-election-id", "restore-controller-e2e",
+			"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms",
+			"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
+			"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+			"--target-poll-interval", "500ms", "--executor-backoff-limit", "0")
+		p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.exited <- p.cmd.Wait(); _ = logFile.Close() }()
+		t.Cleanup(func() {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+			if t.Failed() {
+				t.Logf("%s log:\n%s", name, p.logText())
+			}
+		})
+		return p
+	}
+	replicas := []*controllerProcess{start("replica-a"), start("replica-b")}
+
+	const leading = "Starting RestoreSession controller"
+	var leader, standby *controllerProcess
+	poll(t, 60*time.Second, "one replica to lead", func(context.Context) (bool, string, error) {
+		a, b := strings.Contains(replicas[0].logText(), leading), strings.Contains(replicas[1].logText(), leading)
+		switch {
+		case a && b:
+			return false, "", fmt.Errorf("both replicas lead")
+		case a:
+			leader, standby = replicas[0], replicas[1]
+		case b:
+			leader, standby = replicas[1], replicas[0]
+		}
+		return leader != nil, "", nil
+	})
+	lease, err := c.Client().CoordinationV1().Leases(controllerNamespace).Get(ctx, "restore-controller-e2e", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("Lease %v has no holder (err %v)", lease, err)
+	}
+	for _, p := range replicas {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			poll(t, 30*time.Second, p.probeURL+path, func(context.Context) (bool, string, error) {
+				code, body := httpGet(p.probeURL + path)
+				return code == http.StatusOK, fmt.Sprintf("%d %s", code, body), nil
+			})
+		}
+	}
+
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "binary-"+ns, "repo")
+	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
+	persistentVolumeClaim(t, ns, "app-data")
+	target := &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}
+	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, w.restoreSession("first", "snap", target, ""), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForPhase(t, ns, "first", corev1alpha1.RestoreSucceeded, restoreTimeout)
+
+	poll(t, 30*time.Second, "the leader's metrics to count the restore", func(context.Context) (bool, string, error) {
+		_, body := httpGet(leader.metricsURL)
+		return strings.Contains(body, `restore_controller_restores_finished_total{phase="Succeeded"} 1`) &&
+			strings.Contains(body, `workqueue_adds_total{name="RestoreSessions"}`) &&
+			strings.Contains(body, `restore_controller_restore_duration_seconds_count{phase="Succeeded"} 1`), body, nil
+	})
+
+	// SIGTERM: the leader stops gracefully, releases the Lease, and the
+	// standby takes over and restores.
+	if err := leader.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-leader.exited:
+		leader.exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("leader exited with %v after SIGTERM", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("leader did not exit within 30s of SIGTERM")
+	}
+	poll(t, 30*time.Second, "the standby to take over", func(context.Context) (bool, string, error) {
+		return strings.Contains(standby.logText(), leading), "", nil
+	})
+	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, w.restoreSession("second", "snap", target, ""), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitForPhase(t, ns, "second", corev1alpha1.RestoreSucceeded, restoreTimeout)
+}
+
+// writeKubeconfig writes a kubeconfig with the controller's service
+// account token.
+func writeKubeconfig(t *testing.T, path string) {
+	t.Helper()
+	cfg := controllerConfig(t)
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["controller"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["controller"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "controller"}
+	kc.CurrentContext = "controller"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = io.Copy(&buf, resp.Body)
+	return resp.StatusCode, buf.String()
+}
