@@ -22,6 +22,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // controllerProcess is one replica of the restore-controller binary.
@@ -66,7 +67,7 @@ func TestControllerBinary(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.cmd = exec.Command(bin, "--kubeconfig", kubeconfig,
-			"--leader-election-namespace", controllerNamespace,
+			"--leader-election-namespace", framework.ControllerNamespace,
 			"--leader-election-id", "restore-controller-e2e",
 			"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms",
 			"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
@@ -102,7 +103,7 @@ func TestControllerBinary(t *testing.T) {
 		}
 		return leader != nil, "", nil
 	})
-	lease, err := c.Client().CoordinationV1().Leases(controllerNamespace).Get(ctx, "restore-controller-e2e", metav1.GetOptions{})
+	lease, err := c.Client().CoordinationV1().Leases(framework.ControllerNamespace).Get(ctx, "restore-controller-e2e", metav1.GetOptions{})
 	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
 		t.Fatalf("Lease %v has no holder (err %v)", lease, err)
 	}

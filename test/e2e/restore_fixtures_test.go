@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,14 +10,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	kubeinformers "k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -29,7 +22,6 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
-	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
 	"github.com/restore-controller/restore/test/cluster"
 	"github.com/restore-controller/restore/test/framework"
 )
@@ -58,7 +50,7 @@ func restoreClient(t *testing.T) versioned.Interface {
 		}
 		crdsErr = framework.InstallCRDs(context.Background(), c.Config(), filepath.Join(root, "artifacts", "crds"))
 		if crdsErr == nil {
-			crdsErr = installControllerRBAC(filepath.Join(root, "artifacts", "rbac", "controller.yaml"))
+			crdsErr = framework.InstallControllerRBAC(context.Background(), c.Config(), filepath.Join(root, "artifacts", "rbac", "controller.yaml"))
 		}
 	})
 	if crdsErr != nil {
@@ -71,96 +63,27 @@ func restoreClient(t *testing.T) versioned.Interface {
 	return client
 }
 
-// controllerNamespace and controllerServiceAccount are where
-// artifacts/rbac/controller.yaml puts the controller's identity.
-const (
-	controllerNamespace      = "restore-system"
-	controllerServiceAccount = "restore-controller"
-)
-
-// installControllerRBAC creates the controller's namespace and applies the
-// RBAC manifest users install, so the tests run the controller with exactly
-// those permissions.
-func installControllerRBAC(manifest string) error {
-	ctx := context.Background()
-	_, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllerNamespace}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	data, err := os.ReadFile(manifest)
-	if err != nil {
-		return err
-	}
-	applier, err := framework.NewApplier(c.Config())
-	if err != nil {
-		return err
-	}
-	for _, doc := range strings.Split(string(data), "\n---\n") {
-		if _, err := applier.Create(ctx, doc); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("applying %s: %w", manifest, err)
-		}
-	}
-	return nil
-}
-
 // controllerConfig is a client config with the controller's service
 // account: only what artifacts/rbac/controller.yaml grants.
 func controllerConfig(t *testing.T) *rest.Config {
 	t.Helper()
 	restoreClient(t) // installs CRDs and RBAC
-	cfg, err := c.ServiceAccountConfig(context.Background(), controllerNamespace, controllerServiceAccount)
+	cfg, err := c.ServiceAccountConfig(context.Background(), framework.ControllerNamespace, framework.ControllerServiceAccount)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-// startController runs the controller in-process against the cluster, with
-// the permissions of its RBAC manifest, until the returned stop function is
-// called or the test ends.
+// startController runs the controller in-process with the permissions of
+// its RBAC manifest until the returned stop function is called or the test
+// ends.
 func startController(t *testing.T) (stop func()) {
 	t.Helper()
-	_, ctx := ktesting.NewTestContext(t)
-	ctx, cancel := context.WithCancel(ctx)
-	cfg := controllerConfig(t)
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := versioned.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeInformers := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithTweakListOptions(controller.ManagedJobsSelector))
-	restoreInformers := informers.NewSharedInformerFactory(client, 0)
-	ctrl, err := controller.New(ctx, kube, client, kubeInformers, restoreInformers, controller.Options{
+	return framework.StartController(t, controllerConfig(t), controller.Options{
 		TargetPollInterval:   500 * time.Millisecond,
 		ExecutorBackoffLimit: ptr.To[int32](0),
 	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	kubeInformers.Start(ctx.Done())
-	restoreInformers.Start(ctx.Done())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := ctrl.Run(ctx, 2); err != nil {
-			t.Errorf("controller: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			kubeInformers.Shutdown()
-			restoreInformers.Shutdown()
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // restoreWorld is what a restore needs besides the RestoreSession: the
