@@ -542,3 +542,7 @@ func (p *recordingPusher) Push(_ context.Context, rs *corev1alpha1.RestoreSessio
 	p.phases = append(p.phases, rs.Status.Phase)
 	return nil
 }
+
+func deploymentNamed(name string) *appsv1.Deployment {
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS}}
+}
