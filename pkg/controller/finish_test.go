@@ -1,0 +1,273 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/status"
+)
+
+func TestWatchExecutors(t *testing.T) {
+	const (
+		job0 = "restore-sample-restore-pod-0"
+		job2 = "restore-sample-restore-pod-2"
+	)
+	tests := []struct {
+		name       string
+		components map[string]corev1alpha1.RestorePhase
+		jobs       map[string]batchv1.JobConditionType // finished Jobs
+		deleteJob  string
+		// want RestoreIncomplete True with these fragments; none: not set
+		incomplete []string
+		wantPhase  corev1alpha1.RestorePhase
+	}{
+		{
+			name:       "Job failed while its component runs",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed},
+			incomplete: []string{job0, `component "pod-0"`, "BackoffLimitExceeded", "Job has reached the specified backoff limit"},
+			wantPhase:  corev1alpha1.RestoreFailed,
+		},
+		{
+			name:       "Job completed without reporting its component",
+			jobs:       map[string]batchv1.JobConditionType{job2: batchv1.JobComplete},
+			incomplete: []string{job2, "completed without reporting"},
+			wantPhase:  corev1alpha1.RestoreFailed,
+		},
+		{
+			name:       "Job deleted while its component runs",
+			components: map[string]corev1alpha1.RestorePhase{"pod-2": corev1alpha1.RestoreRunning},
+			deleteJob:  job2,
+			incomplete: []string{job2, "was deleted before the component finished"},
+			wantPhase:  corev1alpha1.RestoreFailed,
+		},
+		{
+			name:       "Job complete, component succeeded, other still running",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreRunning},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobComplete},
+			wantPhase:  corev1alpha1.RestoreRunning,
+		},
+		{
+			name:       "Job failed after its component failed",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreFailed, "pod-2": corev1alpha1.RestoreRunning},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed},
+			wantPhase:  corev1alpha1.RestoreRunning,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t).start()
+			f.mustSync()
+			if len(tt.components) > 0 {
+				f.setComponents(tt.components)
+			}
+			for name, ct := range tt.jobs {
+				if ct == batchv1.JobFailed {
+					f.setJobCondition(name, ct, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
+				} else {
+					f.setJobCondition(name, ct, "", "")
+				}
+			}
+			if tt.deleteJob != "" {
+				if err := f.kubeClient.BatchV1().Jobs(testNS).Delete(context.Background(), tt.deleteJob, metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				f.refresh()
+			}
+			before := f.rs().Status.Components
+			f.events()
+			f.mustSync()
+			rs := f.rs()
+			if len(tt.incomplete) > 0 {
+				expectCondition(t, rs, corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, tt.incomplete...)
+				if !status.FinalStepExecuted(&rs.Status) {
+					t.Errorf("the final step did not run after the restore ended")
+				}
+				if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonJobEnded) {
+					t.Errorf("no %s event in %v", EventReasonJobEnded, ev)
+				}
+			} else if c := condition(rs, corev1alpha1.TypeRestoreIncomplete); c != nil {
+				t.Errorf("RestoreIncomplete set: %+v", c)
+			}
+			if fmt.Sprint(rs.Status.Components) != fmt.Sprint(before) {
+				t.Errorf("components changed by the controller:\n%v\nwas\n%v", rs.Status.Components, before)
+			}
+			expectPhase(t, rs, tt.wantPhase)
+		})
+	}
+}
+
+// A Job seen finished while the cached RestoreSession is older than the
+// API's: the executor's last status write may not have arrived yet, so the
+// controller retries instead of declaring the restore incomplete.
+func TestWatchExecutorsStaleCache(t *testing.T) {
+	f := newFixture(t).start()
+	f.mustSync()
+	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning})
+	f.mustSync()
+	f.setJobCondition("restore-sample-restore-pod-0", batchv1.JobComplete, "", "")
+	// The executor reported success; the cache has not seen it.
+	api := f.rs().DeepCopy()
+	api.ResourceVersion = "2"
+	api.Status.Components["pod-0"] = corev1alpha1.ComponentRestoreStatus{Phase: corev1alpha1.RestoreSucceeded}
+	if err := f.client.Tracker().Update(gvrRestoreSessions, api, testNS); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.sync()
+	if !errors.Is(err, errStaleCache) {
+		t.Fatalf("err = %v, want errStaleCache", err)
+	}
+	rs := f.rs()
+	if c := condition(rs, corev1alpha1.TypeRestoreIncomplete); c != nil {
+		t.Errorf("RestoreIncomplete set from a stale cache: %+v", c)
+	}
+	if rs.Status.Components["pod-0"].Phase != corev1alpha1.RestoreSucceeded {
+		t.Errorf("the executor's report was overwritten: %+v", rs.Status.Components)
+	}
+	if n := countPrefix(f.writes(), "update restoresessions/status"); n != 0 {
+		t.Errorf("status written from a stale cache: %v", f.writes())
+	}
+}
+
+func TestFinish(t *testing.T) {
+	tests := []struct {
+		name       string
+		components map[string]corev1alpha1.RestorePhase
+		pusher     MetricsPusher
+		wantPhase  corev1alpha1.RestorePhase
+		wantPushed metav1.ConditionStatus
+		wantEvent  string
+	}{
+		{
+			name:       "all components succeeded",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded},
+			pusher:     &recordingPusher{},
+			wantPhase:  corev1alpha1.RestoreSucceeded,
+			wantPushed: metav1.ConditionTrue,
+			wantEvent:  "Normal " + EventReasonRestoreSucceeded + " " + fmt.Sprintf(EventMessageRestoreSucceeded, "1m30s", 2, 2),
+		},
+		{
+			name:       "no pusher configured",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded},
+			wantPhase:  corev1alpha1.RestoreSucceeded,
+			wantPushed: metav1.ConditionTrue,
+			wantEvent:  "Normal " + EventReasonRestoreSucceeded,
+		},
+		{
+			name:       "a component failed",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreFailed},
+			pusher:     &recordingPusher{},
+			wantPhase:  corev1alpha1.RestoreFailed,
+			wantPushed: metav1.ConditionTrue,
+			wantEvent:  "Warning " + EventReasonRestoreFailed + ` Restore failed after 1m30s: component "pod-2" failed: kopia: boom`,
+		},
+		{
+			name:       "metrics push fails",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded},
+			pusher:     &failingPusher{},
+			wantPhase:  corev1alpha1.RestoreFailed,
+			wantPushed: metav1.ConditionFalse,
+			wantEvent:  "Warning " + EventReasonMetricsPushFailed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.opts.MetricsPusher = tt.pusher
+			f.start().mustSync()
+			f.setComponents(tt.components)
+			f.clock.Step(30 * time.Second)
+			f.events()
+			f.mustSync()
+			rs := f.rs()
+			expectPhase(t, rs, tt.wantPhase)
+			if tt.wantPushed == metav1.ConditionTrue {
+				expectCondition(t, rs, corev1alpha1.TypeMetricsPushed, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyPushedMetrics)
+				if c := condition(rs, corev1alpha1.TypeMetricsPushed); c.Message != "Metrics have been pushed successfully." {
+					t.Errorf("message = %q", c.Message)
+				}
+			} else {
+				expectCondition(t, rs, corev1alpha1.TypeMetricsPushed, metav1.ConditionFalse, corev1alpha1.ReasonFailedToPushMetrics, "pushgateway unreachable")
+			}
+			// Created one minute before the first sync, finished 30 s later.
+			if rs.Status.Duration != "1m30s" {
+				t.Errorf("duration = %q, want 1m30s", rs.Status.Duration)
+			}
+			if ev := f.events(); !hasEvent(ev, tt.wantEvent) {
+				t.Errorf("no event %q in %v", tt.wantEvent, ev)
+			}
+			if p, ok := tt.pusher.(*recordingPusher); ok {
+				if len(p.phases) != 1 || p.phases[0] != tt.wantPhase {
+					t.Errorf("pushed phases %v, want [%s]", p.phases, tt.wantPhase)
+				}
+			}
+
+			// A finished RestoreSession is not processed again.
+			f.clock.Step(time.Minute)
+			for range 2 {
+				f.mustSync()
+				if w := f.writes(); len(w) != 0 {
+					t.Errorf("finished RestoreSession processed again: %v", w)
+				}
+			}
+			if ev := f.events(); len(ev) != 0 {
+				t.Errorf("events after the end: %v", ev)
+			}
+			switch p := tt.pusher.(type) {
+			case *recordingPusher:
+				if len(p.phases) != 1 {
+					t.Errorf("pushed %d times", len(p.phases))
+				}
+			case *failingPusher:
+				if p.pushed != 1 {
+					t.Errorf("pushed %d times", p.pushed)
+				}
+			}
+		})
+	}
+}
+
+// The controller's own metrics count each finished restore once.
+func TestFinishObservesMetrics(t *testing.T) {
+	f := newFixture(t)
+	reg := prometheus.NewRegistry()
+	f.opts.Metrics = NewMetrics(reg)
+	f.start().mustSync()
+	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded})
+	f.mustSync()
+	f.mustSync()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, mf := range families {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				key += "{" + l.GetName() + "=" + l.GetValue() + "}"
+			}
+			switch {
+			case m.GetCounter() != nil:
+				got[key] = fmt.Sprint(m.GetCounter().GetValue())
+			case m.GetHistogram() != nil:
+				got[key] = fmt.Sprint(m.GetHistogram().GetSampleCount(), " ", m.GetHistogram().GetSampleSum())
+			}
+		}
+	}
+	want := map[string]string{
+		"restore_controller_restores_finished_total{phase=Succeeded}":  "1",
+		"restore_controller_restore_duration_seconds{phase=Succeeded}": "1 60",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("metrics = %v, want %v", got, want)
+	}
+}
