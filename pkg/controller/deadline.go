@@ -45,7 +45,12 @@ func (c *Controller) deadlineExceeded(s *restoreState) bool {
 			finished++
 		}
 	}
-	msg := fmt.Sprintf(MessageDeadlineExceeded, s.rs.Spec.RestoreTimeout.Duration, st.RestoreDeadline.UTC().Format(time.RFC3339), finished, st.TotalComponents)
+	// The deadline stays even when spec.restoreTimeout is removed later.
+	timeout := "since removed"
+	if t := s.rs.Spec.RestoreTimeout; t != nil {
+		timeout = t.Duration.String()
+	}
+	msg := fmt.Sprintf(MessageDeadlineExceeded, timeout, st.RestoreDeadline.UTC().Format(time.RFC3339), finished, st.TotalComponents)
 	s.setCondition(corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonDeadlineExceeded, msg)
 	return true

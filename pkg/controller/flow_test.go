@@ -348,3 +348,20 @@ func TestDeadlinePassedAfterAllComponentsFinished(t *testing.T) {
 		t.Errorf("deleted %d Jobs", n)
 	}
 }
+
+// The deadline, once set, holds even if spec.restoreTimeout is removed; the
+// controller must not crash on it.
+func TestDeadlineAfterTimeoutRemoved(t *testing.T) {
+	f := newFixture(t)
+	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = &metav1.Duration{Duration: time.Minute} })
+	f.start().mustSync()
+	f.updateRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = nil })
+	f.clock.Step(2 * time.Minute)
+	f.mustSync()
+	rs := f.rs()
+	expectCondition(t, rs, corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline, "since removed")
+	expectPhase(t, rs, corev1alpha1.RestoreFailed)
+	if n := countPrefix(f.writes(), "delete jobs"); n != 2 {
+		t.Errorf("deleted %d Jobs, want 2", n)
+	}
+}
