@@ -12,6 +12,9 @@ import (
 	"syscall"
 
 	"k8s.io/klog/v2"
+
+	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/invocation"
 )
 
 func main() {
@@ -43,7 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	}
 	if err != nil {
 		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
-		return 1
+		if args[0] == "restore" && !executor.Retryable(err) {
+			return invocation.ExitCodePermanentFailure
+		}
+		return invocation.ExitCodeRetryableFailure
 	}
 	return 0
 }

@@ -107,6 +107,20 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit: ptr.To(backoffLimit),
+			// An executor that reported its component Failed exits with
+			// ExitCodePermanentFailure: retrying cannot help, fail the Job
+			// at once. Pods evicted or preempted are retried without
+			// counting against the backoff limit.
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				{
+					Action:      batchv1.PodFailurePolicyActionFailJob,
+					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{invocation.ExitCodePermanentFailure}},
+				},
+				{
+					Action:          batchv1.PodFailurePolicyActionIgnore,
+					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+				},
+			}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      merged(jt.Metadata.Labels, labels),

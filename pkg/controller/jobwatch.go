@@ -68,7 +68,11 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error 
 			if cond.Type == batchv1.JobComplete {
 				problems = append(problems, fmt.Sprintf("restore Job %s of component %q completed without reporting the component's result", name, comp))
 			} else {
-				problems = append(problems, fmt.Sprintf("restore Job %s of component %q failed (%s: %s)", name, comp, cond.Reason, cond.Message))
+				problem := fmt.Sprintf("restore Job %s of component %q failed (%s: %s)", name, comp, cond.Reason, cond.Message)
+				if last := st.Components[comp].Error; last != "" {
+					problem += "; the executor's last error: " + last
+				}
+				problems = append(problems, problem)
 			}
 		}
 	}

@@ -38,8 +38,10 @@ const finalStatusTimeout = 30 * time.Second
 
 // RunRestore restores one component of a RestoreSession and reports it in
 // status.components[Component]: Running with throttled progress, then
-// Succeeded or Failed with duration and error. It returns the restore's
-// error (the status write's if only that failed).
+// Succeeded or Failed with duration and error. An error a retried Job may
+// get past (see Retryable) leaves the component Running with the error
+// instead. It returns the restore's error (the status write's if only that
+// failed).
 func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
 	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
 	ctx = klog.NewContext(ctx, logger)
@@ -63,7 +65,11 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 		defer cancel()
-		if serr := sw.Finished(fctx, time.Since(start), p, err); serr != nil {
+		report := func() error { return sw.Finished(fctx, time.Since(start), p, err) }
+		if Retryable(err) {
+			report = func() error { return sw.Retrying(fctx, p, err) }
+		}
+		if serr := report(); serr != nil {
 			logger.Error(serr, "Writing the final status")
 			if err == nil {
 				err = serr

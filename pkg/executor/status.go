@@ -73,6 +73,17 @@ func (w *StatusWriter) Running(ctx context.Context, p *Progress) error {
 	return w.apply(ctx, cs)
 }
 
+// Retrying keeps the component Running after an attempt failed with an
+// error a retried Job may get past, and says so in its error.
+func (w *StatusWriter) Retrying(ctx context.Context, p *Progress, attemptErr error) error {
+	cs := corev1alpha1ac.ComponentRestoreStatus().WithPhase(corev1alpha1.RestoreRunning).
+		WithError("attempt failed, the restore Job retries and resumes: " + attemptErr.Error())
+	if pa := w.progress(p); pa != nil {
+		cs.WithProgress(pa)
+	}
+	return w.apply(ctx, cs)
+}
+
 // Finished reports Succeeded (restoreErr nil) or Failed with the error,
 // with the duration and the last progress.
 func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *Progress, restoreErr error) error {

@@ -81,3 +81,15 @@ const (
 func FieldManagerForComponent(component string) string {
 	return "restore-executor/" + component
 }
+
+// Exit codes of the executor's restore. A failure no retry can fix (a wrong
+// password, a missing snapshot, a corrupt repository) is reported as the
+// component's Failed phase and ends with ExitCodePermanentFailure: the
+// controller's Jobs fail at once on it (podFailurePolicy). Any other
+// failure (unreachable storage, API errors, a killed pod) keeps the
+// component Running with the error and ends with ExitCodeRetryableFailure:
+// the Job retries, and the retry resumes.
+const (
+	ExitCodeRetryableFailure = 1
+	ExitCodePermanentFailure = 3
+)

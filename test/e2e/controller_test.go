@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -528,4 +529,42 @@ func createDeployment(ctx context.Context, ns, name string) error {
 		return nil
 	}
 	return err
+}
+
+// TestControllerComponentFails: an executor that reports its component
+// Failed exits with the permanent-failure code, so the Job fails at once
+// instead of retrying, and the restore fails with the component's error.
+func TestControllerComponentFails(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "fails-"+ns, "repo")
+	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
+	persistentVolumeClaim(t, ns, "app-data")
+	framework.StartController(t, controllerConfig(t), controller.Options{ExecutorBackoffLimit: ptr.To[int32](3)})
+
+	rs := w.restoreSession("fails", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"outcome":"fail"}`)
+	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+	if comp := got.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreFailed || comp.Error != "simulated restore failure" {
+		t.Errorf("component dump = %+v, want Failed with the executor's error", comp)
+	}
+	poll(t, 30*time.Second, "the Job to fail by its pod failure policy", func(ctx context.Context) (bool, string, error) {
+		job, err := c.Client().BatchV1().Jobs(ns).Get(ctx, "restore-fails-dump", metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		cond := jobCondition(job, batchv1.JobFailed)
+		return cond != nil && cond.Reason == batchv1.JobReasonPodFailurePolicy, fmt.Sprintf("conditions %+v", job.Status.Conditions), nil
+	})
+	pods, err := c.Client().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=restore-fails-dump"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 1 {
+		t.Errorf("%d pods ran, want 1: a permanent failure is not retried", len(pods.Items))
+	}
 }

@@ -7,8 +7,9 @@
 // data. --outcome chooses what it does:
 //
 //	succeed   report Running, then Succeeded, exit 0
-//	fail      report Running, then Failed with an error, exit 1
-//	crash     report Running, exit 1 without a final report
+//	fail      report Running, then Failed with an error, exit with
+//	          invocation.ExitCodePermanentFailure
+//	crash     report Running, exit 1 (retryable) without a final report
 //	wait      report Running, wait until the RestoreSession carries the
 //	          annotation e2e.restore.kubestash.com/release, then succeed
 //	hang      report Running, then block until killed
@@ -92,7 +93,8 @@ func run(ctx context.Context, outcome string) error {
 		if err := report(corev1alpha1.RestoreFailed, "simulated restore failure"); err != nil {
 			return err
 		}
-		return fmt.Errorf("simulated restore failure")
+		fmt.Fprintln(os.Stderr, "fakeexecutor: simulated restore failure")
+		os.Exit(invocation.ExitCodePermanentFailure)
 	case "crash":
 		return fmt.Errorf("simulated crash before the final report")
 	case "wait":

@@ -1,0 +1,31 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// Retryable reports whether a retried Job can be expected to get past err:
+// the storage or the API server was unreachable or overloaded, or the pod
+// was stopped. Everything else (a wrong password, a missing Snapshot or
+// Secret, corruption, an unsafe snapshot, a full target) fails the same way
+// every time.
+func Retryable(err error) bool {
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrStorageUnreachable),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr):
+		return true
+	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
+		apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err), apierrors.IsUnexpectedServerError(err):
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,41 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func TestRetryable(t *testing.T) {
+	gr := schema.GroupResource{Group: "core.kubestash.com", Resource: "restoresessions"}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"unreachable storage", fmt.Errorf("opening: %w", ErrStorageUnreachable), true},
+		{"pod stopped", fmt.Errorf("restoring: %w", context.Canceled), true},
+		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
+		{"API overloaded", apierrors.NewTooManyRequests("slow down", 1), true},
+		{"API timeout", apierrors.NewServerTimeout(gr, "get", 1), true},
+		{"wrong password", fmt.Errorf("opening: %w", ErrInvalidPassword), false},
+		{"snapshot missing", ErrSnapshotNotFound, false},
+		{"corruption", ErrRepositoryCorruption, false},
+		{"no space", ErrNoSpaceLeft, false},
+		{"secret missing", ErrMissingSecret, false},
+		{"forbidden", apierrors.NewForbidden(gr, "x", errors.New("no")), false},
+		{"RestoreSession gone", apierrors.NewNotFound(gr, "x"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Retryable(tc.err); got != tc.want {
+				t.Errorf("Retryable(%v) = %t, want %t", tc.err, got, tc.want)
+			}
+		})
+	}
+}
