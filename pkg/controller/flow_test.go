@@ -353,7 +353,9 @@ func TestDeadlinePassedAfterAllComponentsFinished(t *testing.T) {
 // controller must not crash on it.
 func TestDeadlineAfterTimeoutRemoved(t *testing.T) {
 	f := newFixture(t)
-	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = &metav1.Duration{Duration: time.Minute} })
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.RestoreTimeout = &metav1.Duration{Duration: time.Minute}
+	})
 	f.start().mustSync()
 	f.updateRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.RestoreTimeout = nil })
 	f.clock.Step(2 * time.Minute)
