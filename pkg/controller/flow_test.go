@@ -106,7 +106,12 @@ func TestTargetUnsupportedKind(t *testing.T) {
 	})
 	f.start().mustSync()
 	rs := f.rs()
-	expectCondition(t, rs, corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability, `"Postgres"`)
+	// The spec is immutable, so an unsupported kind can never be found:
+	// it is a validation error naming the field, not a wait.
+	if rs.Status.Phase != corev1alpha1.RestoreInvalid {
+		t.Errorf("phase = %q, want Invalid", rs.Status.Phase)
+	}
+	expectCondition(t, rs, corev1alpha1.TypeValidationPassed, metav1.ConditionFalse, corev1alpha1.ReasonResourceValidationFailed, `spec.target.kind: Invalid value: "Postgres"`)
 	expectNoJobs(t, f)
 }
 

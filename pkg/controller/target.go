@@ -21,10 +21,23 @@ const (
 	kindPVC         = "PersistentVolumeClaim"
 )
 
+// supportedTarget reports whether the controller can look a target up and
+// restore into its volumes.
+func supportedTarget(group, kind string) bool {
+	switch {
+	case group == "apps" && (kind == kindStatefulSet || kind == kindDeployment || kind == kindDaemonSet):
+		return true
+	case group == "" && kind == kindPVC:
+		return true
+	default:
+		return false
+	}
+}
+
 const (
 	messageTargetFound       = "Restore target %s %s/%s found."
 	messageTargetNotFound    = "Restore target %s %s/%s does not exist yet; waiting for it."
-	messageTargetUnsupported = "Restore target kind %q in API group %q is not supported: use a StatefulSet, Deployment, DaemonSet or PersistentVolumeClaim."
+	messageTargetUnsupported = "restore target kind %q in API group %q is not supported: use a StatefulSet, Deployment or DaemonSet (apps) or a PersistentVolumeClaim"
 	messageTargetCheckFailed = "Unable to check restore target %s %s/%s: %v"
 )
 

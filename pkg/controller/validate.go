@@ -87,6 +87,10 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 			fmt.Sprintf("must be the RestoreSession's namespace %q: restore Jobs can mount only volumes of their own namespace", rs.Namespace)))
 	}
 
+	if t := rs.Spec.Target; t != nil && !supportedTarget(t.APIGroup, t.Kind) {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "target", "kind"), t.Kind, fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup)))
+	}
+
 	// Repository, when named.
 	if ds.Repository != "" {
 		repo, err := c.repositories.Repositories(ns).Get(ds.Repository)
