@@ -16,15 +16,6 @@ import (
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 )
 
-// Secret keys the executor reads.
-const (
-	KeyKopiaPassword  = "KOPIA_PASSWORD"
-	KeyResticPassword = "RESTIC_PASSWORD" // KubeStash users' existing encryption secrets
-	KeyAWSAccessKeyID = "AWS_ACCESS_KEY_ID"
-	KeyAWSSecretKey   = "AWS_SECRET_ACCESS_KEY"
-	KeyCACertData     = "CA_CERT_DATA"
-)
-
 // Clients are the API clients of the Kubernetes-facing layer. The executor
 // only GETs named objects: its Job's Role is restricted by resourceNames.
 type Clients struct {
@@ -100,7 +91,7 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, e
 	if ref == nil || ref.Name == "" {
 		return nil, fmt.Errorf("%w: neither the RestoreSession nor Repository %s/%s names an encryption secret", ErrMissingSecret, namespace, name)
 	}
-	_, password, err := getSecret(ctx, c, orDefault(ref.Namespace, secretDefaultNS), ref.Name, KeyKopiaPassword, KeyResticPassword)
+	_, password, err := getSecret(ctx, c, orDefault(ref.Namespace, secretDefaultNS), ref.Name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic)
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +124,14 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, e
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range []string{KeyAWSAccessKeyID, KeyAWSSecretKey} {
+			for _, k := range []string{storagev1alpha1.S3AccessKeyIDKey, storagev1alpha1.S3SecretAccessKeyKey} {
 				if len(sec.Data[k]) == 0 {
 					return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrMissingSecretKey, stNS, b.S3.SecretName, k)
 				}
 			}
-			s3.AccessKeyID = string(sec.Data[KeyAWSAccessKeyID])
-			s3.SecretAccessKey = string(sec.Data[KeyAWSSecretKey])
-			s3.CACert = sec.Data[KeyCACertData]
+			s3.AccessKeyID = string(sec.Data[storagev1alpha1.S3AccessKeyIDKey])
+			s3.SecretAccessKey = string(sec.Data[storagev1alpha1.S3SecretAccessKeyKey])
+			s3.CACert = sec.Data[storagev1alpha1.S3CACertDataKey]
 		}
 		acc.Config.S3 = s3
 	default:

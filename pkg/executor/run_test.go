@@ -99,7 +99,7 @@ func (e kubeEnv) session(t *testing.T) *corev1alpha1.RestoreSession {
 	return rs
 }
 
-var goodSecret = map[string][]byte{KeyKopiaPassword: []byte(testPassword)}
+var goodSecret = map[string][]byte{storagev1alpha1.EncryptionKeyKopia: []byte(testPassword)}
 
 // Two executors of different components restore at the same time; each
 // applies only its own status.components entry, so both entries and the
@@ -178,9 +178,9 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 		wantErr   error
 		wantMsg   []string
 	}{
-		{name: "wrong password", secret: map[string][]byte{KeyKopiaPassword: []byte("wrong")}, component: "pod-0",
+		{name: "wrong password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyKopia: []byte("wrong")}, component: "pod-0",
 			wantErr: ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
-		{name: "restic password key is accepted", secret: map[string][]byte{KeyResticPassword: []byte(testPassword)}, component: "pod-0"},
+		{name: "restic password key is accepted", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte(testPassword)}, component: "pod-0"},
 		{name: "secret without password key", secret: map[string][]byte{"other": []byte("x")}, component: "pod-0",
 			wantErr: ErrMissingSecretKey, wantMsg: []string{"demo/encryption-secret", "KOPIA_PASSWORD or RESTIC_PASSWORD"}},
 		{name: "secret missing", component: "pod-0",

@@ -142,3 +142,11 @@ type BackupStorageList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []BackupStorage `json:"items"`
 }
+
+// Keys of the Secret an s3 BackupStorage names in secretName.
+const (
+	S3AccessKeyIDKey     = "AWS_ACCESS_KEY_ID"
+	S3SecretAccessKeyKey = "AWS_SECRET_ACCESS_KEY"
+	// S3CACertDataKey holds PEM CA certificates for a private endpoint.
+	S3CACertDataKey = "CA_CERT_DATA"
+)
