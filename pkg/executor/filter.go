@@ -2,11 +2,15 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/kopia/kopia/fs"
+	"github.com/kopia/kopia/repo"
+	"github.com/kopia/kopia/repo/object"
 	"github.com/kopia/kopia/snapshot"
 )
 
@@ -17,9 +21,19 @@ import (
 // its directory. A name can therefore never climb out of its parent ("..",
 // "/", absolute names) and no symlink entry can share a path with a
 // directory entry (which would let later files be written through the link).
+//
+// It also gives directories back their own modification time. Kopia
+// v0.21.1's repository directory reader (snapshotfs.repositoryDirectory)
+// replaces every subdirectory's recorded mtime with the newest mtime found
+// in its subtree (DirSummary.MaxModTime, for "kopia mount"; kopia issue
+// #2058), and its restore then stamps that on the restored directory. When
+// rep is set, filteredDir reads the directory's manifest itself and reports
+// the mtime the snapshot recorded for each subdirectory.
 type treeFilter struct {
 	// excludes are path.Match patterns; see excluded.
 	excludes []string
+	// rep, when set, is read for directories' recorded mtimes.
+	rep repo.Repository
 }
 
 // newTreeFilter validates exclude patterns.
@@ -71,10 +85,49 @@ func safeEntryName(name string) bool {
 // wrap returns e, with directories wrapped so that their listing is checked
 // and filtered; rel is e's slash-separated path relative to the snapshot root.
 func (f *treeFilter) wrap(e fs.Entry, rel string) fs.Entry {
+	return f.wrapWithMTime(e, rel, nil)
+}
+
+// wrapWithMTime is wrap, with a directory's ModTime replaced by *mtime when
+// mtime is set (the mtime the snapshot recorded for it).
+func (f *treeFilter) wrapWithMTime(e fs.Entry, rel string, mtime *time.Time) fs.Entry {
 	if d, ok := e.(fs.Directory); ok {
-		return &filteredDir{Directory: d, rel: rel, f: f}
+		return &filteredDir{Directory: d, rel: rel, f: f, mtime: mtime}
 	}
 	return e
+}
+
+// recordedDirMTimes returns the mtimes that d's manifest records for its
+// subdirectories, by name; nil when f has no repository or d is not a
+// repository directory. (Kopia's own listing of d reports their
+// DirSummary.MaxModTime instead.)
+func (f *treeFilter) recordedDirMTimes(ctx context.Context, d fs.Directory) (map[string]time.Time, error) {
+	if f == nil || f.rep == nil {
+		return nil, nil
+	}
+	if fd, ok := d.(*filteredDir); ok {
+		d = fd.Directory
+	}
+	oidd, ok := d.(object.HasObjectID)
+	if !ok {
+		return nil, nil
+	}
+	r, err := f.rep.OpenObject(ctx, oidd.ObjectID())
+	if err != nil {
+		return nil, fmt.Errorf("opening directory object %v: %w", oidd.ObjectID(), err)
+	}
+	defer r.Close() //nolint:errcheck
+	var man snapshot.DirManifest
+	if err := json.NewDecoder(r).Decode(&man); err != nil {
+		return nil, fmt.Errorf("reading directory object %v: %w", oidd.ObjectID(), err)
+	}
+	out := make(map[string]time.Time, len(man.Entries))
+	for _, de := range man.Entries {
+		if de != nil && de.Type == snapshot.EntryTypeDirectory {
+			out[de.Name] = de.ModTime.ToTime()
+		}
+	}
+	return out, nil
 }
 
 // filteredDir is a snapshot directory whose listing is validated and filtered.
@@ -82,16 +135,34 @@ type filteredDir struct {
 	fs.Directory
 	rel string
 	f   *treeFilter
+	// mtime, when set, is the directory's recorded mtime (see treeFilter).
+	mtime *time.Time
 }
 
 var _ snapshot.HasDirEntry = (*filteredDir)(nil)
 
-// DirEntry passes the snapshot's own directory entry through when there is one.
-func (d *filteredDir) DirEntry() *snapshot.DirEntry {
-	if de, ok := d.Directory.(snapshot.HasDirEntry); ok {
-		return de.DirEntry()
+// ModTime is the mtime the snapshot recorded for the directory when known.
+func (d *filteredDir) ModTime() time.Time {
+	if d.mtime != nil {
+		return *d.mtime
 	}
-	return nil
+	return d.Directory.ModTime()
+}
+
+// DirEntry passes the snapshot's own directory entry through when there is
+// one (a copy with the recorded mtime when that differs).
+func (d *filteredDir) DirEntry() *snapshot.DirEntry {
+	de, ok := d.Directory.(snapshot.HasDirEntry)
+	if !ok {
+		return nil
+	}
+	e := de.DirEntry()
+	if e == nil || d.mtime == nil {
+		return e
+	}
+	c := *e
+	c.ModTime = fs.UTCTimestampFromTime(*d.mtime)
+	return &c
 }
 
 // Child returns a checked child; excluded children do not exist.
@@ -107,13 +178,31 @@ func (d *filteredDir) Child(ctx context.Context, name string) (fs.Entry, error) 
 	if err != nil {
 		return nil, err //nolint:wrapcheck // kopia's not-found error must stay matchable.
 	}
-	return d.f.wrap(e, rel), nil
+	if _, isDir := e.(fs.Directory); !isDir {
+		return d.f.wrap(e, rel), nil
+	}
+	mtimes, err := d.f.recordedDirMTimes(ctx, d.Directory)
+	if err != nil {
+		return nil, err
+	}
+	return d.f.wrapWithMTime(e, rel, lookupTime(mtimes, name)), nil
+}
+
+func lookupTime(m map[string]time.Time, name string) *time.Time {
+	if t, ok := m[name]; ok {
+		return &t
+	}
+	return nil
 }
 
 // Iterate lists the directory, failing on unsafe or duplicate names and
 // dropping excluded entries.
 func (d *filteredDir) Iterate(ctx context.Context) (fs.DirectoryIterator, error) {
 	entries, err := fs.GetAllEntries(ctx, d.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("listing snapshot directory %q: %w", "/"+d.rel, err)
+	}
+	mtimes, err := d.f.recordedDirMTimes(ctx, d.Directory)
 	if err != nil {
 		return nil, fmt.Errorf("listing snapshot directory %q: %w", "/"+d.rel, err)
 	}
@@ -132,7 +221,7 @@ func (d *filteredDir) Iterate(ctx context.Context) (fs.DirectoryIterator, error)
 		if d.f.excluded(rel) {
 			continue
 		}
-		out = append(out, d.f.wrap(e, rel))
+		out = append(out, d.f.wrapWithMTime(e, rel, lookupTime(mtimes, name)))
 	}
 	return fs.StaticIterator(out, nil), nil
 }

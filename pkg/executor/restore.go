@@ -112,6 +112,9 @@ type restoreRoot struct {
 	target   string // absolute path entry is restored to
 	boundary string
 	label    string
+	// mtime is the recorded mtime of an included directory (kopia's
+	// lookup reports its DirSummary.MaxModTime; see treeFilter).
+	mtime *time.Time
 }
 
 // RestoreFromRepository restores opts.Entries from an open repository
@@ -128,6 +131,7 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 	if err != nil {
 		return Result{}, err
 	}
+	filter.rep = rep
 	includes, err := normalizeIncludes(opts.Include)
 	if err != nil {
 		return Result{}, err
@@ -167,8 +171,14 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 			if filter.excluded(inc) {
 				continue
 			}
+			var mtime *time.Time
+			if entry.IsDir() {
+				if mtime, err = includedDirMTime(ctx, rep, filter, e.SnapshotID, inc); err != nil {
+					return Result{}, classifyRepoError(fmt.Errorf("reading %q in snapshot %s: %w", inc, e.SnapshotID, err))
+				}
+			}
 			roots = append(roots, restoreRoot{
-				entry: entry, snapRel: inc,
+				entry: entry, snapRel: inc, mtime: mtime,
 				target:   filepath.Join(dests[i].Path, filepath.FromSlash(inc)),
 				boundary: dests[i].Boundary,
 				label:    e.SnapshotID + "/" + inc,
@@ -248,6 +258,7 @@ func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, filter 
 	if err := inner.Init(ctx); err != nil {
 		return 0, fmt.Errorf("preparing restore output %q: %w", r.target, err)
 	}
+	root := filter.wrapWithMTime(r.entry, r.snapRel, r.mtime)
 	out := &guardedOutput{
 		inner: inner, root: r.target, deleteExtra: opts.DeleteExtra,
 		excluded: func(rel string) bool { return filter.excluded(path.Join(r.snapRel, rel)) },
@@ -264,7 +275,7 @@ func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, filter 
 	defer stop()
 
 	start := time.Now()
-	stats, err := restore.Entry(ctx, rep, out, filter.wrap(r.entry, r.snapRel), restore.Options{
+	stats, err := restore.Entry(ctx, rep, out, root, restore.Options{
 		Parallel:    opts.Parallel,
 		Incremental: opts.Resume,
 		// Depth 0 would write ".kopia-entry" placeholders instead of contents.
@@ -303,6 +314,29 @@ func loadSnapshotManifest(ctx context.Context, rep repo.Repository, id string) (
 		return nil, classifyRepoError(fmt.Errorf("loading snapshot %s: %w", id, err))
 	}
 	return man, nil
+}
+
+// includedDirMTime returns the mtime the snapshot recorded for the
+// directory at inc (slash-separated, non-empty) inside snapshot id, read from
+// its parent's manifest.
+func includedDirMTime(ctx context.Context, rep repo.Repository, filter *treeFilter, id, inc string) (*time.Time, error) {
+	parentPath := id
+	if dir := path.Dir(inc); dir != "." {
+		parentPath += "/" + dir
+	}
+	parent, err := snapshotfs.FilesystemEntryFromIDWithPath(ctx, rep, parentPath, false)
+	if err != nil {
+		return nil, err //nolint:wrapcheck
+	}
+	pd, ok := parent.(kopiafs.Directory)
+	if !ok {
+		return nil, nil
+	}
+	mtimes, err := filter.recordedDirMTimes(ctx, pd)
+	if err != nil {
+		return nil, err
+	}
+	return lookupTime(mtimes, path.Base(inc)), nil
 }
 
 // normalizeIncludes cleans include paths and drops those nested in another.

@@ -33,6 +33,18 @@ func TestRestoreRoundTrip(t *testing.T) {
 			t.Errorf("last progress report %+v, want 100%%", reports)
 		}
 	}
+
+	// An included directory is a restore root of its own: it, too, gets
+	// its recorded mtime, not the newest one in its subtree.
+	target := t.TempDir()
+	opts := r.restoreOpts(target, res)
+	opts.Include = []string{"sub/deeper", "other"}
+	if _, err := Restore(ctx, opts); err != nil {
+		t.Fatalf("partial Restore: %v", err)
+	}
+	for _, inc := range opts.Include {
+		compareTrees(t, filepath.Join(src, inc), filepath.Join(target, "data/app", inc))
+	}
 }
 
 func TestRestoreRejectsDestinationsOutsideTarget(t *testing.T) {
