@@ -52,6 +52,7 @@ type result struct {
 	seconds, syncSec float64
 	files, bytes     int64
 	maxRSSKiB        int64
+	writtenBytes     int64
 	verified         string
 	err              error
 }
@@ -125,7 +126,7 @@ func run(o options) error {
 			for i := 0; i < o.runs; i++ {
 				r := runLeg(o, p, leg, kopia, restic)
 				r.files, r.bytes = files, bytes
-				fmt.Printf("   %-8s %7.2fs (+%.2fs sync)  rss %4d MiB  %s\n", leg, r.seconds, r.syncSec, r.maxRSSKiB/1024, r.status())
+				fmt.Printf("   %-11s %7.2fs (+%.2fs sync)  rss %4d MiB  wrote %5d MiB  %s\n", leg, r.seconds, r.syncSec, r.maxRSSKiB/1024, r.writtenBytes>>20, r.status())
 				runs = append(runs, r)
 				if r.err != nil {
 					break
@@ -305,6 +306,9 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.maxRSSKiB = ru.Maxrss
+			// ru_oublock: 512-byte blocks the process caused to be written
+			// (restored files plus anything else, e.g. a content cache).
+			r.writtenBytes = ru.Oublock * 512
 		}
 	}
 	if err != nil {
@@ -370,10 +374,10 @@ func render(o options, rs []result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "restore benchmark — scale %g, %d run(s) per leg (median), page cache dropped before each leg: %v\n", o.scale, o.runs, o.dropCaches)
 	fmt.Fprintf(&b, "seconds = the tool's wall time; +sync = a sync(2) after it; MB/s and files/s use the sum (durable restore)\n\n")
-	rows := [][]string{{"dataset", "tool", "seconds", "+sync", "MB/s", "files/s", "peak RSS MiB", "verified"}}
+	rows := [][]string{{"dataset", "tool", "seconds", "+sync", "MB/s", "files/s", "peak RSS MiB", "written MiB", "verified"}}
 	for _, r := range rs {
 		if r.err != nil {
-			rows = append(rows, []string{r.dataset, r.leg, "-", "-", "-", "-", "-", "FAILED"})
+			rows = append(rows, []string{r.dataset, r.leg, "-", "-", "-", "-", "-", "-", "FAILED"})
 			continue
 		}
 		total := r.seconds + r.syncSec
@@ -383,7 +387,7 @@ func render(o options, rs []result) string {
 		}
 		rows = append(rows, []string{r.dataset, r.leg, fmt.Sprintf("%.2f", r.seconds), fmt.Sprintf("%.2f", r.syncSec),
 			fmt.Sprintf("%.0f", float64(r.bytes)/1e6/total), fmt.Sprintf("%.0f", float64(r.files)/total),
-			fmt.Sprint(r.maxRSSKiB / 1024), v})
+			fmt.Sprint(r.maxRSSKiB / 1024), fmt.Sprint(r.writtenBytes >> 20), v})
 	}
 	writeMarkdownTable(&b, rows)
 	for _, r := range rs {
@@ -403,7 +407,7 @@ func writeMarkdownTable(b *strings.Builder, rows [][]string) {
 			width[i] = max(width[i], len(c))
 		}
 	}
-	numeric := func(i int) bool { return i >= 2 && i <= 6 }
+	numeric := func(i int) bool { return i >= 2 && i <= 7 }
 	line := func(row []string) {
 		b.WriteString("|")
 		for i, c := range row {
