@@ -1,0 +1,71 @@
+package fstree
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, root string) {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "a", "empty"), 0o750))
+	must(os.WriteFile(filepath.Join(root, "a", "f"), []byte("hello"), 0o640))
+	must(os.Symlink("a/f", filepath.Join(root, "link")))
+	at := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
+	must(os.Chtimes(filepath.Join(root, "a", "f"), at, at))
+}
+
+func TestDiff(t *testing.T) {
+	want, got := t.TempDir(), t.TempDir()
+	write(t, want)
+	write(t, got)
+	scan := func(root string) Tree {
+		tree, err := Scan(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tree
+	}
+	if d := Diff(scan(want), scan(got), Options{}); len(d) != 0 {
+		t.Fatalf("identical trees differ: %v", d)
+	}
+	if e := scan(want)["a/f"]; e.Kind != File || e.Size != 5 || e.SHA256[:8] != "2cf24dba" || e.Mode != 0o640 {
+		t.Fatalf("a/f = %+v", e)
+	}
+
+	// Each kind of difference is reported once, naming the path.
+	if err := os.WriteFile(filepath.Join(got, "a", "f"), []byte("HELLO"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(got, "a", "empty"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(got, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(got, "extra"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := Diff(scan(want), scan(got), Options{})
+	joined := strings.Join(d, "\n")
+	for _, frag := range []string{"a/empty: got dir -rwx------", "a/f: got file", "extra extra", "missing link"} {
+		if !strings.Contains(joined, frag) {
+			t.Errorf("diff lacks %q:\n%s", frag, joined)
+		}
+	}
+	if len(d) != 4 {
+		t.Errorf("%d differences, want 4:\n%s", len(d), joined)
+	}
+	// Ignoring modes and mtimes still sees the content change.
+	if d := Diff(scan(want), scan(got), Options{IgnoreMode: true, IgnoreMTime: true}); len(d) != 3 {
+		t.Errorf("with modes and mtimes ignored: %v, want 3 differences", d)
+	}
+}
