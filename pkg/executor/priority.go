@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -74,21 +75,29 @@ func (p Priority) Apply() error {
 }
 
 // PriorityFromEnv reads invocation.EnvNiceAdjustment, EnvIONiceClass and
-// EnvIONiceClassData through getenv; empty values are unset.
+// EnvIONiceClassData through getenv; empty values are unset. A value that
+// is not an integer in its range is an error naming the variable.
 func PriorityFromEnv(getenv func(string) string) (Priority, error) {
 	var p Priority
-	niceVar, classVar, dataVar := invocation.EnvNiceAdjustment, invocation.EnvIONiceClass, invocation.EnvIONiceClassData
 	for _, v := range []struct {
-		name string
-		dst  **int
-	}{{niceVar, &p.Nice}, {classVar, &p.IONiceClass}, {dataVar, &p.IONiceClassData}} {
-		s := getenv(v.name)
+		name     string
+		dst      **int
+		min, max int
+	}{
+		{invocation.EnvNiceAdjustment, &p.Nice, -20, 19},
+		{invocation.EnvIONiceClass, &p.IONiceClass, 0, 3},
+		{invocation.EnvIONiceClassData, &p.IONiceClassData, 0, 7},
+	} {
+		s := strings.TrimSpace(getenv(v.name))
 		if s == "" {
 			continue
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return Priority{}, fmt.Errorf("%s=%q: not an integer", v.name, s)
+		}
+		if n < v.min || n > v.max {
+			return Priority{}, fmt.Errorf("%s=%d: must be %d to %d", v.name, n, v.min, v.max)
 		}
 		*v.dst = &n
 	}
