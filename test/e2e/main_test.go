@@ -34,6 +34,7 @@ func run(m *testing.M) int {
 	for image, pkg := range map[string]string{
 		workloadImage: "github.com/restore-controller/restore/test/cmd/testworkload",
 		executorImage: "github.com/restore-controller/restore/test/cmd/fakeexecutor",
+		kopiaImage:    "github.com/restore-controller/restore/cmd/restore-executor",
 	} {
 		bin := filepath.Join(binDir, filepath.Base(pkg))
 		build := exec.Command("go", "build", "-o", bin, pkg)

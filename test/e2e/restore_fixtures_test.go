@@ -90,6 +90,8 @@ func startController(t *testing.T) (stop func()) {
 // storage, repository, snapshots, addon catalog and encryption Secret.
 type restoreWorld struct {
 	ns, addon, function, repository string
+	// storageDir is the host directory of the local BackupStorage.
+	storageDir string
 }
 
 // newRestoreWorld creates, in ns, the encryption Secret "encrypt-secret", a
@@ -101,7 +103,7 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 	t.Helper()
 	ctx := context.Background()
 	client := restoreClient(t)
-	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo}
+	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo, storageDir: t.TempDir()}
 
 	mustCreate(t, func() error {
 		_, err := c.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
@@ -117,7 +119,7 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 				Provider: storagev1alpha1.ProviderLocal,
 				Local: &storagev1alpha1.LocalSpec{
 					VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
-						Path: t.TempDir(), Type: ptr.To(corev1.HostPathDirectory),
+						Path: w.storageDir, Type: ptr.To(corev1.HostPathDirectory),
 					}},
 					MountPath: "/kubestash-repo",
 				},

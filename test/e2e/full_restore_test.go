@@ -1,0 +1,243 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/restore-controller/restore/internal/fstree"
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/invocation"
+)
+
+// kopiaImage is mapped to the real cmd/restore-executor.
+const kopiaImage = "example.com/restore-executor:v1"
+
+// kopiaAddon creates a cluster-scoped Addon whose restore task
+// "logical-backup-restore" runs the real executor with every task
+// parameter it understands, and returns the Addon's name.
+func (w *restoreWorld) kopiaAddon(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	client := restoreClient(t)
+	name := "kopia-" + w.ns
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: addonsv1alpha1.FunctionSpec{
+				Image:   kopiaImage,
+				Command: []string{"/restore-executor"},
+				Args: []string{"restore",
+					"--snapshot=${snapshotName}", "--component=${component}", "--progress-interval=200ms",
+					"--include=${include:=}", "--exclude=${exclude:=}", "--parallel=${parallel:=0}",
+					"--resume=${resume:=true}", "--delete-extra=${deleteExtra:=false}", "--sparse=${sparse:=false}"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, name, metav1.DeleteOptions{}) })
+	var params []common.ParameterDefinition
+	for _, p := range []string{invocation.ParamInclude, invocation.ParamExclude, invocation.ParamParallel,
+		invocation.ParamResume, invocation.ParamDeleteExtra, invocation.ParamSparse} {
+		params = append(params, common.ParameterDefinition{Name: p})
+	}
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
+				Name: "logical-backup-restore", Function: name, Driver: string(storagev1alpha1.DriverKopia),
+				Executor: addonsv1alpha1.ExecutorJob, Parameters: params,
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, name, metav1.DeleteOptions{}) })
+	return name
+}
+
+// seedSnapshot snapshots each component's directory into the world's
+// repository with the executor's library and records the Snapshot object,
+// as `restore-executor snapshot` does.
+func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs map[string]string) {
+	t.Helper()
+	var comps []executor.ComponentSources
+	for comp, dir := range dirs {
+		comps = append(comps, executor.ComponentSources{Name: comp, Sources: []executor.SnapshotSource{{Dir: dir, HostPath: hostPath}}})
+	}
+	slices.SortFunc(comps, func(a, b executor.ComponentSources) int { return strings.Compare(a.Name, b.Name) })
+	_, err := executor.CreateSnapshotObject(context.Background(), executor.Clients{Kube: c.Client(), Restore: restoreClient(t)}, executor.SnapshotObjectOptions{
+		Namespace: w.ns, Repository: w.repository, Name: name, Components: comps,
+		LocalStorageDir: w.storageDir, ScratchDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatalf("seeding Snapshot %s: %v", name, err)
+	}
+}
+
+// writeData writes a small tree that differs per seed: nested directories,
+// files of a few sizes, a symlink and an empty directory.
+func writeData(t *testing.T, dir string, seed int) {
+	t.Helper()
+	files := map[string]int{"app/config.yaml": 300, "app/db/data.bin": 3 << 20, "keep/notes.txt": 5000, "cache/tmp.bin": 70000}
+	for rel, size := range files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := make([]byte, size)
+		for i := range data {
+			data[i] = byte((i*31 + seed*7 + len(rel)) % 251)
+		}
+		if err := os.WriteFile(p, data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("app/config.yaml", filepath.Join(dir, "config")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// claimDir is the host directory of a bound PVC.
+func claimDir(t *testing.T, ns, claim string) string {
+	t.Helper()
+	pvc, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), claim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.Spec.VolumeName == "" {
+		t.Fatalf("PVC %s is not bound", claim)
+	}
+	return c.VolumeDir(pvc.Spec.VolumeName)
+}
+
+func mustScan(t *testing.T, dir string) fstree.Tree {
+	t.Helper()
+	tree, err := fstree.Scan(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// TestFullRestoreStatefulSet is the whole product on the local cluster: a
+// Snapshot made with the executor's library, the controller (with its RBAC
+// manifest's permissions) creating one Job per replica, and the real
+// executor restoring each replica's data into that replica's PVC with the
+// least-privilege Role the controller made.
+func TestFullRestoreStatefulSet(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	addon := w.kopiaAddon(t)
+	sources := map[string]string{"pod-0": t.TempDir(), "pod-1": t.TempDir()}
+	for i, comp := range []string{"pod-0", "pod-1"} {
+		writeData(t, sources[comp], i)
+	}
+	w.seedSnapshot(t, "snap", "/data", sources)
+	statefulSet(t, ns, "db", 2)
+	startController(t)
+
+	rs := w.restoreSession("full", corev1alpha1.SnapshotLatest, stsTarget("db"), "")
+	rs.Spec.Addon.Name = addon
+	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+
+	for i, comp := range []string{"pod-0", "pod-1"} {
+		restored := claimDir(t, ns, fmt.Sprintf("data-db-%d", i))
+		if d := fstree.Diff(mustScan(t, sources[comp]), mustScan(t, restored), fstree.Options{}); len(d) > 0 {
+			t.Errorf("replica %d's volume differs from component %s:\n  %s", i, comp, strings.Join(d, "\n  "))
+		}
+		st := got.Status.Components[comp]
+		p := st.Progress
+		if p == nil || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes || p.Percentage != 100 || st.Duration == "" {
+			t.Errorf("component %s = %+v, progress %+v: want Succeeded with all bytes restored", comp, st, p)
+		}
+	}
+}
+
+// TestFullRestorePartialWithForeignSecret restores only an included
+// subtree into a PVC, with the encryption Secret in another namespace: the
+// executor may read exactly that Secret there, through a Role the
+// controller creates in that namespace and deletes when the restore ends.
+func TestFullRestorePartialWithForeignSecret(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	ns := newNamespace(t)
+	secretNS := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	addon := w.kopiaAddon(t)
+	src := t.TempDir()
+	writeData(t, src, 3)
+	w.seedSnapshot(t, "snap", "/kubestash-data", map[string]string{"dump": src})
+
+	// The same password, kept only in the other namespace.
+	local, err := c.Client().CoreV1().Secrets(ns).Get(ctx, "encrypt-secret", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, func() error {
+		_, err := c.Client().CoreV1().Secrets(secretNS).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared-key"}, Data: local.Data,
+		}, metav1.CreateOptions{})
+		return err
+	})
+	persistentVolumeClaim(t, ns, "app-data")
+	startController(t)
+
+	rs := w.restoreSession("partial", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"include":"keep"}`)
+	rs.Spec.Addon.Name = addon
+	rs.Spec.DataSource.EncryptionSecret = &common.ObjectReference{Namespace: secretNS, Name: "shared-key"}
+	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+
+	want := mustScan(t, src)
+	for p := range want {
+		if p != "keep" && !strings.HasPrefix(p, "keep/") {
+			delete(want, p)
+		}
+	}
+	restored := claimDir(t, ns, "app-data")
+	if d := fstree.Diff(want, mustScan(t, restored), fstree.Options{}); len(d) > 0 {
+		t.Errorf("partial restore of keep/ differs:\n  %s", strings.Join(d, "\n  "))
+	}
+	if got.Status.Components["dump"].Progress == nil {
+		t.Errorf("component dump has no progress")
+	}
+
+	// The Role in the Secret's namespace is gone once the restore ended,
+	// and so is the finalizer that guaranteed it.
+	poll(t, 30*time.Second, "the foreign Role to be deleted", func(ctx context.Context) (bool, string, error) {
+		roles, err := c.Client().RbacV1().Roles(secretNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		rs, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, "partial", metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return false, "", err
+		}
+		return len(roles.Items) == 0 && len(rs.Finalizers) == 0, fmt.Sprintf("%d roles, finalizers %v", len(roles.Items), rs.Finalizers), nil
+	})
+}
