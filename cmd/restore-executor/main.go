@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -25,7 +27,12 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes a subcommand and returns the process exit code.
+// run executes a subcommand and returns the process exit code: 0 on
+// success (and for -h), 2 for a missing or unknown subcommand. A failed
+// restore exits with invocation.ExitCodePermanentFailure unless a retry can
+// get past its error (executor.Retryable), then ExitCodeRetryableFailure;
+// invalid flags or RESTORE_* values are permanent: every retry of the Job
+// would get the same ones. A failed snapshot exits with 1.
 func run(ctx context.Context, args []string, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, usage)
@@ -43,6 +50,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	default:
 		fmt.Fprintf(os.Stderr, "unknown subcommand %q\n%s\n", args[0], usage)
 		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0 // the flag set printed its usage
 	}
 	if err != nil {
 		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
