@@ -54,6 +54,17 @@ func (e Entry) String() string {
 // The root itself is not an entry.
 type Tree map[string]Entry
 
+// Stats counts the tree's regular files and their bytes.
+func (t Tree) Stats() (files, bytes int64) {
+	for _, e := range t {
+		if e.Kind == File {
+			files++
+			bytes += e.Size
+		}
+	}
+	return files, bytes
+}
+
 // Scan records the tree below root, hashing files on every CPU.
 func Scan(root string) (Tree, error) {
 	tree := Tree{}

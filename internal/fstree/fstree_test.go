@@ -40,6 +40,9 @@ func TestDiff(t *testing.T) {
 	if e := scan(want)["a/f"]; e.Kind != File || e.Size != 5 || e.SHA256[:8] != "2cf24dba" || e.Mode != 0o640 {
 		t.Fatalf("a/f = %+v", e)
 	}
+	if files, bytes := scan(want).Stats(); files != 1 || bytes != 5 {
+		t.Fatalf("Stats() = %d files, %d bytes; want 1, 5", files, bytes)
+	}
 
 	// Each kind of difference is reported once, naming the path.
 	if err := os.WriteFile(filepath.Join(got, "a", "f"), []byte("HELLO"), 0o640); err != nil {

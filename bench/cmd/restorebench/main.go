@@ -27,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/restore-controller/restore/internal/fstree"
 )
 
 const (
@@ -119,7 +121,7 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("preparing %s: %w", ds.name, err)
 		}
-		files, bytes := p.want.stats()
+		files, bytes := p.want.Stats()
 		fmt.Printf("== %s: %s — %d files, %.1f MiB\n", ds.name, ds.about, files, float64(bytes)/(1<<20))
 		for _, leg := range legOrder(o.legs) {
 			var runs []result
@@ -155,7 +157,7 @@ type prepared struct {
 	kopiaRepo  string
 	kopiaSnap  string
 	resticRepo string
-	want       manifest
+	want       fstree.Tree
 	work       string
 }
 
@@ -242,7 +244,7 @@ func prepare(o options, ds dataset, kopia, restic string) (*prepared, error) {
 		}
 	}
 	var err error
-	p.want, err = scan(p.src)
+	p.want, err = fstree.Scan(p.src)
 	return p, err
 }
 
@@ -319,7 +321,7 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 	syscall.Sync()
 	r.syncSec = time.Since(start).Seconds()
 
-	got, err := scan(restored)
+	got, err := fstree.Scan(restored)
 	if err != nil {
 		r.err = fmt.Errorf("scanning the restored tree: %w", err)
 		return r
