@@ -330,7 +330,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	case <-ctx.Done():
 		t.Fatal("watch did not finish")
 	}
-	wantFiles, wantBytes := countFiles(t, src)
+	wantFiles, wantBytes := readTree(t, src).Stats()
 	var runningWithProgress, midway int
 	var lastBytes, lastFiles int64
 	for i, s := range history {

@@ -51,7 +51,7 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 	}
 	sameTree(t, src, filepath.Join(targetRoot, "var", "lib", "app"))
 
-	wantFiles, wantBytes := countFiles(t, src)
+	wantFiles, wantBytes := readTree(t, src).Stats()
 	if res.TotalFiles != wantFiles || res.RestoredFiles != wantFiles || res.TotalBytes != wantBytes || res.RestoredBytes != wantBytes {
 		t.Errorf("result %+v, want %d files and %d bytes total and restored", res.Progress, wantFiles, wantBytes)
 	}
@@ -162,17 +162,6 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 		t.Fatalf("restoring kopia CLI snapshot %s from S3: %v", id, err)
 	}
 	sameTree(t, src, filepath.Join(targetRoot, "restore"))
-}
-
-func countFiles(t *testing.T, root string) (files, bytes int64) {
-	t.Helper()
-	for _, e := range readTree(t, root) {
-		if e.kind == "file" {
-			files++
-			bytes += e.size
-		}
-	}
-	return files, bytes
 }
 
 func names(entries []os.DirEntry) []string {

@@ -1,18 +1,16 @@
 package executor
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/restore-controller/restore/internal/fstree"
 )
 
 // treeTime is the mtime of every file writeTree creates, so a restore that
@@ -75,73 +73,14 @@ func writeTree(t *testing.T, dir string, bigSize int64) {
 	}
 }
 
-// treeEntry is what sameTree compares per path.
-type treeEntry struct {
-	kind   string
-	mode   fs.FileMode
-	size   int64
-	mtime  int64 // unix nanoseconds; regular files
-	sum    string
-	target string
-}
-
-func (e treeEntry) String() string {
-	switch e.kind {
-	case "file":
-		return fmt.Sprintf("file %v size %d mtime %s sha256 %.12s", e.mode, e.size, time.Unix(0, e.mtime).UTC().Format(time.RFC3339Nano), e.sum)
-	case "symlink":
-		return "symlink -> " + e.target
-	default:
-		return fmt.Sprintf("dir %v", e.mode)
-	}
-}
-
-func readTree(t *testing.T, root string) map[string]treeEntry {
+// readTree records root's tree, failing the test if it cannot.
+func readTree(t *testing.T, root string) fstree.Tree {
 	t.Helper()
-	m := map[string]treeEntry{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if rel == "." {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case info.IsDir():
-			m[rel] = treeEntry{kind: "dir", mode: info.Mode().Perm()}
-		case info.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			m[rel] = treeEntry{kind: "symlink", target: target}
-		case info.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			h := sha256.New()
-			_, err = io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			m[rel] = treeEntry{kind: "file", mode: info.Mode().Perm(), size: info.Size(),
-				mtime: info.ModTime().UnixNano(), sum: hex.EncodeToString(h.Sum(nil))}
-		default:
-			return fmt.Errorf("%s: unexpected type %v", p, info.Mode().Type())
-		}
-		return nil
-	})
+	tree, err := fstree.Scan(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return tree
 }
 
 // sameTree fails the test unless got holds exactly want's paths with the
@@ -152,23 +91,7 @@ func sameTree(t *testing.T, want, got string) {
 	if len(w) == 0 {
 		t.Fatalf("source tree %s is empty: nothing was compared", want)
 	}
-	var diffs []string
-	for p, we := range w {
-		ge, ok := g[p]
-		switch {
-		case !ok:
-			diffs = append(diffs, fmt.Sprintf("missing %s (%s)", p, we))
-		case ge != we:
-			diffs = append(diffs, fmt.Sprintf("%s: got %s, want %s", p, ge, we))
-		}
-	}
-	for p, ge := range g {
-		if _, ok := w[p]; !ok {
-			diffs = append(diffs, fmt.Sprintf("extra %s (%s)", p, ge))
-		}
-	}
-	if len(diffs) > 0 {
-		sort.Strings(diffs)
+	if diffs := fstree.Diff(w, g, fstree.Options{}); len(diffs) > 0 {
 		t.Fatalf("restored tree %s differs from %s:\n  %s", got, want, strings.Join(diffs, "\n  "))
 	}
 }
