@@ -372,3 +372,26 @@ func TestDeadlineAfterTimeoutRemoved(t *testing.T) {
 		t.Errorf("deleted %d Jobs, want 2", n)
 	}
 }
+
+// TestProgressReportsCostNoAPICalls: once the Jobs exist, a sync woken by an
+// executor's progress report reads only the cache and writes nothing.
+func TestProgressReportsCostNoAPICalls(t *testing.T) {
+	f := newFixture(t)
+	f.start().mustSync()
+	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning})
+	f.mustSync() // phase Running is written
+	f.updateRS(func(rs *corev1alpha1.RestoreSession) {
+		c := rs.Status.Components["pod-0"]
+		c.Progress = &corev1alpha1.RestoreProgress{TotalBytes: 100, RestoredBytes: 40, Percentage: 40}
+		rs.Status.Components["pod-0"] = c
+	})
+	if _, err := f.sync(); err != nil { // sync clears the recorded actions first
+		t.Fatal(err)
+	}
+	if a := f.kubeClient.Actions(); len(a) != 0 {
+		t.Errorf("sync after a progress report called the Kubernetes API: %v", a)
+	}
+	if a := f.client.Actions(); len(a) != 0 {
+		t.Errorf("sync after a progress report called the API: %v", a)
+	}
+}

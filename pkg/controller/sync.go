@@ -161,8 +161,12 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 	c.requeueForDeadline(s)
 
-	if found, err := c.findTarget(ctx, s); err != nil || !found {
-		return err
+	// The target matters until the Jobs exist; after that every executor
+	// progress report would otherwise cost a GET of it.
+	if !status.IsTrue(st, corev1alpha1.TypeRestoreExecutorEnsured) {
+		if found, err := c.findTarget(ctx, s); err != nil || !found {
+			return err
+		}
 	}
 	if err := c.selectComponents(s); err != nil {
 		return err
