@@ -55,6 +55,20 @@ func (r testRepo) snapshot(t *testing.T, ctx context.Context, sources ...Snapsho
 	return res
 }
 
+// open creates the repository if needed and opens it once for the test
+// (each open derives the key from the password: slow under -race).
+func (r testRepo) open(t *testing.T, ctx context.Context) *Repository {
+	t.Helper()
+	o := r.opts
+	o.Create = true
+	rep, err := OpenRepository(ctx, o)
+	if err != nil {
+		t.Fatalf("OpenRepository(create): %v", err)
+	}
+	t.Cleanup(func() { _ = rep.Close(context.Background()) })
+	return rep
+}
+
 func (r testRepo) restoreOpts(target string, res []SnapshotResult) RestoreOptions {
 	o := RestoreOptions{Repository: r.opts, TargetRoot: target, Parallel: 2}
 	for _, s := range res {
