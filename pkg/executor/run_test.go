@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,8 +213,8 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
 				t.Fatalf("RunRestore: %v, want %v", err, tc.wantErr)
 			}
-			if cs.Phase != corev1alpha1.RestoreFailed {
-				t.Errorf("phase %q, want Failed", cs.Phase)
+			if cs.Phase != corev1alpha1.RestoreFailed || Retryable(err) {
+				t.Errorf("phase %q (retryable %t), want a permanent failure: Failed", cs.Phase, Retryable(err))
 			}
 			for _, m := range tc.wantMsg {
 				if !strings.Contains(cs.Error, m) {
@@ -221,5 +222,38 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An attempt that fails with an error a retry may get past (the storage is
+// unreachable) leaves the component Running with an "attempt failed"
+// error, never Failed; the retried attempt's Succeeded status drops that
+// error (same field manager, so the apply removes what it no longer sets).
+func TestRunRestoreRetryableFailureKeepsComponentRunning(t *testing.T) {
+	ctx := testContext(t)
+	env := newKubeEnv(t, goodSecret)
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644))
+	env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src, HostPath: "/data"}}})
+
+	o := env.runOpts(t, "pod-0", t.TempDir())
+	o.LocalStorageDir = filepath.Join(t.TempDir(), "not-mounted")
+	err := RunRestore(ctx, env.c, o)
+	if !errors.Is(err, ErrStorageUnreachable) || !Retryable(err) {
+		t.Fatalf("RunRestore with unreachable storage: %v, want a retryable ErrStorageUnreachable", err)
+	}
+	cs := env.session(t).Status.Components["pod-0"]
+	if cs.Phase != corev1alpha1.RestoreRunning || !strings.Contains(cs.Error, "attempt failed") ||
+		!strings.Contains(cs.Error, "unable to reach the backup storage") || cs.Duration != "" {
+		t.Fatalf("after a retryable failure: %+v, want Running with an attempt-failed error and no duration", cs)
+	}
+
+	o.LocalStorageDir = env.storageDir
+	if err := RunRestore(ctx, env.c, o); err != nil {
+		t.Fatalf("retried RunRestore: %v", err)
+	}
+	cs = env.session(t).Status.Components["pod-0"]
+	if cs.Phase != corev1alpha1.RestoreSucceeded || cs.Error != "" || cs.Duration == "" {
+		t.Errorf("after the retry: %+v, want Succeeded without the earlier error", cs)
 	}
 }
