@@ -151,13 +151,8 @@ func writeHostileDir(ctx context.Context, w repo.RepositoryWriter, entries []hos
 	return snapshotfs.WriteDirManifest(ctx, w, "", &snapshot.DirManifest{StreamType: "kopia:directory", Entries: des, Summary: &fs.DirectorySummary{}}, "")
 }
 
-func writeHostileSnapshot(t *testing.T, ctx context.Context, r testRepo, entries []hostileEntry) string {
+func writeHostileSnapshot(t *testing.T, ctx context.Context, rep repo.Repository, entries []hostileEntry) string {
 	t.Helper()
-	o := r.opts
-	o.Create = true
-	rep, err := OpenRepository(ctx, o)
-	must(t, err)
-	defer rep.Close(ctx)
 	var id string
 	must(t, repo.WriteSession(ctx, rep, repo.WriteSessionOptions{Purpose: "hostile"}, func(ctx context.Context, w repo.RepositoryWriter) error {
 		root, err := writeHostileDir(ctx, w, entries)
@@ -177,6 +172,8 @@ func writeHostileSnapshot(t *testing.T, ctx context.Context, r testRepo, entries
 // Hostile snapshots never write outside the target.
 func TestRestoreHostileSnapshotStaysInTarget(t *testing.T) {
 	ctx := testContext(t)
+	// One repository holds every case's snapshot: opening one is slow.
+	rep := newTestRepo(t).open(t, ctx)
 	outside := t.TempDir()
 	file := func(name string) hostileEntry {
 		return hostileEntry{name: name, typ: snapshot.EntryTypeFile, content: "pwned"}
@@ -204,10 +201,9 @@ func TestRestoreHostileSnapshotStaysInTarget(t *testing.T) {
 		{name: "symlink to outside is restored as a link", entries: []hostileEntry{link("out", outside), file("ok")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newTestRepo(t)
-			id := writeHostileSnapshot(t, ctx, r, tc.entries)
+			id := writeHostileSnapshot(t, ctx, rep, tc.entries)
 			target := t.TempDir()
-			_, err := RestoreFromRepositoryOpened(t, ctx, r, RestoreOptions{TargetRoot: target, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data"}}})
+			_, err := RestoreFromRepository(ctx, rep, RestoreOptions{TargetRoot: target, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data"}}})
 			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
 			}
@@ -221,14 +217,13 @@ func TestRestoreHostileSnapshotStaysInTarget(t *testing.T) {
 	}
 
 	// Symlinks already in the target are replaced, not written through.
-	r := newTestRepo(t)
-	id := writeHostileSnapshot(t, ctx, r, []hostileEntry{dir("sub", file("f")), file("g")})
+	id := writeHostileSnapshot(t, ctx, rep, []hostileEntry{dir("sub", file("f")), file("g")})
 	target := t.TempDir()
 	must(t, os.MkdirAll(filepath.Join(target, "data"), 0o755))
 	must(t, os.Symlink(outside, filepath.Join(target, "data/sub")))
 	must(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("keep"), 0o644))
 	must(t, os.Symlink(filepath.Join(outside, "victim"), filepath.Join(target, "data/g")))
-	if _, err := RestoreFromRepositoryOpened(t, ctx, r, RestoreOptions{TargetRoot: target, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data"}}}); err != nil {
+	if _, err := RestoreFromRepository(ctx, rep, RestoreOptions{TargetRoot: target, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(outside, "victim")); string(b) != "keep" {
@@ -240,13 +235,7 @@ func TestRestoreHostileSnapshotStaysInTarget(t *testing.T) {
 	// A symlink on the way to the destination itself is refused.
 	target2 := t.TempDir()
 	must(t, os.Symlink(outside, filepath.Join(target2, "data")))
-	if _, err := RestoreFromRepositoryOpened(t, ctx, r, RestoreOptions{TargetRoot: target2, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data/x"}}}); !errors.Is(err, ErrSymlinkInPath) {
+	if _, err := RestoreFromRepository(ctx, rep, RestoreOptions{TargetRoot: target2, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data/x"}}}); !errors.Is(err, ErrSymlinkInPath) {
 		t.Errorf("restore through a symlinked destination: %v, want ErrSymlinkInPath", err)
 	}
-}
-
-func RestoreFromRepositoryOpened(t *testing.T, ctx context.Context, r testRepo, opts RestoreOptions) (Result, error) {
-	t.Helper()
-	opts.Repository = r.opts
-	return Restore(ctx, opts)
 }
