@@ -557,7 +557,7 @@ func TestControllerComponentFails(t *testing.T) {
 		if err != nil {
 			return false, "", err
 		}
-		cond := jobCondition(job, batchv1.JobFailed)
+		cond := framework.JobCondition(job, batchv1.JobFailed)
 		return cond != nil && cond.Reason == batchv1.JobReasonPodFailurePolicy, fmt.Sprintf("conditions %+v", job.Status.Conditions), nil
 	})
 	pods, err := c.Client().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=restore-fails-dump"})

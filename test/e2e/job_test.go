@@ -14,6 +14,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestJobWritesToPVC: a Job's pod runs the mapped binary, which writes into
@@ -55,10 +57,10 @@ func TestJobWritesToPVC(t *testing.T) {
 		if err != nil {
 			return false, "", err
 		}
-		if jobCondition(j, batchv1.JobFailed) != nil {
+		if framework.JobCondition(j, batchv1.JobFailed) != nil {
 			return false, "", fmt.Errorf("job failed: %+v", j.Status)
 		}
-		return jobCondition(j, batchv1.JobComplete) != nil, fmt.Sprintf("%+v", j.Status), nil
+		return framework.JobCondition(j, batchv1.JobComplete) != nil, fmt.Sprintf("%+v", j.Status), nil
 	})
 
 	bound, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, pvc.Name, metav1.GetOptions{})
@@ -99,9 +101,9 @@ func TestJobBackoffLimit(t *testing.T) {
 			return false, "", err
 		}
 		final = j
-		return jobCondition(j, batchv1.JobFailed) != nil, fmt.Sprintf("%+v", j.Status), nil
+		return framework.JobCondition(j, batchv1.JobFailed) != nil, fmt.Sprintf("%+v", j.Status), nil
 	})
-	cond := jobCondition(final, batchv1.JobFailed)
+	cond := framework.JobCondition(final, batchv1.JobFailed)
 	if cond.Reason != batchv1.JobReasonBackoffLimitExceeded {
 		t.Fatalf("Failed reason %q, want %q", cond.Reason, batchv1.JobReasonBackoffLimitExceeded)
 	}
@@ -244,7 +246,7 @@ func TestJobOnFailureRestarts(t *testing.T) {
 		if err != nil {
 			return false, "", err
 		}
-		return jobCondition(j, batchv1.JobFailed) != nil, fmt.Sprintf("%+v", j.Status), nil
+		return framework.JobCondition(j, batchv1.JobFailed) != nil, fmt.Sprintf("%+v", j.Status), nil
 	})
 	if maxRestarts < 1 {
 		t.Fatalf("no container restart was observed before the Job failed")
@@ -253,7 +255,7 @@ func TestJobOnFailureRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cond := jobCondition(j, batchv1.JobFailed); cond.Reason != batchv1.JobReasonBackoffLimitExceeded {
+	if cond := framework.JobCondition(j, batchv1.JobFailed); cond.Reason != batchv1.JobReasonBackoffLimitExceeded {
 		t.Fatalf("Failed reason %q, want BackoffLimitExceeded", cond.Reason)
 	}
 }

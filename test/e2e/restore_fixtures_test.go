@@ -269,13 +269,6 @@ func persistentVolumeClaim(t *testing.T, ns, name string) {
 	})
 }
 
-func mustCreate(t *testing.T, create func() error) {
-	t.Helper()
-	if err := create(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitForPhase waits until the RestoreSession reaches phase and returns it.
 func waitForPhase(t *testing.T, ns, name string, phase corev1alpha1.RestorePhase, timeout time.Duration) *corev1alpha1.RestoreSession {
 	t.Helper()

@@ -16,19 +16,17 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestRestoreJobRestoresIntoPVC runs the restore-executor binary the way the
@@ -70,13 +68,7 @@ func TestRestoreJobRestoresFromS3(t *testing.T) {
 	const bucket = "restore-e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mc, err := minio.New(gw.endpoint, &minio.Options{Creds: credentials.NewStaticV4(gw.access, gw.secret, ""), Secure: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("creating bucket: %v", err)
-	}
+	mc := gw.makeBucket(ctx, t, bucket)
 	runRestoreJob(t, storageCase{
 		backend: storagev1alpha1.Backend{
 			Provider: storagev1alpha1.ProviderS3,
@@ -124,8 +116,8 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := newNamespace(t, kc)
-	logsOnFailure(t, kc, ns)
+	ns := framework.NewNamespace(t, kc, "executor-")
+	framework.LogsOnFailure(t, cl, ns)
 
 	const (
 		storageName   = "backup-storage"
@@ -146,26 +138,26 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	secretNames := []string{secretName}
 	if sc.secret != nil {
 		secretNames = append(secretNames, sc.secret.Name)
-		mustCreate(t, "storage Secret", func() error {
+		framework.MustCreate(t, "storage Secret", func() error {
 			_, err := kc.CoreV1().Secrets(ns).Create(ctx, sc.secret, metav1.CreateOptions{})
 			return err
 		})
 	}
-	mustCreate(t, "Secret", func() error {
+	framework.MustCreate(t, "Secret", func() error {
 		_, err := kc.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: secretName},
 			StringData: map[string]string{"KOPIA_PASSWORD": password},
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, "BackupStorage", func() error {
+	framework.MustCreate(t, "BackupStorage", func() error {
 		_, err := rc.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
 			ObjectMeta: metav1.ObjectMeta{Name: storageName},
 			Spec:       storagev1alpha1.BackupStorageSpec{Storage: sc.backend},
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, "Repository", func() error {
+	framework.MustCreate(t, "Repository", func() error {
 		_, err := rc.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
 			ObjectMeta: metav1.ObjectMeta{Name: repoName},
 			Spec: storagev1alpha1.RepositorySpec{
@@ -208,7 +200,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	if err != nil {
 		t.Fatalf("creating RestoreSession: %v", err)
 	}
-	mustCreate(t, "PVC", func() error {
+	framework.MustCreate(t, "PVC", func() error {
 		_, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: claimName},
 			Spec: corev1.PersistentVolumeClaimSpec{
@@ -221,11 +213,11 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 
 	// Least privilege: only the named objects, only GET, and PATCH on the
 	// one RestoreSession's status.
-	mustCreate(t, "ServiceAccount", func() error {
+	framework.MustCreate(t, "ServiceAccount", func() error {
 		_, err := kc.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: saName}}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, "Role", func() error {
+	framework.MustCreate(t, "Role", func() error {
 		_, err := kc.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 			ObjectMeta: metav1.ObjectMeta{Name: saName},
 			Rules: []rbacv1.PolicyRule{
@@ -239,7 +231,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, "RoleBinding", func() error {
+	framework.MustCreate(t, "RoleBinding", func() error {
 		_, err := kc.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: saName},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: saName},
@@ -302,15 +294,15 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 		t.Fatal(err)
 	}
 
-	poll(t, 3*time.Minute, "the restore Job to complete", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 3*time.Minute, "the restore Job to complete", func(ctx context.Context) (bool, string, error) {
 		j, err := kc.BatchV1().Jobs(ns).Get(ctx, jobName, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		if jobCondition(j, batchv1.JobFailed) {
+		if framework.JobCondition(j, batchv1.JobFailed) != nil {
 			return false, "", fmt.Errorf("job failed: %+v", j.Status)
 		}
-		return jobCondition(j, batchv1.JobComplete), fmt.Sprintf("%+v", j.Status), nil
+		return framework.JobCondition(j, batchv1.JobComplete) != nil, fmt.Sprintf("%+v", j.Status), nil
 	})
 
 	// The bytes: the PV's host directory holds exactly the seeded tree.
@@ -430,70 +422,4 @@ func runHost(t *testing.T, ctx context.Context, bin string, args ...string) {
 	if err != nil {
 		t.Fatalf("restore-executor %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-}
-
-func mustCreate(t *testing.T, what string, create func() error) {
-	t.Helper()
-	if err := create(); err != nil {
-		t.Fatalf("creating %s: %v", what, err)
-	}
-}
-
-// newNamespace creates a namespace for one test and deletes it afterwards.
-func newNamespace(t *testing.T, kc kubernetes.Interface) string {
-	t.Helper()
-	ns, err := kc.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "executor-"},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = kc.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
-	})
-	return ns.Name
-}
-
-// poll waits for cond with a deadline, failing the test with what was last seen.
-func poll(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, string, error)) {
-	t.Helper()
-	var last string
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		ok, seen, err := cond(ctx)
-		if seen != "" {
-			last = seen
-		}
-		return ok, err
-	})
-	if err != nil {
-		t.Fatalf("waiting for %s: %v; last seen: %s", what, err, last)
-	}
-}
-
-func jobCondition(job *batchv1.Job, ct batchv1.JobConditionType) bool {
-	for _, cond := range job.Status.Conditions {
-		if cond.Type == ct && cond.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
-// logsOnFailure prints the namespace's container logs if the test failed.
-func logsOnFailure(t *testing.T, kc kubernetes.Interface, ns string) {
-	t.Cleanup(func() {
-		if !t.Failed() || c == nil {
-			return
-		}
-		pods, err := kc.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			return
-		}
-		for _, p := range pods.Items {
-			for _, ctr := range p.Spec.Containers {
-				t.Logf("pod %s container %s phase %s log (%s):\n%s", p.Name, ctr.Name, p.Status.Phase,
-					c.ContainerLogPath(ns, p.Name, ctr.Name), c.ContainerLog(ns, p.Name, ctr.Name))
-			}
-		}
-	})
 }
