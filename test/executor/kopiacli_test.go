@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/restore-controller/restore/pkg/executor"
 )
@@ -118,13 +117,7 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	const bucket, prefix = "backups", "team-a/app/"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mc, err := minio.New(gw.endpoint, &minio.Options{Creds: credentials.NewStaticV4(gw.access, gw.secret, ""), Secure: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("creating bucket: %v", err)
-	}
+	mc := gw.makeBucket(ctx, t, bucket)
 
 	src := filepath.Join(t.TempDir(), "data")
 	writeTree(t, src, 12<<20)
@@ -146,7 +139,7 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	}
 
 	targetRoot := t.TempDir()
-	_, err = executor.Restore(ctx, executor.RestoreOptions{
+	_, err := executor.Restore(ctx, executor.RestoreOptions{
 		Repository: executor.RepositoryOptions{
 			Storage: executor.StorageConfig{S3: &executor.S3Storage{
 				Endpoint: "http://" + gw.endpoint, Bucket: bucket, Prefix: prefix,

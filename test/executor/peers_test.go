@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // toolPath is a peer binary built by `make tools` (hack/build-tools.sh).
@@ -137,4 +140,17 @@ func startVersitygw(t *testing.T) *versitygw {
 		t.Fatalf("versitygw did not start: %v\n%s", err, raw)
 	}
 	return gw
+}
+
+// makeBucket creates bucket and returns a client of the server.
+func (gw *versitygw) makeBucket(ctx context.Context, t *testing.T, bucket string) *minio.Client {
+	t.Helper()
+	mc, err := minio.New(gw.endpoint, &minio.Options{Creds: credentials.NewStaticV4(gw.access, gw.secret, ""), Secure: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("creating bucket: %v", err)
+	}
+	return mc
 }
