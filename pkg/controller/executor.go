@@ -37,6 +37,13 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 		s.recordEvent(corev1.EventTypeWarning, EventReasonExecutorFailed, msg)
 		return false, nil
 	}
+	// A permanent error ends the restore; any other is retried.
+	failOrRetry := func(err error, context string) (bool, error) {
+		if permanent(err) {
+			return fail(context + err.Error())
+		}
+		return false, err
+	}
 	if len(s.components) == 0 {
 		return fail("There is no component to restore.")
 	}
@@ -53,26 +60,16 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 
 	if ownSA {
 		if err := c.ensureExecutorPermissions(ctx, s, serviceAccount); err != nil {
-			return false, permanentOr(err, fail)
+			return failOrRetry(err, "Unable to grant the executor its permissions: ")
 		}
 	}
 	if err := c.ensureTargetClaims(ctx, s); err != nil {
-		if ue := (*userError)(nil); errors.As(err, &ue) {
-			return fail(ue.Error())
-		}
-		return false, err
+		return failOrRetry(err, "")
 	}
-
 	for _, job := range jobs {
 		created, err := c.ensureJob(ctx, s.rs, job)
 		if err != nil {
-			if ue := (*userError)(nil); errors.As(err, &ue) {
-				return fail(ue.Error())
-			}
-			if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-				return fail(fmt.Sprintf("The API server refused restore Job %s: %v", job.Name, err))
-			}
-			return false, err
+			return failOrRetry(err, fmt.Sprintf("Unable to create restore Job %s: ", job.Name))
 		}
 		if created {
 			logger.Info("Created restore Job", "job", klog.KObj(job), "component", job.Annotations[AnnotationComponent])
@@ -84,14 +81,11 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	return true, nil
 }
 
-// permanentOr turns an API refusal no retry can fix into a failed condition
-// and returns other errors for a retry.
-func permanentOr(err error, fail func(string) (bool, error)) error {
-	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-		_, _ = fail(err.Error())
-		return nil
-	}
-	return err
+// permanent reports whether no retry can get past err: a problem with the
+// RestoreSession's settings, or an object the API server refuses as invalid.
+func permanent(err error) bool {
+	var ue *userError
+	return errors.As(err, &ue) || apierrors.IsInvalid(err) || apierrors.IsBadRequest(err)
 }
 
 // ensureJob creates the Job unless it exists. The deterministic name is the
