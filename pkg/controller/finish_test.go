@@ -27,26 +27,41 @@ func TestWatchExecutors(t *testing.T) {
 		deleteJob  string
 		// want RestoreIncomplete True with these fragments; none: not set
 		incomplete []string
-		wantPhase  corev1alpha1.RestorePhase
+		// final: the restore ended and its final step ran
+		final     bool
+		wantPhase corev1alpha1.RestorePhase
 	}{
 		{
-			name:       "Job failed while its component runs",
-			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning},
-			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed},
+			name:       "Job failed while its component runs, the other finished",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning, "pod-2": corev1alpha1.RestoreSucceeded},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed, job2: batchv1.JobComplete},
 			incomplete: []string{job0, `component "pod-0"`, "BackoffLimitExceeded", "Job has reached the specified backoff limit"},
+			final:      true,
 			wantPhase:  corev1alpha1.RestoreFailed,
 		},
 		{
+			// The restore does not end, and backups stay paused, while
+			// another executor may still write.
+			name:       "Job failed while its component runs, the other still running",
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning, "pod-2": corev1alpha1.RestoreRunning},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed},
+			incomplete: []string{job0, "BackoffLimitExceeded"},
+			wantPhase:  corev1alpha1.RestoreRunning,
+		},
+		{
 			name:       "Job completed without reporting its component",
-			jobs:       map[string]batchv1.JobConditionType{job2: batchv1.JobComplete},
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded},
+			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobComplete, job2: batchv1.JobComplete},
 			incomplete: []string{job2, "completed without reporting"},
+			final:      true,
 			wantPhase:  corev1alpha1.RestoreFailed,
 		},
 		{
 			name:       "Job deleted while its component runs",
-			components: map[string]corev1alpha1.RestorePhase{"pod-2": corev1alpha1.RestoreRunning},
+			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreRunning},
 			deleteJob:  job2,
 			incomplete: []string{job2, "was deleted before the component finished"},
+			final:      true,
 			wantPhase:  corev1alpha1.RestoreFailed,
 		},
 		{
@@ -88,14 +103,14 @@ func TestWatchExecutors(t *testing.T) {
 			rs := f.rs()
 			if len(tt.incomplete) > 0 {
 				expectCondition(t, rs, corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, tt.incomplete...)
-				if !status.FinalStepExecuted(&rs.Status) {
-					t.Errorf("the final step did not run after the restore ended")
-				}
 				if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonJobEnded) {
 					t.Errorf("no %s event in %v", EventReasonJobEnded, ev)
 				}
 			} else if c := condition(rs, corev1alpha1.TypeRestoreIncomplete); c != nil {
 				t.Errorf("RestoreIncomplete set: %+v", c)
+			}
+			if got := status.FinalStepExecuted(&rs.Status); got != tt.final {
+				t.Errorf("final step executed = %t, want %t", got, tt.final)
 			}
 			if fmt.Sprint(rs.Status.Components) != fmt.Sprint(before) {
 				t.Errorf("components changed by the controller:\n%v\nwas\n%v", rs.Status.Components, before)

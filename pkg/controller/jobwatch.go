@@ -40,7 +40,11 @@ func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 // finished before the informer delivers that status. Before declaring a
 // component incomplete the controller therefore checks that its copy of the
 // RestoreSession is the API server's latest.
-func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error {
+//
+// It returns how many unfinished components still have a running Job: the
+// restore does not end while any does, so backups are never resumed while
+// an executor may still be writing.
+func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (running int, err error) {
 	st := s.status()
 	var problems []string
 	for _, comp := range s.components {
@@ -59,10 +63,11 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error 
 		case apierrors.IsNotFound(err):
 			problems = append(problems, fmt.Sprintf("restore Job %s of component %q was deleted before the component finished", name, comp))
 		case err != nil:
-			return err
+			return 0, err
 		default:
 			cond, finished := jobFinished(job)
 			if !finished {
+				running++
 				continue
 			}
 			if cond.Type == batchv1.JobComplete {
@@ -77,17 +82,17 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) error 
 		}
 	}
 	if len(problems) == 0 || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete) {
-		return nil
+		return running, nil
 	}
 	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if latest.ResourceVersion != s.rs.ResourceVersion {
-		return errStaleCache
+		return 0, errStaleCache
 	}
 	msg := strings.Join(problems, "; ") + "."
 	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonJobEnded, msg)
-	return nil
+	return running, nil
 }

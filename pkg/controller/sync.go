@@ -134,9 +134,10 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 }
 
 // reconcile runs the steps of the restore flow in order. A step that cannot
-// go on yet returns done=false; a step that failed for a reason a retry can
-// fix returns an error (the sync is retried with backoff). User errors are
-// never returned: they become conditions and Events.
+// go on yet (a missing target, running Jobs) ends the sync without error; a
+// step that failed for a reason a retry can fix returns an error (the sync
+// is retried with backoff). User errors are never returned: they become
+// conditions and Events.
 func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	st := s.status()
 	if st.Phase == "" {
@@ -178,22 +179,28 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	if err != nil {
 		return err
 	}
-	if ensured {
-		if err := c.watchExecutors(ctx, s); err != nil {
-			return err
+	if !ensured {
+		// No executor can be made: the restore ends now (a False
+		// condition) or the next sync retries.
+		if status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured) {
+			return c.finish(ctx, s)
 		}
+		return nil
 	}
-	if c.restoreEnded(s) {
+	running, err := c.watchExecutors(ctx, s)
+	if err != nil {
+		return err
+	}
+	if restoreEnded(st, running) {
 		return c.finish(ctx, s)
 	}
 	return nil
 }
 
 // restoreEnded reports whether nothing more can happen to the components:
-// all finished, a Job ended early, or the executor cannot be created.
-func (c *Controller) restoreEnded(s *restoreState) bool {
-	st := s.status()
-	return status.AllComponentsCompleted(st) ||
-		status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete) ||
-		status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured)
+// no executor is still running, and either every component finished or a
+// Job ended before its component did.
+func restoreEnded(st *corev1alpha1.RestoreSessionStatus, running int) bool {
+	return running == 0 &&
+		(status.AllComponentsCompleted(st) || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete))
 }
