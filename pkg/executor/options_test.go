@@ -13,7 +13,9 @@ func TestRestorePartialAndExclude(t *testing.T) {
 	r := newTestRepo(t)
 	src := t.TempDir()
 	writeTree(t, src, 4)
-	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
+	rep := r.open(t, ctx) // once: opening derives the key (slow under -race)
+	res, err := CreateSnapshots(ctx, rep, []SnapshotSource{{Dir: src, HostPath: "/data"}})
+	must(t, err)
 
 	for _, tc := range []struct {
 		name      string
@@ -35,7 +37,7 @@ func TestRestorePartialAndExclude(t *testing.T) {
 			target := t.TempDir()
 			opts := r.restoreOpts(target, res)
 			opts.Include, opts.Exclude = tc.include, tc.exclude
-			got, err := Restore(ctx, opts)
+			got, err := RestoreFromRepository(ctx, rep, opts)
 			if err != nil {
 				t.Fatalf("Restore: %v", err)
 			}
@@ -65,11 +67,11 @@ func TestRestorePartialAndExclude(t *testing.T) {
 
 	opts := r.restoreOpts(t.TempDir(), res)
 	opts.Include = []string{"no/such/path"}
-	if _, err := Restore(ctx, opts); err == nil {
+	if _, err := RestoreFromRepository(ctx, rep, opts); err == nil {
 		t.Error("Restore with a missing include path succeeded")
 	}
 	opts.Include = []string{"../etc"}
-	if _, err := Restore(ctx, opts); err == nil {
+	if _, err := RestoreFromRepository(ctx, rep, opts); err == nil {
 		t.Error("Restore with include ../etc succeeded")
 	}
 }
