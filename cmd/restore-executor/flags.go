@@ -36,7 +36,7 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.StringVar(&mounts, "target-mount-paths", getenv(invocation.EnvTargetMountPaths), "':'-separated mount paths destinations must lie in (env "+invocation.EnvTargetMountPaths+")")
 	fs.StringVar(&include, invocation.ParamInclude, "", "comma-separated snapshot paths to restore (partial restore)")
 	fs.StringVar(&exclude, invocation.ParamExclude, "", "comma-separated glob patterns of paths not to restore")
-	fs.IntVar(&o.Parallel, invocation.ParamParallel, 0, "files restored at once (0: one per CPU)")
+	fs.IntVar(&o.Parallel, invocation.ParamParallel, 0, "files restored at once (0: executor.DefaultParallel, at least 8)")
 	fs.BoolVar(&o.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
 	fs.BoolVar(&o.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
 	fs.BoolVar(&o.Sparse, invocation.ParamSparse, false, "write zero runs as holes")

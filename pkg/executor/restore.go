@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,7 +52,7 @@ type RestoreOptions struct {
 	// Exclude lists glob patterns of snapshot paths not to restore (see
 	// treeFilter.excluded for the matching rules).
 	Exclude []string
-	// Parallel is the number of files restored at once (0: one per CPU).
+	// Parallel is the number of files restored at once (0: DefaultParallel).
 	Parallel int
 	// Resume skips files whose size and mtime already match (kopia's
 	// incremental restore), so a retried restore continues where it stopped.
@@ -275,8 +276,12 @@ func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, filter 
 	defer stop()
 
 	start := time.Now()
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel()
+	}
 	stats, err := restore.Entry(ctx, rep, out, root, restore.Options{
-		Parallel:    opts.Parallel,
+		Parallel:    parallel,
 		Incremental: opts.Resume,
 		// Depth 0 would write ".kopia-entry" placeholders instead of contents.
 		RestoreDirEntryAtDepth: math.MaxInt32,
@@ -410,4 +415,13 @@ func classifyRestoreError(err error) error {
 	default:
 		return classifyRepoError(err)
 	}
+}
+
+// DefaultParallel is how many files a restore writes at once by default: at
+// least 8, more on larger machines. Many small files are bound by per-file
+// metadata calls, not CPU, so more files in flight than CPUs hide that
+// latency (bench/: 20,000 small files restore faster with 8 workers than
+// with 2 on a 2-CPU machine); a single large file uses one worker anyway.
+func DefaultParallel() int {
+	return max(8, runtime.NumCPU())
 }
