@@ -67,7 +67,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", envOr("BENCH_DIR", filepath.Join(root, "_output", "bench")), "work directory: sources, repositories, targets (env BENCH_DIR)")
 	flag.StringVar(&o.tools, "tools", envOr("RESTORE_TOOLS_DIR", filepath.Join(root, "_output", "tools")), "directory with the kopia binary (env RESTORE_TOOLS_DIR)")
 	flag.StringVar(&o.executorBin, "executor-bin", os.Getenv("BENCH_EXECUTOR_BIN"), "the bench-executor binary; empty skips the executor leg (env BENCH_EXECUTOR_BIN)")
-	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor,executor-p8"), "legs to run (env BENCH_LEGS)")
+	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor,executor-p2"), "legs to run (env BENCH_LEGS)")
 	flag.StringVar(&sets, "datasets", envOr("BENCH_DATASETS", "large,small,mixed"), "datasets (env BENCH_DATASETS)")
 	flag.IntVar(&o.runs, "runs", int(envFloat("BENCH_RUNS", 1)), "runs per leg; the median is reported (env BENCH_RUNS)")
 	flag.Parse()
