@@ -32,28 +32,28 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.StringVar(&o.Snapshot, "snapshot", getenv(invocation.EnvSnapshot), "resolved Snapshot name, never latest (env "+invocation.EnvSnapshot+")")
 	fs.StringVar(&o.TaskName, "task-name", getenv(invocation.EnvTaskName), "addon restore task (env "+invocation.EnvTaskName+")")
 	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), invocation.ScratchDir), "writable dir for kopia config and caches (env "+invocation.EnvScratchDir+")")
-	fs.StringVar(&o.TargetRoot, "target-root", "/", "prefix of every restore destination")
+	fs.StringVar(&o.Restore.TargetRoot, "target-root", "/", "prefix of every restore destination")
 	fs.StringVar(&mounts, "target-mount-paths", getenv(invocation.EnvTargetMountPaths), "':'-separated mount paths destinations must lie in (env "+invocation.EnvTargetMountPaths+")")
 	fs.StringVar(&include, invocation.ParamInclude, "", "comma-separated snapshot paths to restore (partial restore)")
 	fs.StringVar(&exclude, invocation.ParamExclude, "", "comma-separated glob patterns of paths not to restore")
-	fs.IntVar(&o.Parallel, invocation.ParamParallel, 0, "files restored at once (0: executor.DefaultParallel, at least 8)")
-	fs.BoolVar(&o.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
-	fs.BoolVar(&o.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
-	fs.BoolVar(&o.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
-	fs.DurationVar(&o.ProgressInterval, "progress-interval", 5*time.Second, "minimum time between progress status updates")
+	fs.IntVar(&o.Restore.Parallel, invocation.ParamParallel, 0, "files restored at once (0: executor.DefaultParallel, at least 8)")
+	fs.BoolVar(&o.Restore.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
+	fs.BoolVar(&o.Restore.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
+	fs.BoolVar(&o.Restore.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
+	fs.DurationVar(&o.Restore.ProgressInterval, "progress-interval", 5*time.Second, "minimum time between progress status updates")
 	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
 	fs.StringVar(kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
 
 	finish := func() error {
 		var err error
-		o.TargetMountPaths = splitList(mounts, ":")
-		o.Include = splitList(include, ",")
-		o.Exclude = splitList(exclude, ",")
-		if o.Parallel < 0 {
-			return fmt.Errorf("--parallel %d: want a non-negative integer", o.Parallel)
+		o.Restore.TargetMountPaths = splitList(mounts, ":")
+		o.Restore.Include = splitList(include, ",")
+		o.Restore.Exclude = splitList(exclude, ",")
+		if o.Restore.Parallel < 0 {
+			return fmt.Errorf("--parallel %d: want a non-negative integer", o.Restore.Parallel)
 		}
-		if o.ProgressInterval <= 0 {
-			return fmt.Errorf("--progress-interval %v: want a positive duration", o.ProgressInterval)
+		if o.Restore.ProgressInterval <= 0 {
+			return fmt.Errorf("--progress-interval %v: want a positive duration", o.Restore.ProgressInterval)
 		}
 		o.Priority, err = executor.PriorityFromEnv(getenv)
 		return err

@@ -45,7 +45,7 @@ func TestRestoreFlagsDefaultFromEnv(t *testing.T) {
 	must(t, finish())
 	got := map[string]any{
 		"namespace": o.Namespace, "session": o.RestoreSession, "component": o.Component, "snapshot": o.Snapshot,
-		"task": o.TaskName, "scratch": o.ScratchDir, "mounts": o.TargetMountPaths, "kubeconfig": *kubeconfig,
+		"task": o.TaskName, "scratch": o.ScratchDir, "mounts": o.Restore.TargetMountPaths, "kubeconfig": *kubeconfig,
 	}
 	want := map[string]any{
 		"namespace": "env-ns", "session": "env-rs", "component": "pod-1", "snapshot": "env-snap",
@@ -58,7 +58,7 @@ func TestRestoreFlagsDefaultFromEnv(t *testing.T) {
 		t.Errorf("priority from env: %+v", o.Priority)
 	}
 	// Task parameters have no variable; their defaults are the flags'.
-	if !o.Resume || o.DeleteExtra || o.Sparse || o.Parallel != 0 || o.TargetRoot != "/" || o.ProgressInterval != 5*time.Second {
+	if !o.Restore.Resume || o.Restore.DeleteExtra || o.Restore.Sparse || o.Restore.Parallel != 0 || o.Restore.TargetRoot != "/" || o.Restore.ProgressInterval != 5*time.Second {
 		t.Errorf("flag defaults: %+v", o)
 	}
 
@@ -67,7 +67,7 @@ func TestRestoreFlagsDefaultFromEnv(t *testing.T) {
 	o, _, finish = restoreFlags(fs, envFunc(nil))
 	must(t, fs.Parse(nil))
 	must(t, finish())
-	if o.ScratchDir != invocation.ScratchDir || o.Namespace != "" || o.TargetMountPaths != nil {
+	if o.ScratchDir != invocation.ScratchDir || o.Namespace != "" || o.Restore.TargetMountPaths != nil {
 		t.Errorf("defaults without env: %+v", o)
 	}
 }
@@ -84,9 +84,9 @@ func TestRestoreFlagsOverrideEnv(t *testing.T) {
 	must(t, finish())
 	got := map[string]any{
 		"namespace": o.Namespace, "session": o.RestoreSession, "component": o.Component, "snapshot": o.Snapshot,
-		"task": o.TaskName, "scratch": o.ScratchDir, "mounts": o.TargetMountPaths, "kubeconfig": *kubeconfig,
-		"include": o.Include, "exclude": o.Exclude, "parallel": o.Parallel, "resume": o.Resume,
-		"deleteExtra": o.DeleteExtra, "sparse": o.Sparse, "interval": o.ProgressInterval, "root": o.TargetRoot,
+		"task": o.TaskName, "scratch": o.ScratchDir, "mounts": o.Restore.TargetMountPaths, "kubeconfig": *kubeconfig,
+		"include": o.Restore.Include, "exclude": o.Restore.Exclude, "parallel": o.Restore.Parallel, "resume": o.Restore.Resume,
+		"deleteExtra": o.Restore.DeleteExtra, "sparse": o.Restore.Sparse, "interval": o.Restore.ProgressInterval, "root": o.Restore.TargetRoot,
 	}
 	want := map[string]any{
 		"namespace": "flag-ns", "session": "flag-rs", "component": "dump", "snapshot": "flag-snap",

@@ -12,21 +12,16 @@ import (
 // RunOptions are the restore subcommand's inputs (flags defaulting to the
 // invocation.Env* variables).
 type RunOptions struct {
-	Namespace        string
-	RestoreSession   string
-	Component        string
-	Snapshot         string
-	TaskName         string
-	ScratchDir       string
-	TargetRoot       string
-	TargetMountPaths []string
-	Include          []string
-	Exclude          []string
-	Parallel         int
-	Resume           bool
-	DeleteExtra      bool
-	Sparse           bool
-	ProgressInterval time.Duration
+	Namespace      string
+	RestoreSession string
+	Component      string
+	Snapshot       string
+	TaskName       string
+	ScratchDir     string
+	// Restore holds how to restore: target, include/exclude, parallelism,
+	// resume, delete-extra, sparse, progress interval. RunRestore fills in
+	// its Repository, Entries and Progress from the API.
+	Restore RestoreOptions
 	// LocalStorageDir replaces a local BackupStorage's mountPath.
 	LocalStorageDir string
 	Priority        Priority
@@ -48,8 +43,8 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
 	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
 		return errors.New("namespace, restoresession and component are required")
 	}
-	if o.ProgressInterval <= 0 {
-		o.ProgressInterval = 5 * time.Second
+	if o.Restore.ProgressInterval <= 0 {
+		o.Restore.ProgressInterval = 5 * time.Second
 	}
 	sw := &StatusWriter{Client: c.Restore, Namespace: o.Namespace, Name: o.RestoreSession, Component: o.Component}
 	start := time.Now()
@@ -107,26 +102,17 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
 			}
 		}
 	}()
-	res, err := Restore(ctx, RestoreOptions{
-		Repository:       RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir},
-		Entries:          in.Entries,
-		TargetRoot:       o.TargetRoot,
-		TargetMountPaths: o.TargetMountPaths,
-		Include:          o.Include,
-		Exclude:          o.Exclude,
-		Parallel:         o.Parallel,
-		Resume:           o.Resume,
-		DeleteExtra:      o.DeleteExtra,
-		Sparse:           o.Sparse,
-		ProgressInterval: o.ProgressInterval,
-		Progress: func(p Progress) {
-			select {
-			case <-progressCh: // drop the stale one
-			default:
-			}
-			progressCh <- p
-		},
-	})
+	opts := o.Restore
+	opts.Repository = RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir}
+	opts.Entries = in.Entries
+	opts.Progress = func(p Progress) {
+		select {
+		case <-progressCh: // drop the stale one
+		default:
+		}
+		progressCh <- p
+	}
+	res, err := Restore(ctx, opts)
 	close(progressCh)
 	<-statusDone
 	last, hasLast = res.Progress, res.TotalBytes > 0 || res.TotalFiles > 0

@@ -88,8 +88,8 @@ func (e kubeEnv) snapshot(t *testing.T, ctx context.Context, comps ...ComponentS
 func (e kubeEnv) runOpts(t *testing.T, component, target string) RunOptions {
 	return RunOptions{
 		Namespace: testNS, RestoreSession: testSession, Component: component, Snapshot: "snap-1",
-		ScratchDir: t.TempDir(), TargetRoot: target, Parallel: 2, Resume: true,
-		ProgressInterval: time.Millisecond, LocalStorageDir: e.storageDir,
+		ScratchDir: t.TempDir(), LocalStorageDir: e.storageDir,
+		Restore: RestoreOptions{TargetRoot: target, Parallel: 2, Resume: true, ProgressInterval: time.Millisecond},
 	}
 }
 
