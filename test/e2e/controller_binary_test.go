@@ -19,9 +19,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/test/framework"
 )
 
@@ -44,7 +42,6 @@ func (p *controllerProcess) logText() string {
 // restore, and when the leader stops on SIGTERM the other takes over.
 func TestControllerBinary(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "restore-controller")
 	build := exec.Command("go", "build", "-o", bin, "github.com/restore-controller/restore/cmd/restore-controller")
@@ -119,12 +116,9 @@ func TestControllerBinary(t *testing.T) {
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "binary-"+ns, "repo")
-	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
-	persistentVolumeClaim(t, ns, "app-data")
-	target := &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, w.restoreSession("first", "snap", target, ""), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w.dumpIntoAppData(t)
+	target := appDataTarget()
+	createRestore(t, w.restoreSession("first", "snap", target, ""))
 	waitForPhase(t, ns, "first", corev1alpha1.RestoreSucceeded, restoreTimeout)
 
 	poll(t, 30*time.Second, "the leader's metrics to count the restore", func(context.Context) (bool, string, error) {
@@ -151,9 +145,7 @@ func TestControllerBinary(t *testing.T) {
 	poll(t, 30*time.Second, "the standby to take over", func(context.Context) (bool, string, error) {
 		return strings.Contains(standby.logText(), leading), "", nil
 	})
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, w.restoreSession("second", "snap", target, ""), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, w.restoreSession("second", "snap", target, ""))
 	waitForPhase(t, ns, "second", corev1alpha1.RestoreSucceeded, restoreTimeout)
 }
 

@@ -161,7 +161,6 @@ func TestControllerSampleRestore(t *testing.T) {
 // Deployment's volume named by targetVolumes.
 func TestControllerTargets(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "targets-"+ns, "repo")
@@ -170,10 +169,8 @@ func TestControllerTargets(t *testing.T) {
 
 	t.Run("PersistentVolumeClaim", func(t *testing.T) {
 		persistentVolumeClaim(t, ns, "app-data")
-		rs := w.restoreSession("pvc-restore", "pvc-snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, "")
-		if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		rs := w.restoreSession("pvc-restore", "pvc-snap", appDataTarget(), "")
+		createRestore(t, rs)
 		waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 		jobs := restoreJobs(t, ns, rs.Name)
 		if len(jobs) != 1 {
@@ -198,9 +195,7 @@ func TestControllerTargets(t *testing.T) {
 			}}},
 			VolumeMounts: []corev1.VolumeMount{{Name: "web-data", MountPath: "/kubestash-data"}},
 		}
-		if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		createRestore(t, rs)
 		waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 		jobs := restoreJobs(t, ns, rs.Name)
 		if len(jobs) != 1 {
@@ -215,8 +210,6 @@ func TestControllerTargets(t *testing.T) {
 // TestControllerLatestPicksNewest: "latest" is the newest Succeeded
 // Snapshot of the Repository; a newer Failed one does not count.
 func TestControllerLatestPicksNewest(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "latest-"+ns, "repo")
@@ -227,10 +220,8 @@ func TestControllerLatestPicksNewest(t *testing.T) {
 	persistentVolumeClaim(t, ns, "app-data")
 	startController(t)
 
-	rs := w.restoreSession("latest", corev1alpha1.SnapshotLatest, &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, "")
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	rs := w.restoreSession("latest", corev1alpha1.SnapshotLatest, appDataTarget(), "")
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 	if !hasDependency(got, "Snapshot", "snap-new") {
 		t.Errorf("dependencies = %+v, want Snapshot snap-new", got.Status.Dependencies)
@@ -264,9 +255,7 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 	startController(t)
 
 	rs := w.restoreSession("paused", "snap", stsTarget("db"), `{"outcome":"wait"}`)
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, rs)
 	poll(t, restoreTimeout, "the first restore Job", func(ctx context.Context) (bool, string, error) {
 		return len(restoreJobs(t, ns, rs.Name)) > 0, "", nil
 	})
@@ -315,20 +304,15 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 // TestControllerDeadline: a restore still running at its deadline fails
 // with a message saying so, and its Jobs are stopped.
 func TestControllerDeadline(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "deadline-"+ns, "repo")
-	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
-	persistentVolumeClaim(t, ns, "app-data")
+	w.dumpIntoAppData(t)
 	startController(t)
 
-	rs := w.restoreSession("slow", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"outcome":"hang"}`)
+	rs := w.restoreSession("slow", "snap", appDataTarget(), `{"outcome":"hang"}`)
 	rs.Spec.RestoreTimeout = &metav1.Duration{Duration: 4 * time.Second}
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 	cond := findCondition(got, corev1alpha1.TypeDeadlineExceeded)
 	if cond == nil || cond.Status != metav1.ConditionTrue || !strings.Contains(cond.Message, "restoreTimeout (4s)") {
@@ -352,18 +336,14 @@ func TestControllerDeadline(t *testing.T) {
 // does not exist is Invalid, says which field is wrong, and proceeds once
 // the Snapshot appears.
 func TestControllerInvalidReference(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "invalid-"+ns, "repo")
 	persistentVolumeClaim(t, ns, "app-data")
 	startController(t)
 
-	rs := w.restoreSession("bad-ref", "does-not-exist", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, "")
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	rs := w.restoreSession("bad-ref", "does-not-exist", appDataTarget(), "")
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
 	cond := findCondition(got, corev1alpha1.TypeValidationPassed)
 	if cond == nil || cond.Reason != corev1alpha1.ReasonResourceValidationFailed ||
@@ -395,19 +375,14 @@ func TestControllerInvalidReference(t *testing.T) {
 // its Job; the restore is marked incomplete with the Job's reason and the
 // component keeps the status the executor last reported.
 func TestControllerJobEndsEarly(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "crash-"+ns, "repo")
-	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
-	persistentVolumeClaim(t, ns, "app-data")
+	w.dumpIntoAppData(t)
 	startController(t)
 
-	rs := w.restoreSession("crash", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"outcome":"crash"}`)
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	rs := w.restoreSession("crash", "snap", appDataTarget(), `{"outcome":"crash"}`)
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 	cond := findCondition(got, corev1alpha1.TypeRestoreIncomplete)
 	if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion ||
@@ -422,7 +397,6 @@ func TestControllerJobEndsEarly(t *testing.T) {
 // TestControllerRestartMidRestore: a controller stopped while Jobs run and
 // replaced by a new one creates no duplicate Job and finishes the restore.
 func TestControllerRestartMidRestore(t *testing.T) {
-	ctx := context.Background()
 	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
@@ -432,9 +406,7 @@ func TestControllerRestartMidRestore(t *testing.T) {
 	stop := startController(t)
 
 	rs := w.restoreSession("restart", "snap", stsTarget("db"), `{"outcome":"wait"}`)
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, rs)
 	poll(t, restoreTimeout, "both components Running", func(ctx context.Context) (bool, string, error) {
 		got, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		if err != nil {
@@ -536,18 +508,14 @@ func createDeployment(ctx context.Context, ns, name string) error {
 // instead of retrying, and the restore fails with the component's error.
 func TestControllerComponentFails(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "fails-"+ns, "repo")
-	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
-	persistentVolumeClaim(t, ns, "app-data")
+	w.dumpIntoAppData(t)
 	framework.StartController(t, controllerConfig(t), controller.Options{ExecutorBackoffLimit: ptr.To[int32](3)})
 
-	rs := w.restoreSession("fails", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"outcome":"fail"}`)
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	rs := w.restoreSession("fails", "snap", appDataTarget(), `{"outcome":"fail"}`)
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 	if comp := got.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreFailed || comp.Error != "simulated restore failure" {
 		t.Errorf("component dump = %+v, want Failed with the executor's error", comp)

@@ -141,8 +141,6 @@ func mustScan(t *testing.T, dir string) fstree.Tree {
 // executor restoring each replica's data into that replica's PVC with the
 // least-privilege Role the controller made.
 func TestFullRestoreStatefulSet(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
@@ -157,9 +155,7 @@ func TestFullRestoreStatefulSet(t *testing.T) {
 
 	rs := w.restoreSession("full", corev1alpha1.SnapshotLatest, stsTarget("db"), "")
 	rs.Spec.Addon.Name = addon
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 
 	for i, comp := range []string{"pod-0", "pod-1"} {
@@ -205,12 +201,10 @@ func TestFullRestorePartialWithForeignSecret(t *testing.T) {
 	persistentVolumeClaim(t, ns, "app-data")
 	startController(t)
 
-	rs := w.restoreSession("partial", "snap", &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}, `{"include":"keep"}`)
+	rs := w.restoreSession("partial", "snap", appDataTarget(), `{"include":"keep"}`)
 	rs.Spec.Addon.Name = addon
 	rs.Spec.DataSource.EncryptionSecret = &common.ObjectReference{Namespace: secretNS, Name: "shared-key"}
-	if _, err := client.CoreV1alpha1().RestoreSessions(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createRestore(t, rs)
 	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 
 	want := mustScan(t, src)

@@ -316,3 +316,25 @@ func findCondition(rs *corev1alpha1.RestoreSession, condType string) *metav1.Con
 	}
 	return nil
 }
+
+// dumpIntoAppData creates the Snapshot "snap" with one component "dump"
+// backed up from /kubestash-data, and the PVC "app-data" to restore it into
+// (appDataTarget).
+func (w *restoreWorld) dumpIntoAppData(t *testing.T) {
+	t.Helper()
+	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
+	persistentVolumeClaim(t, w.ns, "app-data")
+}
+
+// appDataTarget is the PVC dumpIntoAppData creates.
+func appDataTarget() *common.TypedObjectReference {
+	return &common.TypedObjectReference{Kind: "PersistentVolumeClaim", Name: "app-data"}
+}
+
+// createRestore creates a RestoreSession through the generated clientset.
+func createRestore(t *testing.T, rs *corev1alpha1.RestoreSession) {
+	t.Helper()
+	if _, err := restoreClient(t).CoreV1alpha1().RestoreSessions(rs.Namespace).Create(context.Background(), rs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
