@@ -418,18 +418,21 @@ func TestLongRestoreSessionName(t *testing.T) {
 
 // A Deployment target with neither targetVolumes nor claim templates mounts
 // no target volume, and says so to the executor.
-func TestDeploymentTargetMountsNothing(t *testing.T) {
+// A Deployment has no volumes the controller can derive: without
+// targetVolumes the restore would land in the executor's own container, so
+// it fails before any Job exists, naming the field.
+func TestDeploymentTargetNeedsTargetVolumes(t *testing.T) {
 	f := newFixture(t)
 	f.editRS(func(rs *corev1alpha1.RestoreSession) {
 		rs.Spec.Target = &common.TypedObjectReference{APIGroup: "apps", Kind: kindDeployment, Name: testSTS}
 	})
 	f.kubeObjects = append(f.kubeObjects, deploymentNamed(testSTS))
 	f.start().mustSync()
-	for _, job := range f.jobs() {
-		if got := envValue(job.Spec.Template.Spec.Containers[0].Env, invocation.EnvTargetMountPaths); got != "" {
-			t.Errorf("target mount paths = %q, want empty", got)
-		}
-	}
+	rs := f.rs()
+	expectCondition(t, rs, corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionFalse, corev1alpha1.ReasonFailedToEnsureRestoreExecutor,
+		"spec.addon.tasks[0].targetVolumes", "Deployment")
+	expectPhase(t, rs, corev1alpha1.RestoreFailed)
+	expectNoJobs(t, f)
 }
 
 func TestExecutorRBAC(t *testing.T) {

@@ -38,7 +38,7 @@ func TestTarget(t *testing.T) {
 			f := newFixture(t)
 			f.removeObject(newStatefulSet())
 			f.kubeObjects = append(f.kubeObjects, tt.object)
-			f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.Target = tt.target.DeepCopy() })
+			f.editRS(func(rs *corev1alpha1.RestoreSession) { setTarget(rs, tt.target) })
 			f.start()
 			res := f.mustSync()
 			rs := f.rs()
@@ -56,7 +56,7 @@ func TestTarget(t *testing.T) {
 		t.Run(tt.name+" missing, then appears", func(t *testing.T) {
 			f := newFixture(t)
 			f.removeObject(newStatefulSet())
-			f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.Target = tt.target.DeepCopy() })
+			f.editRS(func(rs *corev1alpha1.RestoreSession) { setTarget(rs, tt.target) })
 			f.start()
 			res := f.mustSync()
 			rs := f.rs()
@@ -393,5 +393,19 @@ func TestProgressReportsCostNoAPICalls(t *testing.T) {
 	}
 	if a := f.client.Actions(); len(a) != 0 {
 		t.Errorf("sync after a progress report called the API: %v", a)
+	}
+}
+
+// setTarget points the RestoreSession at target; a Deployment or DaemonSet
+// gets targetVolumes, which the controller cannot derive for them.
+func setTarget(rs *corev1alpha1.RestoreSession, target common.TypedObjectReference) {
+	rs.Spec.Target = target.DeepCopy()
+	if target.Kind == kindDeployment || target.Kind == kindDaemonSet {
+		rs.Spec.Addon.Tasks[0].TargetVolumes = &corev1alpha1.TargetVolumeInfo{
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "app-data"},
+			}}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+		}
 	}
 }

@@ -55,6 +55,19 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 	}
 	volumes = append(volumes, jt.Spec.Volumes...)
 
+	// A restore into a target must land in the target's volumes: without
+	// any, the executor would write into its own container's filesystem
+	// and report success for data that vanishes with the pod.
+	if tg := rs.Spec.Target; tg != nil {
+		for i, t := range s.tasks {
+			if len(targetMounts(s, t)) == 0 {
+				return nil, userErrorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
+					"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a StatefulSet with volumeClaimTemplates, needs none)",
+					i, tg.Kind, tg.Name)
+			}
+		}
+	}
+
 	var containers []corev1.Container
 	for i, t := range s.tasks {
 		ctr, err := taskContainer(s, t, i, component, mounts, jt)
