@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
@@ -59,7 +60,7 @@ func TestEventRouting(t *testing.T) {
 		return &storagev1alpha1.Snapshot{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: name}, Spec: storagev1alpha1.SnapshotSpec{Repository: repo}}
 	}
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: "restore-other-x", OwnerReferences: []metav1.OwnerReference{{
-		APIVersion: corev1alpha1.SchemeGroupVersion.String(), Kind: kindRestoreSession, Name: "other", UID: types.UID("u"), Controller: ptrTrue(),
+		APIVersion: corev1alpha1.SchemeGroupVersion.String(), Kind: kindRestoreSession, Name: "other", UID: types.UID("u"), Controller: ptr.To(true),
 	}}}}
 	foreignJob := job.DeepCopy()
 	foreignJob.OwnerReferences[0].Kind = "CronJob"
@@ -107,10 +108,8 @@ func TestEventRouting(t *testing.T) {
 	}
 }
 
-func ptrTrue() *bool { b := true; return &b }
-
 func TestAddonVolumes(t *testing.T) {
-	claim := &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptrString("fast")}}
+	claim := &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("fast")}}
 	task := resolvedTask{
 		task: addonsv1alpha1.Task{VolumeTemplate: []addonsv1alpha1.VolumeTemplate{
 			{Name: "cache", Source: &common.VolumeSource{VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
@@ -137,8 +136,6 @@ func TestAddonVolumes(t *testing.T) {
 		t.Errorf("overridden = %+v, want the user's addonVolumes source only", got[2])
 	}
 }
-
-func ptrString(s string) *string { return &s }
 
 func TestWorkqueueMetricsProvider(t *testing.T) {
 	reg := prometheus.NewRegistry()
