@@ -88,6 +88,14 @@ type HookExecutionStatus struct {
 	// Phase of the hook's execution.
 	// +optional
 	Phase HookExecutionPhase `json:"phase,omitempty"`
+	// Attempts is how many times the hook has been started: 1 for the
+	// first run, plus one per retry.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// Message says why the last attempt failed, or why the hook was
+	// skipped.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // HookExecutionPhase is the state of a hook's execution. Skipped means its

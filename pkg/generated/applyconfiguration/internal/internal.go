@@ -16163,6 +16163,12 @@ var schemaYAML = typed.YAMLObject(`types:
                       elementType:
                         map:
                           fields:
+                          - name: attempts
+                            type:
+                              scalar: numeric
+                          - name: message
+                            type:
+                              scalar: string
                           - name: name
                             type:
                               scalar: string
@@ -16176,6 +16182,12 @@ var schemaYAML = typed.YAMLObject(`types:
                       elementType:
                         map:
                           fields:
+                          - name: attempts
+                            type:
+                              scalar: numeric
+                          - name: message
+                            type:
+                              scalar: string
                           - name: name
                             type:
                               scalar: string

@@ -31,6 +31,12 @@ type HookExecutionStatusApplyConfiguration struct {
 	Name *string `json:"name,omitempty"`
 	// Phase of the hook's execution.
 	Phase *corev1alpha1.HookExecutionPhase `json:"phase,omitempty"`
+	// Attempts is how many times the hook has been started: 1 for the
+	// first run, plus one per retry.
+	Attempts *int32 `json:"attempts,omitempty"`
+	// Message says why the last attempt failed, or why the hook was
+	// skipped.
+	Message *string `json:"message,omitempty"`
 }
 
 // HookExecutionStatusApplyConfiguration constructs a declarative configuration of the HookExecutionStatus type for use with
@@ -52,5 +58,21 @@ func (b *HookExecutionStatusApplyConfiguration) WithName(value string) *HookExec
 // If called multiple times, the Phase field is set to the value of the last call.
 func (b *HookExecutionStatusApplyConfiguration) WithPhase(value corev1alpha1.HookExecutionPhase) *HookExecutionStatusApplyConfiguration {
 	b.Phase = &value
+	return b
+}
+
+// WithAttempts sets the Attempts field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Attempts field is set to the value of the last call.
+func (b *HookExecutionStatusApplyConfiguration) WithAttempts(value int32) *HookExecutionStatusApplyConfiguration {
+	b.Attempts = &value
+	return b
+}
+
+// WithMessage sets the Message field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Message field is set to the value of the last call.
+func (b *HookExecutionStatusApplyConfiguration) WithMessage(value string) *HookExecutionStatusApplyConfiguration {
+	b.Message = &value
 	return b
 }
