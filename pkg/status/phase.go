@@ -41,6 +41,13 @@ func CalculatePhase(st *corev1alpha1.RestoreSessionStatus) corev1alpha1.RestoreP
 	}
 }
 
+// OutcomeSucceeded reports whether the restore has succeeded so far: every
+// component restored and no step failed. It decides which post-restore
+// hooks run (their executionPolicy), before the final step makes the phase.
+func OutcomeSucceeded(st *corev1alpha1.RestoreSessionStatus) bool {
+	return !stepFailed(st) && ComponentsPhase(st) == corev1alpha1.RestoreSucceeded
+}
+
 // stepFailed reports whether a step before the final one failed.
 func stepFailed(st *corev1alpha1.RestoreSessionStatus) bool {
 	return IsFalse(st, corev1alpha1.TypePreRestoreHooksExecutionSucceeded) ||

@@ -53,10 +53,12 @@ type HookAction struct {
 	// Exec runs a command in the selected pod's container.
 	// +optional
 	Exec *corev1.ExecAction `json:"exec,omitempty"`
-	// HTTPGet sends a GET request; a 2xx or 3xx status is success.
+	// HTTPGet sends a GET request; a final 2xx status is success. Redirects
+	// are followed only within the same scheme, host and port.
 	// +optional
 	HTTPGet *corev1.HTTPGetAction `json:"httpGet,omitempty"`
-	// HTTPPost sends a POST request; a 2xx or 3xx status is success.
+	// HTTPPost sends a POST request; a final 2xx status is success.
+	// Redirects are followed only within the same scheme, host and port.
 	// +optional
 	HTTPPost *HTTPPostAction `json:"httpPost,omitempty"`
 	// TCPSocket succeeds when a TCP connection opens.

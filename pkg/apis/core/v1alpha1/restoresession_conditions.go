@@ -16,6 +16,7 @@ const (
 	TypePreRestoreHooksExecutionSucceeded     = "PreRestoreHooksExecutionSucceeded"
 	ReasonSuccessfullyExecutedPreRestoreHooks = "SuccessfullyExecutedPreRestoreHooks"
 	ReasonFailedToExecutePreRestoreHooks      = "FailedToExecutePreRestoreHooks"
+	MessagePreRestoreHooksExecuted            = "Pre-restore hooks have been executed successfully."
 
 	TypeRestoreExecutorEnsured               = "RestoreExecutorEnsured"
 	ReasonSuccessfullyEnsuredRestoreExecutor = "SuccessfullyEnsuredRestoreExecutor"
@@ -35,6 +36,7 @@ const (
 	TypePostRestoreHooksExecutionSucceeded     = "PostRestoreHooksExecutionSucceeded"
 	ReasonSuccessfullyExecutedPostRestoreHooks = "SuccessfullyExecutedPostRestoreHooks"
 	ReasonFailedToExecutePostRestoreHooks      = "FailedToExecutePostRestoreHooks"
+	MessagePostRestoreHooksExecuted            = "Post-restore hooks have been executed successfully."
 
 	// MetricsPushed is set by the final step of a restore: its presence, True
 	// or False, marks the restore as finished.

@@ -29,9 +29,11 @@ import (
 type HookActionApplyConfiguration struct {
 	// Exec runs a command in the selected pod's container.
 	Exec *v1.ExecAction `json:"exec,omitempty"`
-	// HTTPGet sends a GET request; a 2xx or 3xx status is success.
+	// HTTPGet sends a GET request; a final 2xx status is success. Redirects
+	// are followed only within the same scheme, host and port.
 	HTTPGet *v1.HTTPGetAction `json:"httpGet,omitempty"`
-	// HTTPPost sends a POST request; a 2xx or 3xx status is success.
+	// HTTPPost sends a POST request; a final 2xx status is success.
+	// Redirects are followed only within the same scheme, host and port.
 	HTTPPost *HTTPPostActionApplyConfiguration `json:"httpPost,omitempty"`
 	// TCPSocket succeeds when a TCP connection opens.
 	TCPSocket *v1.TCPSocketAction `json:"tcpSocket,omitempty"`
