@@ -32,6 +32,7 @@ import (
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/pkg/hookaction"
 )
 
 type options struct {
@@ -48,6 +49,7 @@ type options struct {
 	retryPeriod          time.Duration
 	targetPollInterval   time.Duration
 	executorBackoffLimit int
+	defaultHookTimeout   time.Duration
 }
 
 func main() {
@@ -65,6 +67,7 @@ func main() {
 	flag.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up.")
 	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire or renew the Lease.")
 	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
+	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none: such attempts run inside a sync.")
 	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
 	flag.Parse()
 
@@ -94,6 +97,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
+	podHooks, err := hookaction.NewPodRunner(cfg)
+	if err != nil {
+		return fmt.Errorf("pod hook runner: %w", err)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	workqueue.SetProvider(controller.WorkqueueMetricsProvider(reg))
@@ -118,6 +126,8 @@ func run(ctx context.Context, o options) error {
 			TargetPollInterval:   o.targetPollInterval,
 			ExecutorBackoffLimit: ptr.To(int32(o.executorBackoffLimit)),
 			Metrics:              metrics,
+			PodHookRunner:        podHooks,
+			DefaultHookTimeout:   o.defaultHookTimeout,
 		})
 		if err != nil {
 			logger.Error(err, "Unable to create the controller")

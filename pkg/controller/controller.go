@@ -56,6 +56,13 @@ type Options struct {
 	MetricsPusher MetricsPusher
 	// Metrics receives the controller's own restore counters. Nil disables.
 	Metrics *Metrics
+	// PodHookRunner runs the actions of Pod-executor hooks in pods. Nil:
+	// such hooks fail, saying so.
+	PodHookRunner PodHookRunner
+	// DefaultHookTimeout bounds an attempt of an Operator or Pod hook that
+	// sets no timeout of its own: those attempts run inside a sync, which
+	// must end (default 5m). Function hooks run as Jobs and have no default.
+	DefaultHookTimeout time.Duration
 	// Clock is the time source; tests replace it.
 	Clock clock.PassiveClock
 	// Recorder records Events. Nil: a recorder writing Events through
@@ -70,6 +77,9 @@ func (o *Options) setDefaults() {
 	if o.ExecutorBackoffLimit == nil {
 		o.ExecutorBackoffLimit = ptr.To[int32](2)
 	}
+	if o.DefaultHookTimeout == 0 {
+		o.DefaultHookTimeout = 5 * time.Minute
+	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
@@ -83,6 +93,7 @@ type Controller struct {
 	restoreSessions  corelisters.RestoreSessionLister
 	restoreIndexer   cache.Indexer
 	backupConfigs    corelisters.BackupConfigurationLister
+	hookTemplates    corelisters.HookTemplateLister
 	snapshots        storagelisters.SnapshotLister
 	repositories     storagelisters.RepositoryLister
 	backupStorages   storagelisters.BackupStorageLister
@@ -125,6 +136,7 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 		return nil, fmt.Errorf("adding RestoreSession indexer: %w", err)
 	}
 	bcInformer := restoreInformers.Core().V1alpha1().BackupConfigurations()
+	htInformer := restoreInformers.Core().V1alpha1().HookTemplates()
 	snapInformer := restoreInformers.Storage().V1alpha1().Snapshots()
 	repoInformer := restoreInformers.Storage().V1alpha1().Repositories()
 	bsInformer := restoreInformers.Storage().V1alpha1().BackupStorages()
@@ -138,6 +150,7 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 		restoreSessions:  rsInformer.Lister(),
 		restoreIndexer:   rsInformer.Informer().GetIndexer(),
 		backupConfigs:    bcInformer.Lister(),
+		hookTemplates:    htInformer.Lister(),
 		snapshots:        snapInformer.Lister(),
 		repositories:     repoInformer.Lister(),
 		backupStorages:   bsInformer.Lister(),
@@ -169,6 +182,7 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 		{addonInformer.Informer(), c.dependencyHandler(dependencyKeysOfObject("Addon"))},
 		{fnInformer.Informer(), c.dependencyHandler(dependencyKeysOfObject("Function"))},
 		{bcInformer.Informer(), c.dependencyHandler(dependencyKeysOfBackupConfiguration)},
+		{htInformer.Informer(), c.dependencyHandler(dependencyKeysOfObject("HookTemplate"))},
 	}
 	for _, h := range handlers {
 		if _, err := h.informer.AddEventHandler(h.handler); err != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
@@ -64,24 +63,20 @@ func (c *Controller) requeueForDeadline(s *restoreState) {
 	}
 }
 
-// stopExecutors deletes the RestoreSession's unfinished Jobs and their pods.
+// stopExecutors deletes the RestoreSession's unfinished Jobs (restore and
+// hook Jobs) and their pods.
 // Finished Jobs stay, with their pods' logs, until the RestoreSession goes.
 func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
 	jobs, err := c.ownedJobs(s.rs)
 	if err != nil {
 		return err
 	}
-	propagation := metav1.DeletePropagationBackground
 	for _, job := range jobs {
 		if _, finished := jobFinished(job); finished || job.DeletionTimestamp != nil {
 			continue
 		}
-		err := c.kubeClient.BatchV1().Jobs(job.Namespace).Delete(ctx, job.Name, metav1.DeleteOptions{
-			PropagationPolicy: &propagation,
-			Preconditions:     &metav1.Preconditions{UID: &job.UID},
-		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("stopping restore Job %s: %w", job.Name, err)
+		if err := c.deleteJob(ctx, job); err != nil {
+			return fmt.Errorf("stopping at the deadline: %w", err)
 		}
 		klog.FromContext(ctx).Info("Stopped restore Job at the deadline", "job", klog.KObj(job))
 	}

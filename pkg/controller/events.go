@@ -19,4 +19,11 @@ const (
 	EventReasonJobEnded          = "RestoreJobEnded"
 	EventReasonDeadlineExceeded  = "RestoreDeadlineExceeded"
 	EventReasonMetricsPushFailed = "FailedToPushMetrics"
+
+	EventReasonHookJobCreated     = "HookJobCreated"
+	EventReasonHookSucceeded      = "HookSucceeded"
+	EventReasonHookAttemptFailed  = "HookAttemptFailed"
+	EventMessageHookAttemptFailed = "%s hook %q attempt %d of %d failed, retrying: %s"
+	EventReasonHookFailed         = "HookFailed"
+	EventReasonHookSkipped        = "HookSkipped"
 )

@@ -126,6 +126,8 @@ func (f *fixture) refresh() {
 	all := metav1.ListOptions{}
 	rsl, _ := f.client.CoreV1alpha1().RestoreSessions("").List(ctx, all)
 	replace(f.informers.Core().V1alpha1().RestoreSessions().Informer(), items(rsl.Items))
+	htl, _ := f.client.CoreV1alpha1().HookTemplates("").List(ctx, all)
+	replace(f.informers.Core().V1alpha1().HookTemplates().Informer(), items(htl.Items))
 	bcl, _ := f.client.CoreV1alpha1().BackupConfigurations("").List(ctx, all)
 	replace(f.informers.Core().V1alpha1().BackupConfigurations().Informer(), items(bcl.Items))
 	snl, _ := f.client.StorageV1alpha1().Snapshots("").List(ctx, all)

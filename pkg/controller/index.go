@@ -12,8 +12,8 @@ import (
 )
 
 // dependencyIndex indexes RestoreSessions by the objects whose changes can
-// change their sync result, so an event on a Snapshot, Repository, Addon or
-// BackupConfiguration wakes exactly the RestoreSessions that refer to it.
+// change their sync result, so an event on a Snapshot, Repository, Addon,
+// HookTemplate or BackupConfiguration wakes exactly the RestoreSessions that refer to it.
 const dependencyIndex = "dependency"
 
 // unvalidatedKey is indexed for every RestoreSession that has not passed
@@ -51,6 +51,13 @@ func dependencyIndexFunc(obj any) ([]string, error) {
 	}
 	if rs.Spec.Target != nil {
 		keys = append(keys, targetKey(rs.Spec.Target, rs.Namespace))
+	}
+	// Hooks resolve their HookTemplate again when they run, so a
+	// template's change matters for the whole restore.
+	for _, stage := range []hookStage{preRestore, postRestore} {
+		for _, h := range stage.hooks(rs) {
+			keys = append(keys, dependencyKey("HookTemplate", hookTemplateNamespace(rs, h), h.HookTemplate.Name))
+		}
 	}
 	if !status.IsTrue(&rs.Status, corev1alpha1.TypeValidationPassed) {
 		keys = append(keys, unvalidatedKey)

@@ -240,21 +240,27 @@ func applyContainerRuntimeSettings(ctr *corev1.Container, crs *corev1alpha1.Cont
 
 // taskVariables are the values a Function's command and args may refer to.
 func taskVariables(s *restoreState, t resolvedTask, component string) map[string]string {
-	rs := s.rs
-	vars := map[string]string{}
+	vars := restoreVariables(s)
 	maps.Copy(vars, t.params)
-	for _, v := range t.ref.Variables {
-		if v.ValueFrom == nil {
-			vars[v.Name] = v.Value
-		}
-	}
-	vars[invocation.VarNamespace] = rs.Namespace
-	vars[invocation.VarRestoreSession] = rs.Name
-	vars[invocation.VarSnapshotName] = s.snapshot.Name
+	addPlainVariables(vars, t.ref.Variables)
 	vars[invocation.VarComponent] = component
 	vars[invocation.VarTaskName] = t.ref.Name
-	vars[invocation.VarAddonName] = rs.Spec.Addon.Name
-	vars[invocation.VarScratchDir] = invocation.ScratchDir
+	return vars
+}
+
+// restoreVariables are the variables that describe the restore itself; the
+// restore tasks and the hooks share them.
+func restoreVariables(s *restoreState) map[string]string {
+	rs := s.rs
+	vars := map[string]string{
+		invocation.VarNamespace:      rs.Namespace,
+		invocation.VarRestoreSession: rs.Name,
+		invocation.VarAddonName:      rs.Spec.Addon.Name,
+		invocation.VarScratchDir:     invocation.ScratchDir,
+	}
+	if s.snapshot != nil {
+		vars[invocation.VarSnapshotName] = s.snapshot.Name
+	}
 	if s.repository != nil {
 		vars[invocation.VarRepoName] = s.repository.Name
 	}
@@ -264,6 +270,16 @@ func taskVariables(s *restoreState, t resolvedTask, component string) map[string
 		vars[invocation.VarTargetNamespace] = targetNamespace(rs)
 	}
 	return vars
+}
+
+// addPlainVariables adds the variables that have a literal value; those
+// taken from other sources exist only in the container's environment.
+func addPlainVariables(vars map[string]string, env []corev1.EnvVar) {
+	for _, v := range env {
+		if v.ValueFrom == nil {
+			vars[v.Name] = v.Value
+		}
+	}
 }
 
 // invocationEnv is the environment of the invocation contract.

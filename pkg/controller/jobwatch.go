@@ -20,6 +20,22 @@ import (
 // last wrote.
 var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
 
+// checkFresh returns errStaleCache unless the sync's copy of the
+// RestoreSession is the API server's latest. A decision with effects a
+// status write cannot undo (a component declared incomplete, a hook's
+// request sent) is taken only on the latest copy, so the status write that
+// records it does not fail on a conflict, and the effect is not repeated.
+func (c *Controller) checkFresh(ctx context.Context, s *restoreState) error {
+	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if latest.ResourceVersion != s.rs.ResourceVersion {
+		return errStaleCache
+	}
+	return nil
+}
+
 // jobFinished returns the condition that ended a Job, if it has ended.
 func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 	for _, cond := range job.Status.Conditions {
@@ -84,12 +100,8 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (runni
 	if len(problems) == 0 || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete) {
 		return running, nil
 	}
-	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
-	if err != nil {
+	if err := c.checkFresh(ctx, s); err != nil {
 		return 0, err
-	}
-	if latest.ResourceVersion != s.rs.ResourceVersion {
-		return 0, errStaleCache
 	}
 	msg := strings.Join(problems, "; ") + "."
 	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)

@@ -155,9 +155,11 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 
 	if c.deadlineExceeded(s) {
+		// The deadline bounds the hooks too: none runs after it.
 		if err := c.stopExecutors(ctx, s); err != nil {
 			return err
 		}
+		abortHooks(st, "stopped: the restore deadline passed")
 		return c.finish(ctx, s)
 	}
 	c.requeueForDeadline(s)
@@ -175,6 +177,14 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	if err := c.pauseBackups(ctx, s); err != nil {
 		return err
 	}
+	initHookStatus(s.rs)
+	if done, err := c.runHooks(ctx, s, preRestore); err != nil || !done {
+		return err
+	}
+	if status.IsFalse(st, corev1alpha1.TypePreRestoreHooksExecutionSucceeded) {
+		// A failed pre-restore hook skips the restore.
+		return c.afterRestore(ctx, s)
+	}
 	ensured, err := c.ensureExecutor(ctx, s)
 	if err != nil {
 		return err
@@ -183,7 +193,7 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 		// No executor can be made: the restore ends now (a False
 		// condition) or the next sync retries.
 		if status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured) {
-			return c.finish(ctx, s)
+			return c.afterRestore(ctx, s)
 		}
 		return nil
 	}
@@ -192,9 +202,18 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 		return err
 	}
 	if restoreEnded(st, running) {
-		return c.finish(ctx, s)
+		return c.afterRestore(ctx, s)
 	}
 	return nil
+}
+
+// afterRestore runs once the restore's outcome is settled: the post-restore
+// hooks, then the final step.
+func (c *Controller) afterRestore(ctx context.Context, s *restoreState) error {
+	if done, err := c.runHooks(ctx, s, postRestore); err != nil || !done {
+		return err
+	}
+	return c.finish(ctx, s)
 }
 
 // restoreEnded reports whether nothing more can happen to the components:

@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/status"
@@ -187,6 +188,13 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 		return nil, nil, err
 	}
 	errs = append(errs, secretErrs...)
+
+	hookErrs, hookDeps, err := c.checkHooks(ctx, rs)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs = append(errs, hookErrs...)
+	deps = append(deps, hookDeps...)
 	return errs, deps, nil
 }
 
@@ -309,17 +317,27 @@ func (c *Controller) resolveAddon(s *restoreState) (field.ErrorList, []corev1alp
 // taskParams merges the user's params over the Addon's defaults. Every
 // param must be declared by the task; a required param needs a value.
 func taskParams(ref corev1alpha1.TaskReference, task addonsv1alpha1.Task, path *field.Path) (map[string]string, field.ErrorList) {
+	return resolveParams(ref.Params, task.Parameters, fmt.Sprintf("task %q", task.Name), "its Addon", path)
+}
+
+// resolveParams merges the params given as a JSON object over the defaults
+// of their definitions. Every param must be declared; a required param
+// needs a value. owner ("task \"x\"") and definer ("its Addon") name the
+// declarations in errors.
+func resolveParams(raw *runtime.RawExtension, defs []common.ParameterDefinition, owner, definer string, path *field.Path) (map[string]string, field.ErrorList) {
 	var errs field.ErrorList
 	given := map[string]any{}
-	if ref.Params != nil && len(ref.Params.Raw) > 0 {
-		if err := json.Unmarshal(ref.Params.Raw, &given); err != nil {
-			return nil, field.ErrorList{field.Invalid(path, string(ref.Params.Raw), "must be an object of parameter values: "+err.Error())}
+	if raw != nil && len(raw.Raw) > 0 {
+		if err := json.Unmarshal(raw.Raw, &given); err != nil {
+			return nil, field.ErrorList{field.Invalid(path, string(raw.Raw), "must be an object of parameter values: "+err.Error())}
 		}
 	}
 	declared := map[string]bool{}
+	names := make([]string, 0, len(defs))
 	params := map[string]string{}
-	for _, p := range task.Parameters {
+	for _, p := range defs {
 		declared[p.Name] = true
+		names = append(names, p.Name)
 		if p.Default != "" {
 			params[p.Name] = p.Default
 		}
@@ -327,14 +345,14 @@ func taskParams(ref corev1alpha1.TaskReference, task addonsv1alpha1.Task, path *
 	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if !declared[name] {
 			errs = append(errs, field.Invalid(path.Child(name), given[name],
-				fmt.Sprintf("not a parameter of task %q (parameters: %s)", task.Name, strings.Join(paramNames(task), ", "))))
+				fmt.Sprintf("not a parameter of %s (parameters: %s)", owner, strings.Join(slices.Sorted(slices.Values(names)), ", "))))
 			continue
 		}
 		params[name] = paramString(given[name])
 	}
-	for _, p := range task.Parameters {
+	for _, p := range defs {
 		if _, ok := params[p.Name]; p.Required && !ok {
-			errs = append(errs, field.Required(path.Child(p.Name), fmt.Sprintf("task %q requires it and its Addon gives no default", task.Name)))
+			errs = append(errs, field.Required(path.Child(p.Name), fmt.Sprintf("%s requires it and %s gives no default", owner, definer)))
 		}
 	}
 	return params, errs
@@ -409,14 +427,5 @@ func taskNames(tasks []addonsv1alpha1.Task) []string {
 	for _, t := range tasks {
 		names = append(names, t.Name)
 	}
-	return names
-}
-
-func paramNames(task addonsv1alpha1.Task) []string {
-	names := make([]string, 0, len(task.Parameters))
-	for _, p := range task.Parameters {
-		names = append(names, p.Name)
-	}
-	sort.Strings(names)
 	return names
 }
