@@ -1,0 +1,406 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller"
+)
+
+// hookServer is a test HTTP server that hooks call. respond decides each
+// answer from the request and its 1-based number on the path.
+type hookServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []recordedRequest
+}
+
+type recordedRequest struct {
+	method, path, query, body, header string
+	at                                time.Time
+}
+
+func newHookServer(t *testing.T, respond func(w http.ResponseWriter, r *http.Request, n int)) *hookServer {
+	t.Helper()
+	hs := &hookServer{}
+	hs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		hs.mu.Lock()
+		hs.requests = append(hs.requests, recordedRequest{r.Method, r.URL.Path, r.URL.RawQuery, string(body), r.Header.Get("X-Restore-Token"), time.Now()})
+		n := 0
+		for _, req := range hs.requests {
+			if req.path == r.URL.Path {
+				n++
+			}
+		}
+		hs.mu.Unlock()
+		respond(w, r, n)
+	}))
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+func (hs *hookServer) received(path string) []recordedRequest {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	var out []recordedRequest
+	for _, r := range hs.requests {
+		if r.path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (hs *hookServer) port(t *testing.T) int32 {
+	t.Helper()
+	_, p, err := net.SplitHostPort(hs.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int32(n)
+}
+
+// operatorHookTemplate creates a HookTemplate whose Operator executor calls
+// path on the hook server with httpGet, sending the param "token" as a
+// header.
+func operatorHookTemplate(t *testing.T, ns, name string, port int32, path string) {
+	t.Helper()
+	mustCreate(t, func() error {
+		_, err := restoreClient(t).CoreV1alpha1().HookTemplates(ns).Create(context.Background(), &corev1alpha1.HookTemplate{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1alpha1.HookTemplateSpec{
+				Params: []common.ParameterDefinition{{Name: "token", Default: "none"}},
+				Action: &corev1alpha1.HookAction{HTTPGet: &corev1.HTTPGetAction{
+					Host: "127.0.0.1", Port: intstr.FromInt32(port),
+					Path:        path + "?restore=${restoreSession}&target=${targetName}",
+					HTTPHeaders: []corev1.HTTPHeader{{Name: "X-Restore-Token", Value: "${token}"}},
+				}},
+				Executor: &corev1alpha1.HookExecutor{Type: corev1alpha1.HookExecutorOperator},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+}
+
+func hook(name, template string, mutate ...func(*corev1alpha1.HookInfo)) corev1alpha1.HookInfo {
+	h := corev1alpha1.HookInfo{Name: name, HookTemplate: common.ObjectReference{Name: template}}
+	for _, m := range mutate {
+		m(&h)
+	}
+	return h
+}
+
+func hookStatus(list []corev1alpha1.HookExecutionStatus, name string) corev1alpha1.HookExecutionStatus {
+	for _, h := range list {
+		if h.Name == name {
+			return h
+		}
+	}
+	return corev1alpha1.HookExecutionStatus{}
+}
+
+// TestHooksOperatorRetryAndTimeout: an Operator httpGet pre-restore hook
+// whose first attempt outlives its timeout is retried and succeeds; its
+// params and variables reach the server. A post-restore hook runs after
+// every component finished.
+func TestHooksOperatorRetryAndTimeout(t *testing.T) {
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "hooks-op-"+ns, "repo")
+	w.dumpIntoAppData(t)
+
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	server := newHookServer(t, func(rw http.ResponseWriter, r *http.Request, n int) {
+		if r.URL.Path == "/quiesce" && n == 1 {
+			// The first attempt hangs past the hook's timeout.
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	operatorHookTemplate(t, ns, "quiesce", server.port(t), "/quiesce")
+	operatorHookTemplate(t, ns, "resume", server.port(t), "/resume")
+	startController(t)
+
+	rs := w.restoreSession("op-hooks", "snap", appDataTarget(), "")
+	rs.Spec.Hooks = &corev1alpha1.RestoreHooks{
+		PreRestore: []corev1alpha1.HookInfo{hook("quiesce", "quiesce", func(h *corev1alpha1.HookInfo) {
+			h.MaxRetry = 2
+			h.Timeout = ptr.To(intstr.FromString("2s"))
+			h.Params = &runtime.RawExtension{Raw: []byte(`{"token":"s3cret"}`)}
+		})},
+		PostRestore: []corev1alpha1.HookInfo{hook("resume", "resume")},
+	}
+	start := time.Now()
+	createRestore(t, rs)
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+
+	pre := hookStatus(got.Status.Hooks.PreHooks, "quiesce")
+	if pre.Phase != corev1alpha1.HookExecutionSucceeded || pre.Attempts != 2 {
+		t.Errorf("pre hook status = %+v, want Succeeded after 2 attempts", pre)
+	}
+	calls := server.received("/quiesce")
+	if len(calls) != 2 {
+		t.Fatalf("quiesce called %d times, want 2 (a timed-out attempt, then a retry)", len(calls))
+	}
+	if gap := calls[1].at.Sub(calls[0].at); gap < 2*time.Second {
+		t.Errorf("retry came %s after the first attempt, before the 2s timeout", gap)
+	}
+	if calls[1].query != "restore=op-hooks&target=app-data" || calls[1].header != "s3cret" {
+		t.Errorf("quiesce request query=%q token=%q: variables or params not substituted", calls[1].query, calls[1].header)
+	}
+	for _, cond := range []string{corev1alpha1.TypePreRestoreHooksExecutionSucceeded, corev1alpha1.TypePostRestoreHooksExecutionSucceeded} {
+		if c := findCondition(got, cond); c == nil || c.Status != metav1.ConditionTrue {
+			t.Errorf("condition %s = %+v, want True", cond, c)
+		}
+	}
+	post := server.received("/resume")
+	if len(post) != 1 || hookStatus(got.Status.Hooks.PostHooks, "resume").Phase != corev1alpha1.HookExecutionSucceeded {
+		t.Fatalf("resume hook: %d calls, status %+v", len(post), got.Status.Hooks.PostHooks)
+	}
+	// The restore Job ran between the hooks.
+	jobs := restoreJobs(t, ns, rs.Name)
+	var restoreJob *time.Time
+	for _, j := range jobs {
+		if j.Annotations[controller.AnnotationComponent] == "dump" {
+			restoreJob = &j.CreationTimestamp.Time
+		}
+	}
+	if restoreJob == nil {
+		t.Fatalf("no restore Job among %d Jobs", len(jobs))
+	}
+	if restoreJob.Before(calls[1].at.Truncate(time.Second)) {
+		t.Errorf("restore Job created at %s, before the pre-restore hook succeeded at %s", restoreJob, calls[1].at)
+	}
+	t.Logf("restore with hooks took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestHooksFunctionJob: Function hooks run as Jobs with the hook's volumes
+// and variables; a Function hook that keeps failing is retried maxRetry
+// times, fails the restore with a condition naming it, and leaves no
+// backup paused.
+func TestHooksFunctionJob(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "hooks-fn-"+ns, "repo")
+	w.dumpIntoAppData(t)
+	fnName := "hook-fn-" + ns
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: fnName},
+			Spec: addonsv1alpha1.FunctionSpec{
+				Image:   workloadImage,
+				Command: []string{"/testworkload"},
+				Args:    []string{"${mode}", "${file:=/hook-out/marker.txt}", "${message:=}"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, fnName, metav1.DeleteOptions{}) })
+	mustCreate(t, func() error {
+		_, err := client.CoreV1alpha1().HookTemplates(ns).Create(ctx, &corev1alpha1.HookTemplate{
+			ObjectMeta: metav1.ObjectMeta{Name: "run"},
+			Spec: corev1alpha1.HookTemplateSpec{
+				Params: []common.ParameterDefinition{{Name: "mode", Required: true}, {Name: "message"}, {Name: "file"}},
+				Executor: &corev1alpha1.HookExecutor{
+					Type:     corev1alpha1.HookExecutorFunction,
+					Function: &corev1alpha1.FunctionHookExecutorSpec{Name: fnName},
+				},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	mustCreate(t, func() error {
+		_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
+			Spec:       corev1alpha1.BackupConfigurationSpec{Target: appDataTarget()},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	out := t.TempDir()
+	startController(t)
+
+	rs := w.restoreSession("fn-hooks", "snap", appDataTarget(), "")
+	rs.Spec.Hooks = &corev1alpha1.RestoreHooks{
+		PreRestore: []corev1alpha1.HookInfo{hook("write-marker", "run", func(h *corev1alpha1.HookInfo) {
+			h.Params = &runtime.RawExtension{Raw: []byte(`{"mode":"write","message":"written by the hook"}`)}
+			h.Volumes = []corev1.Volume{{Name: "out", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: out}}}}
+			h.VolumeMounts = []corev1.VolumeMount{{Name: "out", MountPath: "/hook-out"}}
+		})},
+		PostRestore: []corev1alpha1.HookInfo{hook("always-fails", "run", func(h *corev1alpha1.HookInfo) {
+			h.Params = &runtime.RawExtension{Raw: []byte(`{"mode":"exit","file":"1"}`)}
+			h.MaxRetry = 1
+		})},
+	}
+	createRestore(t, rs)
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+
+	marker, err := os.ReadFile(filepath.Join(out, "marker.txt"))
+	if err != nil || string(marker) != "written by the hook" {
+		t.Errorf("pre-restore Function hook output = %q, %v; want the param's message in the hook volume", marker, err)
+	}
+	if c := findCondition(got, corev1alpha1.TypePostRestoreHooksExecutionSucceeded); c == nil || c.Status != metav1.ConditionFalse ||
+		c.Reason != corev1alpha1.ReasonFailedToExecutePostRestoreHooks || !strings.Contains(c.Message, `"always-fails"`) {
+		t.Errorf("post-restore hooks condition = %+v, want False naming the hook", c)
+	}
+	if comp := got.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreSucceeded {
+		t.Errorf("component dump = %+v: the data restore itself succeeded", comp)
+	}
+	if post := hookStatus(got.Status.Hooks.PostHooks, "always-fails"); post.Phase != corev1alpha1.HookExecutionFailed || post.Attempts != 2 {
+		t.Errorf("post hook status = %+v, want Failed after 2 attempts", post)
+	}
+	hookJobs := 0
+	for _, j := range restoreJobs(t, ns, rs.Name) {
+		if j.Labels[controller.LabelHook] != "" {
+			hookJobs++
+		}
+	}
+	if hookJobs != 3 {
+		t.Errorf("%d hook Jobs, want 3 (one pre-restore, two attempts of the post-restore hook)", hookJobs)
+	}
+	waitForResumed(t, ns, "nightly")
+}
+
+// waitForResumed waits until the BackupConfiguration is not paused.
+func waitForResumed(t *testing.T, ns, name string) {
+	t.Helper()
+	poll(t, 30*time.Second, name+" resumed", func(ctx context.Context) (bool, string, error) {
+		bc, err := restoreClient(t).CoreV1alpha1().BackupConfigurations(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return !bc.Spec.Paused, fmt.Sprintf("paused=%t", bc.Spec.Paused), nil
+	})
+}
+
+// TestHooksExecutionPolicy: after a failed restore an OnFailure post hook
+// runs and an OnSuccess one is skipped; a failing pre-restore hook skips
+// the restore, fails it and resumes the paused backups.
+func TestHooksExecutionPolicy(t *testing.T) {
+	ctx := context.Background()
+	client := restoreClient(t)
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "hooks-policy-"+ns, "repo")
+	w.dumpIntoAppData(t)
+	server := newHookServer(t, func(rw http.ResponseWriter, r *http.Request, _ int) {
+		if r.URL.Path == "/broken" {
+			http.Error(rw, "database refuses to quiesce", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	for _, p := range []string{"on-failure", "on-success", "broken"} {
+		operatorHookTemplate(t, ns, p, server.port(t), "/"+p)
+	}
+	mustCreate(t, func() error {
+		_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
+			Spec:       corev1alpha1.BackupConfigurationSpec{Target: appDataTarget()},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	startController(t)
+	postHooks := []corev1alpha1.HookInfo{
+		hook("notify-failure", "on-failure", func(h *corev1alpha1.HookInfo) { h.ExecutionPolicy = corev1alpha1.ExecuteOnFailure }),
+		hook("notify-success", "on-success", func(h *corev1alpha1.HookInfo) { h.ExecutionPolicy = corev1alpha1.ExecuteOnSuccess }),
+	}
+
+	t.Run("a failed restore runs only the OnFailure hook", func(t *testing.T) {
+		rs := w.restoreSession("fails", "snap", appDataTarget(), `{"outcome":"fail"}`)
+		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PostRestore: postHooks}
+		createRestore(t, rs)
+		got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+		if n := len(server.received("/on-failure")); n != 1 {
+			t.Errorf("OnFailure hook called %d times, want 1", n)
+		}
+		if n := len(server.received("/on-success")); n != 0 {
+			t.Errorf("OnSuccess hook called %d times after a failed restore", n)
+		}
+		if s := hookStatus(got.Status.Hooks.PostHooks, "notify-success"); s.Phase != corev1alpha1.HookExecutionSkipped {
+			t.Errorf("OnSuccess hook status = %+v, want Skipped", s)
+		}
+	})
+
+	t.Run("a failed pre-restore hook skips the restore", func(t *testing.T) {
+		rs := w.restoreSession("pre-fails", "snap", appDataTarget(), "")
+		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{
+			PreRestore:  []corev1alpha1.HookInfo{hook("quiesce", "broken", func(h *corev1alpha1.HookInfo) { h.MaxRetry = 1 })},
+			PostRestore: postHooks,
+		}
+		createRestore(t, rs)
+		got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+		c := findCondition(got, corev1alpha1.TypePreRestoreHooksExecutionSucceeded)
+		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "500") || !strings.Contains(c.Message, "database refuses to quiesce") {
+			t.Errorf("pre-restore hooks condition = %+v, want False with the server's answer", c)
+		}
+		if n := len(server.received("/broken")); n != 2 {
+			t.Errorf("failing pre-restore hook called %d times, want 2 (maxRetry 1)", n)
+		}
+		for _, j := range restoreJobs(t, ns, rs.Name) {
+			t.Errorf("restore Job %s created although the pre-restore hook failed", j.Name)
+		}
+		if len(got.Status.Components) != 0 {
+			t.Errorf("components %v restored although the pre-restore hook failed", got.Status.Components)
+		}
+		if n := len(server.received("/on-failure")); n != 2 {
+			t.Errorf("OnFailure post hook called %d times in total, want 2 (once per failed restore)", n)
+		}
+		waitForResumed(t, ns, "nightly")
+	})
+}
+
+// TestHooksRefusedByUsagePolicy: a HookTemplate of another namespace whose
+// usagePolicy does not admit the RestoreSession's namespace makes the
+// restore Invalid, naming the hook's field.
+func TestHooksRefusedByUsagePolicy(t *testing.T) {
+	ns := newNamespace(t)
+	other := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "hooks-policy-ns-"+ns, "repo")
+	w.dumpIntoAppData(t)
+	operatorHookTemplate(t, other, "private", 1, "/")
+	startController(t)
+
+	rs := w.restoreSession("refused", "snap", appDataTarget(), "")
+	rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PreRestore: []corev1alpha1.HookInfo{{
+		Name: "foreign", HookTemplate: common.ObjectReference{Name: "private", Namespace: other},
+	}}}
+	createRestore(t, rs)
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
+	c := findCondition(got, corev1alpha1.TypeValidationPassed)
+	if c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, "usagePolicy") {
+		t.Errorf("ValidationPassed = %+v, want a message naming spec.hooks.preRestore[0].hookTemplate and its usagePolicy", c)
+	}
+}
