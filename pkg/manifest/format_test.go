@@ -91,8 +91,10 @@ func TestReadRejects(t *testing.T) {
 		mutate:  func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, FormatFile))) },
 		wantErr: "not a manifest tree",
 	}, {
-		name:    "other FORMAT version",
-		mutate:  func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, FormatFile), []byte("v9\n"), 0o600)) },
+		name: "other FORMAT version",
+		mutate: func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, FormatFile), []byte("v9\n"), 0o600))
+		},
 		wantErr: `FORMAT in`,
 	}, {
 		name: "object under another identity",
@@ -116,8 +118,10 @@ func TestReadRejects(t *testing.T) {
 		},
 		wantErr: "more than one YAML document",
 	}, {
-		name:    "too deep",
-		mutate:  func(t *testing.T, dir string) { must(t, os.MkdirAll(filepath.Join(dir, "core/Secret/src/deeper"), 0o700)) },
+		name: "too deep",
+		mutate: func(t *testing.T, dir string) {
+			must(t, os.MkdirAll(filepath.Join(dir, "core/Secret/src/deeper"), 0o700))
+		},
 		wantErr: "unexpected directory",
 	}}
 	for _, tc := range cases {

@@ -111,7 +111,7 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 	}
 	stripped := make([]*unstructured.Unstructured, 0, len(objs))
 	origin := map[*unstructured.Unstructured]string{} // describe() before renaming
-	secrets := map[string]*secretPlan{} // by source name
+	secrets := map[string]*secretPlan{}               // by source name
 	for _, obj := range objs {
 		if databaseOf(obj) == nil && !isSecret(obj) {
 			return nil, fmt.Errorf("%s: a manifest restore restores only Secrets and KubeDB %s objects", describe(obj), strings.Join(databaseKinds(), ", "))
