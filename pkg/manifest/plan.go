@@ -111,7 +111,7 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 	}
 	stripped := make([]*unstructured.Unstructured, 0, len(objs))
 	origin := map[*unstructured.Unstructured]string{} // describe() before renaming
-	secrets := map[string]*secretPlan{}               // by source name
+	secrets := map[string]*secretPlan{}               // by source namespace/name
 	for _, obj := range objs {
 		if databaseOf(obj) == nil && !isSecret(obj) {
 			return nil, fmt.Errorf("%s: a manifest restore restores only Secrets and KubeDB %s objects", describe(obj), strings.Join(databaseKinds(), ", "))
@@ -123,7 +123,7 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 		stripped = append(stripped, s)
 		origin[s] = describe(s)
 		if isSecret(s) {
-			secrets[s.GetName()] = &secretPlan{}
+			secrets[s.GetNamespace()+"/"+s.GetName()] = &secretPlan{}
 		}
 	}
 
@@ -154,6 +154,8 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 			return nil
 		}
 		what := describe(obj)
+		// A database refers to Secrets of its own namespace.
+		secretOf := func(name string) *secretPlan { return secrets[obj.GetNamespace()+"/"+name] }
 
 		// Auth Secret.
 		authName, _, _ := unstructured.NestedString(obj.Object, authSecretPath...)
@@ -164,12 +166,12 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 			if authName == "" {
 				return nil, fmt.Errorf("%s.authSecretName: %s refers to no auth Secret (spec.authSecret.name)", field, what)
 			}
-			if secrets[authName] == nil {
+			if secretOf(authName) == nil {
 				return nil, fmt.Errorf("%s.authSecretName: the auth Secret %q of %s is not in the snapshot", field, authName, what)
 			}
 		}
 		if authName != "" {
-			if err := decideSecret(secrets[authName], ptr.Deref(o.AuthSecret, true), o.AuthSecretName, field+".authSecretName"); err != nil {
+			if err := decideSecret(secretOf(authName), ptr.Deref(o.AuthSecret, true), o.AuthSecretName, field+".authSecretName"); err != nil {
 				return nil, fmt.Errorf("auth Secret %q of %s: %w", authName, what, err)
 			}
 		}
@@ -188,12 +190,12 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 				return nil, fmt.Errorf("%s.configSecretName: %s refers to no config Secret (spec.configSecret.name)", field, what)
 			case len(configNames) > 1:
 				return nil, fmt.Errorf("%s.configSecretName: %s refers to %d config Secrets (%s); a new name fits only one", field, what, len(configNames), strings.Join(configNames, ", "))
-			case secrets[configNames[0]] == nil:
+			case secretOf(configNames[0]) == nil:
 				return nil, fmt.Errorf("%s.configSecretName: the config Secret %q of %s is not in the snapshot", field, configNames[0], what)
 			}
 		}
 		for _, name := range configNames {
-			if err := decideSecret(secrets[name], ptr.Deref(o.ConfigSecret, true), o.ConfigSecretName, field+".configSecretName"); err != nil {
+			if err := decideSecret(secretOf(name), ptr.Deref(o.ConfigSecret, true), o.ConfigSecretName, field+".configSecretName"); err != nil {
 				return nil, fmt.Errorf("config Secret %q of %s: %w", name, what, err)
 			}
 		}
@@ -237,7 +239,7 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 		if !isSecret(obj) {
 			continue
 		}
-		sp := secrets[obj.GetName()]
+		sp := secrets[obj.GetNamespace()+"/"+obj.GetName()]
 		if sp.refs > 0 && sp.dropped == sp.refs {
 			continue
 		}
