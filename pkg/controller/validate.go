@@ -187,6 +187,12 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 		return nil, nil, err
 	}
 	errs = append(errs, secretErrs...)
+
+	manifestErrs, err := c.checkManifestOptions(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs = append(errs, manifestErrs...)
 	return errs, deps, nil
 }
 
