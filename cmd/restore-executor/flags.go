@@ -78,7 +78,7 @@ func splitList(s, sep string) []string {
 	return out
 }
 
-func clients(kubeconfig string) (executor.Clients, error) {
+func restConfig(kubeconfig string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -87,9 +87,21 @@ func clients(kubeconfig string) (executor.Clients, error) {
 		cfg, err = rest.InClusterConfig()
 	}
 	if err != nil {
-		return executor.Clients{}, fmt.Errorf("loading Kubernetes client config: %w", err)
+		return nil, fmt.Errorf("loading Kubernetes client config: %w", err)
 	}
 	cfg.UserAgent = "restore-executor"
+	return cfg, nil
+}
+
+func clients(kubeconfig string) (executor.Clients, error) {
+	cfg, err := restConfig(kubeconfig)
+	if err != nil {
+		return executor.Clients{}, err
+	}
+	return clientsFor(cfg)
+}
+
+func clientsFor(cfg *rest.Config) (executor.Clients, error) {
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return executor.Clients{}, err
@@ -153,17 +165,38 @@ func runSnapshot(ctx context.Context, args []string, getenv func(string) string)
 	fs.Var(&comps, "component", "NAME=DIR[:HOSTPATH], repeatable; HOSTPATH (default DIR) is where a restore puts the data")
 	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
 	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), ""), "writable dir for kopia config and caches (default: temp dir)")
+	var manifests manifestFlags
+	fs.Var(&manifests, "manifests", "COMPONENT=NAMESPACE/RESOURCE[.GROUP][/NAME], repeatable: dump that object (all of the resource in NAMESPACE without NAME) from the API into a manifest component")
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(comps.comps) == 0 {
-		return errors.New("at least one --component is required")
+	if len(comps.comps) == 0 && len(manifests.comps) == 0 {
+		return errors.New("at least one --component or --manifests is required")
 	}
 	o.Components = comps.comps
-	c, err := clients(*kubeconfig)
+	cfg, err := restConfig(*kubeconfig)
 	if err != nil {
 		return err
+	}
+	c, err := clientsFor(cfg)
+	if err != nil {
+		return err
+	}
+	if len(manifests.comps) > 0 {
+		dumped, cleanup, err := dumpManifests(ctx, cfg, manifests.comps, o.ScratchDir)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		for _, d := range dumped {
+			for _, comp := range o.Components {
+				if comp.Name == d.Name {
+					return fmt.Errorf("component %q is given both as --component and as --manifests", d.Name)
+				}
+			}
+		}
+		o.Components = append(o.Components, dumped...)
 	}
 	snap, err := executor.CreateSnapshotObject(ctx, c, o)
 	if err != nil {

@@ -1,7 +1,10 @@
 // Command restore-executor runs in restore Jobs: "restore" restores one
 // component of a RestoreSession with kopia and reports it in the
-// RestoreSession's status; "snapshot" snapshots directories into a
-// Repository and records a Snapshot object (tests, demos, migrations).
+// RestoreSession's status; "restore-manifests" restores a component of
+// object manifests into spec.manifestOptions.restoreNamespace and reports
+// it the same way; "snapshot" snapshots directories, and object manifests
+// dumped from the API, into a Repository and records a Snapshot object
+// (tests, demos, migrations).
 package main
 
 import (
@@ -29,8 +32,9 @@ func main() {
 
 // run executes a subcommand and returns the process exit code: 0 on
 // success (and for -h), 2 for a missing or unknown subcommand. A failed
-// restore exits with invocation.ExitCodePermanentFailure unless a retry can
-// get past its error (executor.Retryable), then ExitCodeRetryableFailure;
+// restore (restore or restore-manifests) exits with
+// invocation.ExitCodePermanentFailure unless a retry can get past its
+// error (executor.Retryable), then ExitCodeRetryableFailure;
 // invalid flags or RESTORE_* values are permanent: every retry of the Job
 // would get the same ones. A failed snapshot exits with 1.
 func run(ctx context.Context, args []string, getenv func(string) string) int {
@@ -42,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	switch args[0] {
 	case "restore":
 		err = runRestore(ctx, args[1:], getenv)
+	case "restore-manifests":
+		err = runRestoreManifests(ctx, args[1:], getenv)
 	case "snapshot":
 		err = runSnapshot(ctx, args[1:], getenv)
 	case "-h", "--help", "help":
@@ -56,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	}
 	if err != nil {
 		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
-		if args[0] == "restore" && !executor.Retryable(err) {
+		if (args[0] == "restore" || args[0] == "restore-manifests") && !executor.Retryable(err) {
 			return invocation.ExitCodePermanentFailure
 		}
 		return invocation.ExitCodeRetryableFailure
@@ -64,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	return 0
 }
 
-const usage = `usage: restore-executor restore [flags]   restore one RestoreSession component
-       restore-executor snapshot [flags]  snapshot directories into a Repository
+const usage = `usage: restore-executor restore [flags]            restore one RestoreSession component
+       restore-executor restore-manifests [flags]  restore a component of object manifests
+       restore-executor snapshot [flags]           snapshot directories and manifests into a Repository
 Run a subcommand with -h for its flags.`

@@ -57,10 +57,11 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 
 	// A restore into a target must land in the target's volumes: without
 	// any, the executor would write into its own container's filesystem
-	// and report success for data that vanishes with the pod.
+	// and report success for data that vanishes with the pod. A manifest
+	// task writes to the API, not to volumes.
 	if tg := rs.Spec.Target; tg != nil {
 		for i, t := range s.tasks {
-			if len(targetMounts(s, t)) == 0 {
+			if len(targetMounts(s, t)) == 0 && !isManifestTask(t) {
 				return nil, userErrorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
 					"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a StatefulSet with volumeClaimTemplates, needs none)",
 					i, tg.Kind, tg.Name)

@@ -30,7 +30,8 @@ func executorServiceAccount(rs *corev1alpha1.RestoreSession) (name string, own b
 	return executorServiceAccountName(rs), true
 }
 
-// grant is one permission of the executor: verbs on one named object.
+// grant is one permission of the executor: verbs on one named object, or
+// on every object of the resource when name is empty.
 type grant struct {
 	namespace, group, resource, name string
 	verbs                            []string
@@ -39,7 +40,8 @@ type grant struct {
 // executorGrants are exactly the API calls the executor makes: GET of the
 // objects it restores from, each by name, and a status patch of its own
 // RestoreSession. Nothing can be listed or watched, and no other Secret
-// can be read.
+// can be read. A manifest restore adds get and create of the kinds it
+// restores in its restore namespace (manifestGrants).
 func executorGrants(s *restoreState) []grant {
 	rs := s.rs
 	core := corev1alpha1.SchemeGroupVersion.Group
@@ -63,7 +65,7 @@ func executorGrants(s *restoreState) []grant {
 	if ns, name, ok := encryptionSecretRef(s); ok {
 		grants = append(grants, grant{ns, "", "secrets", name, []string{"get"}})
 	}
-	return grants
+	return append(grants, manifestGrants(s)...)
 }
 
 // rulesByNamespace groups grants into one sorted rule list per namespace.
@@ -86,6 +88,9 @@ func rulesByNamespace(grants []grant) map[string][]rbacv1.PolicyRule {
 		})
 		for _, k := range keys {
 			resourceNames := slices.Sorted(slices.Values(byKey[k]))
+			if slices.Contains(resourceNames, "") {
+				resourceNames = nil // a grant without a name covers them all
+			}
 			out[ns] = append(out[ns], rbacv1.PolicyRule{
 				APIGroups: []string{k.group}, Resources: []string{k.resource},
 				Verbs: strings.Split(k.verbs, ","), ResourceNames: resourceNames,

@@ -195,6 +195,12 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 	}
 	errs = append(errs, hookErrs...)
 	deps = append(deps, hookDeps...)
+
+	manifestErrs, err := c.checkManifestOptions(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	errs = append(errs, manifestErrs...)
 	return errs, deps, nil
 }
 

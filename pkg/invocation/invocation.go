@@ -75,6 +75,16 @@ const (
 	ParamSparse = "sparse"
 )
 
+// TaskManifestRestore is the name of the addon restore task that restores
+// object manifests instead of data (KubeStash's KubeDB addons call it so).
+// The controller recognises a manifest restore by this task name: its Job
+// mounts no target volumes, the RestoreSession must set
+// spec.manifestOptions.restoreNamespace to an existing namespace, and the
+// executor's Role there may get and create Secrets and the KubeDB
+// databases. Its Function runs the executor's restore-manifests
+// subcommand, which takes the same flags and environment as restore.
+const TaskManifestRestore = "manifest-restore"
+
 // FieldManagerForComponent is the server-side-apply field manager an executor
 // uses for its component's status entry, so executors of different
 // components never take each other's fields.

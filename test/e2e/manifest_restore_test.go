@@ -1,0 +1,333 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/manifest"
+	"github.com/restore-controller/restore/test/framework"
+)
+
+var postgresGVR = schema.GroupVersionResource{Group: manifest.KubeDBGroup, Version: "v1", Resource: "postgreses"}
+
+// installKubeDBCRDs installs minimal CRDs of the KubeDB databases a
+// manifest restore handles: kubedb.com/v1, namespaced, a status
+// subresource, and a schema that accepts any content. They stay for the
+// rest of the package's cluster.
+func installKubeDBCRDs(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, db := range manifest.Databases {
+		singular := strings.ToLower(db.Kind)
+		crd := fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: %[1]s.kubedb.com
+spec:
+  group: kubedb.com
+  scope: Namespaced
+  names: {kind: %[2]s, listKind: %[2]sList, plural: %[1]s, singular: %[3]s}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+`, db.Resource, db.Kind, singular)
+		if err := os.WriteFile(filepath.Join(dir, db.Resource+".yaml"), []byte(crd), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := framework.InstallCRDs(context.Background(), c.Config(), dir); err != nil {
+		t.Fatalf("installing the KubeDB CRDs: %v", err)
+	}
+}
+
+// manifestAddon creates a cluster-scoped Addon whose restore task
+// manifest-restore runs the real executor's restore-manifests, and returns
+// its name.
+func (w *restoreWorld) manifestAddon(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	client := restoreClient(t)
+	name := "manifest-" + w.ns
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: addonsv1alpha1.FunctionSpec{
+				Image:   kopiaImage,
+				Command: []string{"/restore-executor"},
+				Args:    []string{"restore-manifests", "--snapshot=${snapshotName}", "--component=${component}"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, name, metav1.DeleteOptions{}) })
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
+				Name: invocation.TaskManifestRestore, Function: name, Driver: string(storagev1alpha1.DriverKopia),
+				Executor: addonsv1alpha1.ExecutorJob,
+			}}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, name, metav1.DeleteOptions{}) })
+	return name
+}
+
+// postgresSource is a Postgres "pg" in ns with its auth and config Secrets,
+// a TLS issuer reference, a Ready status and kubectl's last-applied
+// annotation: everything a dump must not carry to another namespace.
+type postgresSource struct {
+	ns                       string
+	dyn                      dynamic.Interface
+	authData, configData     map[string][]byte
+	authRV, configRV, pgRV   string
+	sourceUID, sourceAuthUID string
+}
+
+func newPostgresSource(t *testing.T, ns string) *postgresSource {
+	t.Helper()
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &postgresSource{
+		ns: ns, dyn: dyn,
+		authData:   map[string][]byte{"username": []byte("postgres"), "password": []byte("s3cr3t-pw")},
+		configData: map[string][]byte{"user.conf": []byte("max_connections=42\n")},
+	}
+	kc := c.Client().CoreV1().Secrets(ns)
+	auth, err := kc.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "pg-auth", Labels: map[string]string{"app.kubernetes.io/instance": "pg"}},
+		Type:       corev1.SecretTypeBasicAuth, Data: src.authData,
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := kc.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-config"}, Data: src.configData}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kubedb.com/v1", "kind": "Postgres",
+		"metadata": map[string]any{
+			"name": "pg", "annotations": map[string]any{"kubectl.kubernetes.io/last-applied-configuration": `{"kind":"Postgres"}`},
+		},
+		"spec": map[string]any{
+			"version":        "16.1",
+			"replicas":       int64(1),
+			"authSecret":     map[string]any{"name": "pg-auth"},
+			"configSecret":   map[string]any{"name": "pg-config"},
+			"tls":            map[string]any{"issuerRef": map[string]any{"apiGroup": "cert-manager.io", "kind": "Issuer", "name": "pg-issuer"}},
+			"deletionPolicy": "WipeOut",
+		},
+	}}
+	pgs := dyn.Resource(postgresGVR).Namespace(ns)
+	pg, err = pgs.Create(ctx, pg, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Object["status"] = map[string]any{"phase": "Ready"}
+	if pg, err = pgs.UpdateStatus(ctx, pg, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	src.pgRV, src.sourceUID = pg.GetResourceVersion(), string(pg.GetUID())
+	src.authRV, src.configRV, src.sourceAuthUID = auth.ResourceVersion, config.ResourceVersion, string(auth.UID)
+	return src
+}
+
+// snapshot dumps the Postgres and its Secrets from the API in the manifest
+// format and snapshots them into the world's repository as component
+// "manifest" of Snapshot "snap", as `restore-executor snapshot --manifests`
+// does.
+func (src *postgresSource) snapshot(t *testing.T, w *restoreWorld) {
+	t.Helper()
+	ctx := context.Background()
+	mc, err := executor.NewManifestClients(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps, err := executor.DumpManifestComponents(ctx, mc, []executor.ManifestComponent{{Name: "manifest", Selectors: []executor.ManifestSelector{
+		{Namespace: src.ns, Resource: "postgreses.kubedb.com"},
+		{Namespace: src.ns, Resource: "secrets", Name: "pg-auth"},
+		{Namespace: src.ns, Resource: "secrets", Name: "pg-config"},
+	}}}, t.TempDir())
+	if err != nil {
+		t.Fatalf("dumping manifests: %v", err)
+	}
+	if _, err := executor.CreateSnapshotObject(ctx, executor.Clients{Kube: c.Client(), Restore: restoreClient(t)}, executor.SnapshotObjectOptions{
+		Namespace: w.ns, Repository: w.repository, Name: "snap", Components: comps,
+		LocalStorageDir: w.storageDir, ScratchDir: t.TempDir(),
+	}); err != nil {
+		t.Fatalf("snapshotting manifests: %v", err)
+	}
+}
+
+// untouched fails if a source object changed.
+func (src *postgresSource) untouched(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for name, rv := range map[string]string{"pg-auth": src.authRV, "pg-config": src.configRV} {
+		s, err := c.Client().CoreV1().Secrets(src.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || s.ResourceVersion != rv {
+			t.Errorf("source Secret %s/%s changed or vanished: %v", src.ns, name, err)
+		}
+	}
+	pg, err := src.dyn.Resource(postgresGVR).Namespace(src.ns).Get(ctx, "pg", metav1.GetOptions{})
+	if err != nil || pg.GetResourceVersion() != src.pgRV {
+		t.Errorf("source Postgres %s/pg changed or vanished: %v", src.ns, err)
+	}
+}
+
+// manifestRestore is a RestoreSession of the world's manifest addon that
+// restores the Postgres into dst under new names.
+func (w *restoreWorld) manifestRestore(name, addon, dst string) *corev1alpha1.RestoreSession {
+	rs := w.restoreSession(name, "snap", nil, "")
+	rs.Spec.Addon.Name = addon
+	rs.Spec.Addon.Tasks[0].Name = invocation.TaskManifestRestore
+	rs.Spec.ManifestOptions = &corev1alpha1.ManifestRestoreOptions{
+		RestoreNamespace: dst,
+		Postgres: &corev1alpha1.KubeDBManifestOptions{
+			DBName: "pg-restored", AuthSecretName: "pg-restored-auth", ConfigSecretName: "pg-restored-config", IssuerRefName: "restored-issuer",
+		},
+	}
+	return rs
+}
+
+// TestManifestRestorePostgres dumps a Postgres and its auth and config
+// Secrets into a kopia repository, then restores them through the
+// controller and the real executor into another namespace under new names,
+// with the references between them fixed and nothing of the source
+// cluster's bookkeeping carried over.
+func TestManifestRestorePostgres(t *testing.T) {
+	ctx := context.Background()
+	installKubeDBCRDs(t)
+	ns, dst := newNamespace(t), newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	addon := w.manifestAddon(t)
+	src := newPostgresSource(t, ns)
+	src.snapshot(t, w)
+	startController(t)
+
+	rs := w.manifestRestore("manifests", addon, dst)
+	createRestore(t, rs)
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+	if cs := got.Status.Components["manifest"]; cs.Phase != corev1alpha1.RestoreSucceeded || cs.Duration == "" {
+		t.Errorf("component manifest = %+v, want Succeeded with a duration", cs)
+	}
+
+	for name, want := range map[string]map[string][]byte{"pg-restored-auth": src.authData, "pg-restored-config": src.configData} {
+		s, err := c.Client().CoreV1().Secrets(dst).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("restored Secret %s/%s: %v", dst, name, err)
+		}
+		if fmt.Sprint(s.Data) != fmt.Sprint(want) || len(s.OwnerReferences) != 0 {
+			t.Errorf("restored Secret %s: data %q owners %v, want data %q and no owners", name, s.Data, s.OwnerReferences, want)
+		}
+		if name == "pg-restored-auth" && (s.Type != corev1.SecretTypeBasicAuth || s.Labels["app.kubernetes.io/instance"] != "pg" || string(s.UID) == src.sourceAuthUID) {
+			t.Errorf("restored auth Secret: type %q labels %v uid %s", s.Type, s.Labels, s.UID)
+		}
+	}
+	pg, err := src.dyn.Resource(postgresGVR).Namespace(dst).Get(ctx, "pg-restored", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("restored Postgres: %v", err)
+	}
+	for path, want := range map[string]string{
+		"spec.authSecret.name": "pg-restored-auth", "spec.configSecret.name": "pg-restored-config",
+		"spec.tls.issuerRef.name": "restored-issuer", "spec.tls.issuerRef.kind": "Issuer", "spec.version": "16.1",
+	} {
+		if v, _, _ := unstructured.NestedString(pg.Object, strings.Split(path, ".")...); v != want {
+			t.Errorf("restored Postgres %s = %q, want %q", path, v, want)
+		}
+	}
+	if _, found := pg.Object["status"]; found {
+		t.Errorf("restored Postgres carries the source's status: %v", pg.Object["status"])
+	}
+	if string(pg.GetUID()) == src.sourceUID || pg.GetGeneration() != 1 {
+		t.Errorf("restored Postgres: uid %s generation %d, want a new object", pg.GetUID(), pg.GetGeneration())
+	}
+	ann := pg.GetAnnotations()
+	if _, found := ann["kubectl.kubernetes.io/last-applied-configuration"]; found || ann[manifest.AnnotationRestoredBy] != executor.RestoredByValue(ns, rs.Name, string(got.UID)) {
+		t.Errorf("restored Postgres annotations %v", ann)
+	}
+	for _, old := range []string{"pg-auth", "pg-config"} {
+		if _, err := c.Client().CoreV1().Secrets(dst).Get(ctx, old, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("Secret %s/%s exists under its old name: %v", dst, old, err)
+		}
+	}
+	src.untouched(t)
+
+	// The executor's Role in the restore namespace goes with the restore.
+	poll(t, 30*time.Second, "the executor Role in the restore namespace to be deleted", func(ctx context.Context) (bool, string, error) {
+		roles, err := c.Client().RbacV1().Roles(dst).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return len(roles.Items) == 0, fmt.Sprintf("%d Roles", len(roles.Items)), nil
+	})
+}
+
+// TestManifestRestoreRefusesToOverwrite restores into a namespace that
+// already holds a different Secret under the new auth Secret name: the
+// restore fails naming it, and neither it nor anything else is written.
+func TestManifestRestoreRefusesToOverwrite(t *testing.T) {
+	ctx := context.Background()
+	installKubeDBCRDs(t)
+	ns, dst := newNamespace(t), newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	addon := w.manifestAddon(t)
+	src := newPostgresSource(t, ns)
+	src.snapshot(t, w)
+	existing, err := c.Client().CoreV1().Secrets(dst).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "pg-restored-auth"},
+		Data:       map[string][]byte{"password": []byte("someone-elses")},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startController(t)
+
+	rs := w.manifestRestore("manifests", addon, dst)
+	createRestore(t, rs)
+	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, 3*time.Minute)
+	cs := got.Status.Components["manifest"]
+	want := "Secret " + dst + "/pg-restored-auth"
+	if cs.Phase != corev1alpha1.RestoreFailed || !strings.Contains(cs.Error, want) || !strings.Contains(cs.Error, "already exists") {
+		t.Errorf("component manifest = %+v, want Failed naming %s", cs, want)
+	}
+
+	after, err := c.Client().CoreV1().Secrets(dst).Get(ctx, "pg-restored-auth", metav1.GetOptions{})
+	if err != nil || after.ResourceVersion != existing.ResourceVersion {
+		t.Errorf("the existing Secret was modified or removed: %v", err)
+	}
+	if _, err := src.dyn.Resource(postgresGVR).Namespace(dst).Get(ctx, "pg-restored", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Postgres was created although its auth Secret could not be: %v", err)
+	}
+	src.untouched(t)
+}
