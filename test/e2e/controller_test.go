@@ -244,13 +244,7 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/data", "pod-0", "pod-1")
 	statefulSet(t, ns, "db", 2)
 	for name, target := range map[string]string{"nightly": "db", "unrelated": "other"} {
-		mustCreate(t, func() error {
-			_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
-				ObjectMeta: metav1.ObjectMeta{Name: name},
-				Spec:       corev1alpha1.BackupConfigurationSpec{Target: stsTarget(target)},
-			}, metav1.CreateOptions{})
-			return err
-		})
+		backupConfiguration(t, ns, name, stsTarget(target))
 	}
 	startController(t)
 

@@ -241,13 +241,7 @@ func TestHooksFunctionJob(t *testing.T) {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
-		_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
-			Spec:       corev1alpha1.BackupConfigurationSpec{Target: appDataTarget()},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	backupConfiguration(t, ns, "nightly", appDataTarget())
 	out := t.TempDir()
 	startController(t)
 
@@ -308,8 +302,6 @@ func waitForResumed(t *testing.T, ns, name string) {
 // runs and an OnSuccess one is skipped; a failing pre-restore hook skips
 // the restore, fails it and resumes the paused backups.
 func TestHooksExecutionPolicy(t *testing.T) {
-	ctx := context.Background()
-	client := restoreClient(t)
 	ns := newNamespace(t)
 	logsOnFailure(t, ns)
 	w := newRestoreWorld(t, ns, "hooks-policy-"+ns, "repo")
@@ -324,13 +316,7 @@ func TestHooksExecutionPolicy(t *testing.T) {
 	for _, p := range []string{"on-failure", "on-success", "broken"} {
 		operatorHookTemplate(t, ns, p, server.port(t), "/"+p)
 	}
-	mustCreate(t, func() error {
-		_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
-			ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
-			Spec:       corev1alpha1.BackupConfigurationSpec{Target: appDataTarget()},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	backupConfiguration(t, ns, "nightly", appDataTarget())
 	startController(t)
 	postHooks := []corev1alpha1.HookInfo{
 		hook("notify-failure", "on-failure", func(h *corev1alpha1.HookInfo) { h.ExecutionPolicy = corev1alpha1.ExecuteOnFailure }),

@@ -338,3 +338,16 @@ func createRestore(t *testing.T, rs *corev1alpha1.RestoreSession) {
 		t.Fatal(err)
 	}
 }
+
+// backupConfiguration creates a BackupConfiguration of target, for a
+// restore of the same target to pause.
+func backupConfiguration(t *testing.T, ns, name string, target *common.TypedObjectReference) {
+	t.Helper()
+	mustCreate(t, func() error {
+		_, err := restoreClient(t).CoreV1alpha1().BackupConfigurations(ns).Create(context.Background(), &corev1alpha1.BackupConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec:       corev1alpha1.BackupConfigurationSpec{Target: target},
+		}, metav1.CreateOptions{})
+		return err
+	})
+}
