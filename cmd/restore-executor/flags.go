@@ -135,46 +135,73 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string) 
 	return executor.RunRestore(ctx, c, *o)
 }
 
-// componentFlags collects repeated --component NAME=DIR[:HOSTPATH].
-type componentFlags struct{ comps []executor.ComponentSources }
+// groupedFlag collects a repeated NAME=VALUE flag: parse splits one
+// occurrence, and the values are grouped by NAME in the order the names
+// first appear; group makes a G of each name and its values.
+type groupedFlag[V, G any] struct {
+	parse  func(string) (name string, v V, err error)
+	group  func(name string, values []V) G
+	names  []string
+	values [][]V // values[i] are those of names[i]
+}
 
-func (c *componentFlags) String() string { return "" }
+func (f *groupedFlag[V, G]) String() string { return "" }
 
-func (c *componentFlags) Set(s string) error {
-	name, src, err := executor.ParseComponentFlag(s)
+func (f *groupedFlag[V, G]) Set(s string) error {
+	name, v, err := f.parse(s)
 	if err != nil {
 		return err
 	}
-	for i := range c.comps {
-		if c.comps[i].Name == name {
-			c.comps[i].Sources = append(c.comps[i].Sources, src)
+	for i := range f.names {
+		if f.names[i] == name {
+			f.values[i] = append(f.values[i], v)
 			return nil
 		}
 	}
-	c.comps = append(c.comps, executor.ComponentSources{Name: name, Sources: []executor.SnapshotSource{src}})
+	f.names = append(f.names, name)
+	f.values = append(f.values, []V{v})
 	return nil
+}
+
+// groups returns the groups in order, nil when the flag was not given.
+func (f *groupedFlag[V, G]) groups() []G {
+	var out []G
+	for i, name := range f.names {
+		out = append(out, f.group(name, f.values[i]))
+	}
+	return out
+}
+
+// componentFlag collects repeated --component NAME=DIR[:HOSTPATH].
+func componentFlag() *groupedFlag[executor.SnapshotSource, executor.ComponentSources] {
+	return &groupedFlag[executor.SnapshotSource, executor.ComponentSources]{
+		parse: executor.ParseComponentFlag,
+		group: func(name string, srcs []executor.SnapshotSource) executor.ComponentSources {
+			return executor.ComponentSources{Name: name, Sources: srcs}
+		},
+	}
 }
 
 func runSnapshot(ctx context.Context, args []string, getenv func(string) string) error {
 	fs := newFlagSet("snapshot")
 	var o executor.SnapshotObjectOptions
-	var comps componentFlags
+	comps := componentFlag()
 	fs.StringVar(&o.Namespace, "namespace", getenv(invocation.EnvNamespace), "namespace of the Repository and the Snapshot")
 	fs.StringVar(&o.Repository, "repository", "", "Repository name")
 	fs.StringVar(&o.Name, "name", "", "Snapshot name to create or update")
-	fs.Var(&comps, "component", "NAME=DIR[:HOSTPATH], repeatable; HOSTPATH (default DIR) is where a restore puts the data")
+	fs.Var(comps, "component", "NAME=DIR[:HOSTPATH], repeatable; HOSTPATH (default DIR) is where a restore puts the data")
 	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
 	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), ""), "writable dir for kopia config and caches (default: temp dir)")
-	var manifests manifestFlags
-	fs.Var(&manifests, "manifests", "COMPONENT=NAMESPACE/RESOURCE[.GROUP][/NAME], repeatable: dump that object (all of the resource in NAMESPACE without NAME) from the API into a manifest component")
+	manifests := manifestsFlag()
+	fs.Var(manifests, "manifests", "COMPONENT=NAMESPACE/RESOURCE[.GROUP][/NAME], repeatable: dump that object (all of the resource in NAMESPACE without NAME) from the API into a manifest component")
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(comps.comps) == 0 && len(manifests.comps) == 0 {
+	if len(comps.names) == 0 && len(manifests.names) == 0 {
 		return errors.New("at least one --component or --manifests is required")
 	}
-	o.Components = comps.comps
+	o.Components = comps.groups()
 	cfg, err := restConfig(*kubeconfig)
 	if err != nil {
 		return err
@@ -183,8 +210,8 @@ func runSnapshot(ctx context.Context, args []string, getenv func(string) string)
 	if err != nil {
 		return err
 	}
-	if len(manifests.comps) > 0 {
-		dumped, cleanup, err := dumpManifests(ctx, cfg, manifests.comps, o.ScratchDir)
+	if len(manifests.names) > 0 {
+		dumped, cleanup, err := dumpManifests(ctx, cfg, manifests.groups(), o.ScratchDir)
 		if err != nil {
 			return err
 		}

@@ -40,24 +40,14 @@ func runRestoreManifests(ctx context.Context, args []string, getenv func(string)
 	return executor.RunManifestRestore(ctx, c, mc, *o)
 }
 
-// manifestFlags collects repeated --manifests COMPONENT=NS/RESOURCE[/NAME].
-type manifestFlags struct{ comps []executor.ManifestComponent }
-
-func (m *manifestFlags) String() string { return "" }
-
-func (m *manifestFlags) Set(s string) error {
-	name, sel, err := executor.ParseManifestFlag(s)
-	if err != nil {
-		return err
+// manifestsFlag collects repeated --manifests COMPONENT=NS/RESOURCE[/NAME].
+func manifestsFlag() *groupedFlag[executor.ManifestSelector, executor.ManifestComponent] {
+	return &groupedFlag[executor.ManifestSelector, executor.ManifestComponent]{
+		parse: executor.ParseManifestFlag,
+		group: func(name string, sels []executor.ManifestSelector) executor.ManifestComponent {
+			return executor.ManifestComponent{Name: name, Selectors: sels}
+		},
 	}
-	for i := range m.comps {
-		if m.comps[i].Name == name {
-			m.comps[i].Selectors = append(m.comps[i].Selectors, sel)
-			return nil
-		}
-	}
-	m.comps = append(m.comps, executor.ManifestComponent{Name: name, Selectors: []executor.ManifestSelector{sel}})
-	return nil
 }
 
 // dumpManifests writes the manifest components into a private temporary

@@ -9,8 +9,8 @@ import (
 
 func TestManifestFlagsGroupByComponent(t *testing.T) {
 	fs := newFlagSet("snapshot")
-	var m manifestFlags
-	fs.Var(&m, "manifests", "")
+	m := manifestsFlag()
+	fs.Var(m, "manifests", "")
 	must(t, fs.Parse([]string{
 		"--manifests=db=src/postgreses.kubedb.com/pg", "--manifests=other=src/secrets",
 		"--manifests=db=src/secrets/pg-auth",
@@ -22,8 +22,8 @@ func TestManifestFlagsGroupByComponent(t *testing.T) {
 		}},
 		{Name: "other", Selectors: []executor.ManifestSelector{{Namespace: "src", Resource: "secrets"}}},
 	}
-	if !reflect.DeepEqual(m.comps, want) {
-		t.Errorf("parsed %+v, want %+v", m.comps, want)
+	if got := m.groups(); !reflect.DeepEqual(got, want) {
+		t.Errorf("parsed %+v, want %+v", got, want)
 	}
 	if err := fs.Parse([]string{"--manifests=db=src"}); err == nil {
 		t.Errorf("a selector without a resource was accepted")

@@ -59,60 +59,37 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 // Succeeded or Failed with duration and error, or Running with the error
 // when a retry may get past it (Retryable). Only o's identity fields,
 // ScratchDir, LocalStorageDir and Priority are used.
-func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions) (err error) {
-	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
-	ctx = klog.NewContext(ctx, logger)
-	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
-		return errors.New("namespace, restoresession and component are required")
-	}
-	sw := &StatusWriter{Client: c.Restore, Namespace: o.Namespace, Name: o.RestoreSession, Component: o.Component}
+func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions) error {
 	start := time.Now()
-	defer func() {
-		// The final status is written even after SIGTERM cancelled ctx.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
-		defer cancel()
-		var serr error
-		if Retryable(err) {
-			serr = sw.Retrying(fctx, nil, err)
-		} else {
-			serr = sw.Finished(fctx, time.Since(start), nil, err)
+	// A failed final status write is returned joined with the restore's
+	// error; the outcome is logged by the body on success only.
+	outcome := func(_ klog.Logger, err, statusErr error, _ time.Duration) error {
+		return errors.Join(err, statusErr)
+	}
+	return runReported(ctx, c, o, outcome, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*Progress, error) {
+		mo := in.Session.Spec.ManifestOptions
+		if mo == nil || mo.RestoreNamespace == "" {
+			return nil, fmt.Errorf("spec.manifestOptions.restoreNamespace of RestoreSession %s/%s is required for a manifest restore", o.Namespace, o.RestoreSession)
 		}
-		if serr != nil {
-			logger.Error(serr, "Writing the final status")
-			err = errors.Join(err, serr)
-		}
-	}()
-	if err := o.Priority.Apply(); err != nil {
-		return fmt.Errorf("applying containerRuntimeSettings priority: %w", err)
-	}
-	if err := sw.Running(ctx, nil); err != nil {
-		return err
-	}
-	in, err := ResolveRestoreInputs(ctx, c, o.Namespace, o.RestoreSession, o.Component, o.Snapshot, o.LocalStorageDir)
-	if err != nil {
-		return err
-	}
-	mo := in.Session.Spec.ManifestOptions
-	if mo == nil || mo.RestoreNamespace == "" {
-		return fmt.Errorf("spec.manifestOptions.restoreNamespace of RestoreSession %s/%s is required for a manifest restore", o.Namespace, o.RestoreSession)
-	}
 
-	objs, err := restoreManifestFiles(ctx, in, o)
-	if err != nil {
-		return err
-	}
-	planned, err := manifest.Plan(objs, *mo)
-	if err != nil {
-		return err
-	}
-	logger.Info("Restoring manifests", "restoreNamespace", mo.RestoreNamespace, "inSnapshot", len(objs), "planned", len(planned))
-	applier := &manifest.Applier{Client: mc.Dynamic, Mapper: mc.Mapper, FieldManager: "restore-executor"}
-	res, err := applier.Apply(ctx, planned, RestoredByValue(in.Session.Namespace, in.Session.Name, string(in.Session.UID)))
-	if err != nil {
-		return err
-	}
-	logger.Info("Manifest restore succeeded", "created", res.Created, "alreadyPresent", res.Present, "duration", time.Since(start))
-	return nil
+		objs, err := restoreManifestFiles(ctx, in, o)
+		if err != nil {
+			return nil, err
+		}
+		planned, err := manifest.Plan(objs, *mo)
+		if err != nil {
+			return nil, err
+		}
+		logger := klog.FromContext(ctx)
+		logger.Info("Restoring manifests", "restoreNamespace", mo.RestoreNamespace, "inSnapshot", len(objs), "planned", len(planned))
+		applier := &manifest.Applier{Client: mc.Dynamic, Mapper: mc.Mapper, FieldManager: "restore-executor"}
+		res, err := applier.Apply(ctx, planned, RestoredByValue(in.Session.Namespace, in.Session.Name, string(in.Session.UID)))
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("Manifest restore succeeded", "created", res.Created, "alreadyPresent", res.Present, "duration", time.Since(start))
+		return nil, nil
+	})
 }
 
 // RestoredByValue is the manifest.AnnotationRestoredBy value of the

@@ -37,44 +37,101 @@ const finalStatusTimeout = 30 * time.Second
 // get past (see Retryable) leaves the component Running with the error
 // instead. It returns the restore's error (the status write's if only that
 // failed).
-func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
+func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
+	if o.Restore.ProgressInterval <= 0 {
+		o.Restore.ProgressInterval = 5 * time.Second
+	}
+	outcome := func(logger klog.Logger, err, statusErr error, elapsed time.Duration) error {
+		if err == nil {
+			err = statusErr
+		}
+		if err != nil {
+			logger.Error(err, "Restore failed", "duration", elapsed)
+		} else {
+			logger.Info("Restore succeeded", "duration", elapsed)
+		}
+		return err
+	}
+	return runReported(ctx, c, o, outcome, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error) {
+		logger := klog.FromContext(ctx)
+		logger.Info("Restoring component", "task", o.TaskName, "storage", in.Config.String(), "entries", len(in.Entries))
+
+		// Progress reports come from restore workers: hand them to one goroutine
+		// so API latency never stalls the restore, and keep only the newest.
+		progressCh := make(chan Progress, 1)
+		statusDone := make(chan struct{})
+		go func() {
+			defer close(statusDone)
+			for p := range progressCh {
+				if err := sw.Running(ctx, &p); err != nil {
+					logger.Error(err, "Reporting progress")
+				}
+			}
+		}()
+		opts := o.Restore
+		opts.Repository = RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir}
+		opts.Entries = in.Entries
+		opts.Progress = func(p Progress) {
+			select {
+			case <-progressCh: // drop the stale one
+			default:
+			}
+			progressCh <- p
+		}
+		res, err := Restore(ctx, opts)
+		close(progressCh)
+		<-statusDone
+		// The final status carries the last progress, if any was made.
+		if res.TotalBytes > 0 || res.TotalFiles > 0 {
+			return &res.Progress, err
+		}
+		return nil, err
+	})
+}
+
+// restoreBody is the part of a reported restore that differs by kind: it
+// restores from the resolved inputs and returns the progress to report in
+// the final status (nil for none) and the restore's error. ctx carries the
+// logger with the restore's identity; sw may report Running progress.
+type restoreBody func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error)
+
+// restoreOutcome decides what a reported restore returns from the
+// restore's error and the final status write's (either may be nil), and
+// logs the outcome as its kind does. elapsed is the time since the
+// restore started.
+type restoreOutcome func(logger klog.Logger, err, statusErr error, elapsed time.Duration) error
+
+// runReported is the reporting scaffold of RunRestore and
+// RunManifestRestore. After validating o's identity it always ends with a
+// final status in status.components[o.Component]: Running with the error
+// when Retryable(err), else Succeeded or Failed with the duration, either
+// with the progress body returned. Before that it applies o.Priority,
+// reports Running, resolves the restore's inputs and runs body. It
+// returns what outcome makes of the restore's error and the final status
+// write's.
+func runReported(ctx context.Context, c Clients, o RunOptions, outcome restoreOutcome, body restoreBody) (err error) {
 	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
 	ctx = klog.NewContext(ctx, logger)
 	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
 		return errors.New("namespace, restoresession and component are required")
 	}
-	if o.Restore.ProgressInterval <= 0 {
-		o.Restore.ProgressInterval = 5 * time.Second
-	}
 	sw := &StatusWriter{Client: c.Restore, Namespace: o.Namespace, Name: o.RestoreSession, Component: o.Component}
 	start := time.Now()
 
-	var (
-		last    Progress
-		hasLast bool
-	)
+	var last *Progress
 	defer func() {
-		var p *Progress
-		if hasLast {
-			p = &last
-		}
+		// The final status is written even after SIGTERM cancelled ctx.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)
 		defer cancel()
-		report := func() error { return sw.Finished(fctx, time.Since(start), p, err) }
+		report := func() error { return sw.Finished(fctx, time.Since(start), last, err) }
 		if Retryable(err) {
-			report = func() error { return sw.Retrying(fctx, p, err) }
+			report = func() error { return sw.Retrying(fctx, last, err) }
 		}
-		if serr := report(); serr != nil {
+		serr := report()
+		if serr != nil {
 			logger.Error(serr, "Writing the final status")
-			if err == nil {
-				err = serr
-			}
 		}
-		if err != nil {
-			logger.Error(err, "Restore failed", "duration", time.Since(start))
-		} else {
-			logger.Info("Restore succeeded", "duration", time.Since(start))
-		}
+		err = outcome(logger, err, serr, time.Since(start))
 	}()
 
 	// Lower our priority before any data is read.
@@ -88,33 +145,6 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	logger.Info("Restoring component", "task", o.TaskName, "storage", in.Config.String(), "entries", len(in.Entries))
-
-	// Progress reports come from restore workers: hand them to one goroutine
-	// so API latency never stalls the restore, and keep only the newest.
-	progressCh := make(chan Progress, 1)
-	statusDone := make(chan struct{})
-	go func() {
-		defer close(statusDone)
-		for p := range progressCh {
-			if err := sw.Running(ctx, &p); err != nil {
-				logger.Error(err, "Reporting progress")
-			}
-		}
-	}()
-	opts := o.Restore
-	opts.Repository = RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir}
-	opts.Entries = in.Entries
-	opts.Progress = func(p Progress) {
-		select {
-		case <-progressCh: // drop the stale one
-		default:
-		}
-		progressCh <- p
-	}
-	res, err := Restore(ctx, opts)
-	close(progressCh)
-	<-statusDone
-	last, hasLast = res.Progress, res.TotalBytes > 0 || res.TotalFiles > 0
+	last, err = body(ctx, in, sw)
 	return err
 }
