@@ -2,12 +2,10 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -60,13 +58,7 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 // when a retry may get past it (Retryable). Only o's identity fields,
 // ScratchDir, LocalStorageDir and Priority are used.
 func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions) error {
-	start := time.Now()
-	// A failed final status write is returned joined with the restore's
-	// error; the outcome is logged by the body on success only.
-	outcome := func(_ klog.Logger, err, statusErr error, _ time.Duration) error {
-		return errors.Join(err, statusErr)
-	}
-	return runReported(ctx, c, o, outcome, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*Progress, error) {
+	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*Progress, error) {
 		mo := in.Session.Spec.ManifestOptions
 		if mo == nil || mo.RestoreNamespace == "" {
 			return nil, fmt.Errorf("spec.manifestOptions.restoreNamespace of RestoreSession %s/%s is required for a manifest restore", o.Namespace, o.RestoreSession)
@@ -87,7 +79,7 @@ func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o Ru
 		if err != nil {
 			return nil, err
 		}
-		logger.Info("Manifest restore succeeded", "created", res.Created, "alreadyPresent", res.Present, "duration", time.Since(start))
+		logger.Info("Manifests restored", "created", res.Created, "alreadyPresent", res.Present)
 		return nil, nil
 	})
 }

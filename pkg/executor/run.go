@@ -41,18 +41,7 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 	if o.Restore.ProgressInterval <= 0 {
 		o.Restore.ProgressInterval = 5 * time.Second
 	}
-	outcome := func(logger klog.Logger, err, statusErr error, elapsed time.Duration) error {
-		if err == nil {
-			err = statusErr
-		}
-		if err != nil {
-			logger.Error(err, "Restore failed", "duration", elapsed)
-		} else {
-			logger.Info("Restore succeeded", "duration", elapsed)
-		}
-		return err
-	}
-	return runReported(ctx, c, o, outcome, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error) {
+	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error) {
 		logger := klog.FromContext(ctx)
 		logger.Info("Restoring component", "task", o.TaskName, "storage", in.Config.String(), "entries", len(in.Entries))
 
@@ -95,21 +84,15 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 // logger with the restore's identity; sw may report Running progress.
 type restoreBody func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error)
 
-// restoreOutcome decides what a reported restore returns from the
-// restore's error and the final status write's (either may be nil), and
-// logs the outcome as its kind does. elapsed is the time since the
-// restore started.
-type restoreOutcome func(logger klog.Logger, err, statusErr error, elapsed time.Duration) error
-
 // runReported is the reporting scaffold of RunRestore and
 // RunManifestRestore. After validating o's identity it always ends with a
 // final status in status.components[o.Component]: Running with the error
 // when Retryable(err), else Succeeded or Failed with the duration, either
 // with the progress body returned. Before that it applies o.Priority,
 // reports Running, resolves the restore's inputs and runs body. It
-// returns what outcome makes of the restore's error and the final status
-// write's.
-func runReported(ctx context.Context, c Clients, o RunOptions, outcome restoreOutcome, body restoreBody) (err error) {
+// returns the restore's error, which decides the exit code; a failed final
+// status write is returned only when the restore itself succeeded.
+func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody) (err error) {
 	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
 	ctx = klog.NewContext(ctx, logger)
 	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
@@ -131,7 +114,14 @@ func runReported(ctx context.Context, c Clients, o RunOptions, outcome restoreOu
 		if serr != nil {
 			logger.Error(serr, "Writing the final status")
 		}
-		err = outcome(logger, err, serr, time.Since(start))
+		if err == nil {
+			err = serr
+		}
+		if err != nil {
+			logger.Error(err, "Restore failed", "duration", time.Since(start))
+		} else {
+			logger.Info("Restore succeeded", "duration", time.Since(start))
+		}
 	}()
 
 	// Lower our priority before any data is read.
