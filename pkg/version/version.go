@@ -10,7 +10,7 @@ import "runtime/debug"
 var Version = ""
 
 // Get returns Version when the linker set it; otherwise the module version
-// `go install …@version` records, else the VCS revision a build from a git
+// `go install …@version` records, else the VCS revision a build in a git
 // checkout records, else "dev".
 func Get() string {
 	info, _ := debug.ReadBuildInfo()
@@ -24,7 +24,9 @@ func resolve(linked string, info *debug.BuildInfo) string {
 	if info == nil {
 		return "dev"
 	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
+	// "(devel)" is a build in the module's own tree; v0.0.0 a build of the
+	// module required through a replace directive (the test module's).
+	if v := info.Main.Version; v != "" && v != "(devel)" && v != "v0.0.0" {
 		return v
 	}
 	for _, s := range info.Settings {

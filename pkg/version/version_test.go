@@ -17,6 +17,7 @@ func TestResolve(t *testing.T) {
 		{name: "go install at a version", info: &debug.BuildInfo{Main: debug.Module{Version: "v0.2.0"}}, want: "v0.2.0"},
 		{name: "git checkout", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"},
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "a736fe5"}}}, want: "dev-a736fe5"},
+		{name: "replaced module", info: &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0"}}, want: "dev"},
 		{name: "nothing recorded", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, want: "dev"},
 	}
 	for _, tt := range tests {
