@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -144,46 +142,10 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// writeTree writes a small tree whose bytes depend on seed: nested
-// directories, files from empty to a few hundred KiB, a symlink and an
-// empty directory.
-func writeTree(t *testing.T, dir string, seed int) {
-	t.Helper()
-	files := map[string]int{"app/config.yaml": 211, "app/db/data.bin": 300 << 10, "app/db/empty": 0, "logs/today.log": 7000}
-	for rel, size := range files {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(i*13 + seed*101 + len(rel))
-		}
-		if err := os.WriteFile(p, data, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "spool"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("app/config.yaml", filepath.Join(dir, "config")); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func scan(t *testing.T, dir string) fstree.Tree {
-	t.Helper()
-	tree, err := fstree.Scan(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
-
 // expectSameTree fails the test unless got holds exactly want's tree.
 func expectSameTree(t *testing.T, what string, want fstree.Tree, gotDir string) {
 	t.Helper()
-	if d := fstree.Diff(want, scan(t, gotDir), fstree.Options{}); len(d) > 0 {
+	if d := fstree.Diff(want, framework.ScanTree(t, gotDir), fstree.Options{}); len(d) > 0 {
 		t.Errorf("%s differs from the snapshot's source:\n  %s", what, strings.Join(d, "\n  "))
 	}
 }

@@ -82,8 +82,8 @@ func seedSnapshot(t *testing.T, ns, repo, name, storageDir, hostPath string, sou
 func source(t *testing.T, seed int) (string, fstree.Tree) {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, seed)
-	return dir, scan(t, dir)
+	framework.WriteTree(t, dir, seed, map[string]int{"app/config.yaml": 211, "app/db/data.bin": 300 << 10, "app/db/empty": 0, "logs/today.log": 7000})
+	return dir, framework.ScanTree(t, dir)
 }
 
 // pvc applies a PersistentVolumeClaim of the default StorageClass.
@@ -96,6 +96,43 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 `, name, ns))
+}
+
+// pvcWorld creates a namespace named after prefix with what a PVC restore
+// needs: the encryption Secret encrypt-secret, the Repository repo on a
+// local BackupStorage, its Snapshot snap of one component "dump" backed up
+// from /kubestash-data (the tree of seed, which it returns), and the empty
+// PVC restore-pvc.
+func pvcWorld(t *testing.T, prefix string, seed int) (string, fstree.Tree) {
+	t.Helper()
+	ns := newNamespace(t, prefix)
+	encryptionSecret(t, ns, "encrypt-secret", prefix+"-password")
+	storageDir := localRepository(t, ns, "repo", ns, "encrypt-secret")
+	dir, want := source(t, seed)
+	seedSnapshot(t, ns, "repo", "snap", storageDir, "/kubestash-data", map[string]string{"dump": dir})
+	pvc(t, ns, "restore-pvc")
+	return ns, want
+}
+
+// pvcRestore is a RestoreSession of addon's logical-backup-restore task
+// into the PVC restore-pvc; dataSource and params are YAML flow mappings,
+// params "" for none.
+func pvcRestore(ns, name, addon, dataSource, params string) string {
+	task := "    - name: logical-backup-restore\n"
+	if params != "" {
+		task += "      params: " + params + "\n"
+	}
+	return fmt.Sprintf(`apiVersion: core.kubestash.com/v1alpha1
+kind: RestoreSession
+metadata: {name: %s, namespace: %s}
+spec:
+  addon:
+    name: %s
+    tasks:
+%s  dataSource: %s
+  target: {kind: PersistentVolumeClaim, name: restore-pvc}
+---
+`, name, ns, addon, task, dataSource)
 }
 
 // waitBound waits until the PVC is bound and returns its host directory.
@@ -287,29 +324,13 @@ spec:
 func TestRestorePVCWithParams(t *testing.T) {
 	t.Parallel()
 	install(t)
-	ns := newNamespace(t, "pvc")
-	encryptionSecret(t, ns, "encrypt-secret", "pvc-password")
-	storageDir := localRepository(t, ns, "repo", ns, "encrypt-secret")
-	dir, want := source(t, 30)
-	seedSnapshot(t, ns, "repo", "snap", storageDir, "/kubestash-data", map[string]string{"dump": dir})
+	ns, want := pvcWorld(t, "pvc", 30)
 	for p := range want {
 		if p != "app" && !strings.HasPrefix(p, "app/") {
 			delete(want, p)
 		}
 	}
-	pvc(t, ns, "restore-pvc")
-	apply(t, fmt.Sprintf(`apiVersion: core.kubestash.com/v1alpha1
-kind: RestoreSession
-metadata: {name: partial, namespace: %s}
-spec:
-  addon:
-    name: pvc-addon
-    tasks:
-    - name: logical-backup-restore
-      params: {include: app}
-  dataSource: {repository: repo, snapshot: snap}
-  target: {kind: PersistentVolumeClaim, name: restore-pvc}
-`, ns))
+	apply(t, pvcRestore(ns, "partial", "pvc-addon", "{repository: repo, snapshot: snap}", "{include: app}"))
 	waitForPhase(t, ns, "partial", corev1alpha1.RestoreSucceeded)
 	expectSameTree(t, "the PVC (include: app)", want, claimDir(t, ns, "restore-pvc"))
 }
@@ -354,17 +375,7 @@ spec:
 	dir, want := source(t, 40)
 	seedSnapshot(t, ns, "s3-repo", "snap", "", "/kubestash-data", map[string]string{"dump": dir})
 	pvc(t, ns, "restore-pvc")
-	apply(t, fmt.Sprintf(`apiVersion: core.kubestash.com/v1alpha1
-kind: RestoreSession
-metadata: {name: from-s3, namespace: %s}
-spec:
-  addon:
-    name: workload-addon
-    tasks:
-    - name: logical-backup-restore
-  dataSource: {repository: s3-repo, snapshot: latest}
-  target: {kind: PersistentVolumeClaim, name: restore-pvc}
-`, ns))
+	apply(t, pvcRestore(ns, "from-s3", "workload-addon", "{repository: s3-repo, snapshot: latest}", ""))
 	waitForPhase(t, ns, "from-s3", corev1alpha1.RestoreSucceeded)
 	expectSameTree(t, "the PVC restored from S3", want, claimDir(t, ns, "restore-pvc"))
 }
@@ -375,31 +386,10 @@ spec:
 func TestRestoreFailures(t *testing.T) {
 	t.Parallel()
 	install(t)
-	ns := newNamespace(t, "failures")
-	encryptionSecret(t, ns, "encrypt-secret", "right-password")
-	encryptionSecret(t, ns, "wrong-key", "wrong-password")
-	storageDir := localRepository(t, ns, "repo", ns, "encrypt-secret")
-	dir, _ := source(t, 50)
-	seedSnapshot(t, ns, "repo", "snap", storageDir, "/kubestash-data", map[string]string{"dump": dir})
-	pvc(t, ns, "restore-pvc")
-	rs := func(name, snapshot, secret string) string {
-		return fmt.Sprintf(`apiVersion: core.kubestash.com/v1alpha1
-kind: RestoreSession
-metadata: {name: %s, namespace: %s}
-spec:
-  addon:
-    name: pvc-addon
-    tasks:
-    - name: logical-backup-restore
-  dataSource:
-    repository: repo
-    snapshot: %s
-    encryptionSecret: {name: %s}
-  target: {kind: PersistentVolumeClaim, name: restore-pvc}
----
-`, name, ns, snapshot, secret)
-	}
-	apply(t, rs("wrong-key", "snap", "wrong-key")+rs("no-snapshot", "no-such-snapshot", "encrypt-secret"))
+	ns, _ := pvcWorld(t, "failures", 50)
+	encryptionSecret(t, ns, "wrong-key", "not-the-password")
+	apply(t, pvcRestore(ns, "wrong-key", "pvc-addon", "{repository: repo, snapshot: snap, encryptionSecret: {name: wrong-key}}", "")+
+		pvcRestore(ns, "no-snapshot", "pvc-addon", "{repository: repo, snapshot: no-such-snapshot}", ""))
 
 	failed := waitForPhase(t, ns, "wrong-key", corev1alpha1.RestoreFailed)
 	if comp := failed.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreFailed || !strings.Contains(comp.Error, "invalid repository password") {
