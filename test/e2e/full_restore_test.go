@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +19,7 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // kopiaImage is mapped to the real cmd/restore-executor.
@@ -91,26 +90,7 @@ func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs ma
 // files of a few sizes, a symlink and an empty directory.
 func writeData(t *testing.T, dir string, seed int) {
 	t.Helper()
-	files := map[string]int{"app/config.yaml": 300, "app/db/data.bin": 3 << 20, "keep/notes.txt": 5000, "cache/tmp.bin": 70000}
-	for rel, size := range files {
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte((i*31 + seed*7 + len(rel)) % 251)
-		}
-		if err := os.WriteFile(p, data, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "empty"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("app/config.yaml", filepath.Join(dir, "config")); err != nil {
-		t.Fatal(err)
-	}
+	framework.WriteTree(t, dir, seed, map[string]int{"app/config.yaml": 300, "app/db/data.bin": 3 << 20, "keep/notes.txt": 5000, "cache/tmp.bin": 70000})
 }
 
 // claimDir is the host directory of a bound PVC.

@@ -1,0 +1,289 @@
+package install
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+
+	"github.com/restore-controller/restore/test/framework"
+)
+
+const controllerNS = "restore-system"
+
+// installation is what installing artifacts/ left to check.
+type installation struct {
+	dryRun string // output of `kubectl apply -k artifacts/ --dry-run=server`
+	// metricsURL and healthURL reach the controller pod. Pods share the
+	// host's network here, so the install moves its ports to free ones with
+	// a kustomize overlay instead of 8080 and 8081.
+	metricsURL, healthURL string
+}
+
+var (
+	installOnce sync.Once
+	installed   *installation
+	installErr  error
+)
+
+// install installs artifacts/ once per test binary, as a user would, and
+// returns when the controller Deployment is Available and its replica
+// holds the leader Lease. Every test that restores calls it first.
+func install(t *testing.T) *installation {
+	t.Helper()
+	installOnce.Do(func() { installed, installErr = doInstall() })
+	if installErr != nil {
+		t.Fatalf("installing artifacts/: %v", installErr)
+	}
+	return installed
+}
+
+func doInstall() (*installation, error) {
+	artifacts := filepath.Join(repoRoot, "artifacts")
+	run := func(stdin string, args ...string) (string, error) {
+		out, err := tryKubectl(stdin, args...)
+		if err != nil {
+			return out, fmt.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out, nil
+	}
+	inst := &installation{}
+
+	// A server-side dry run admits every object as a real apply would
+	// (schemas, CEL rules, PodSecurity of restore-system), but it cannot
+	// admit custom resources of CRDs that do not exist yet, nor objects in
+	// a namespace that does not: those two go first, for real.
+	if _, err := run("", "apply", "-k", filepath.Join(artifacts, "crds")); err != nil {
+		return nil, err
+	}
+	if _, err := run("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
+		return nil, err
+	}
+	if _, err := run("", "apply", "-f", filepath.Join(artifacts, "rbac", "namespace.yaml")); err != nil {
+		return nil, err
+	}
+	var err error
+	if inst.dryRun, err = run("", "apply", "-k", artifacts, "--dry-run=server"); err != nil {
+		return nil, err
+	}
+
+	overlay, err := os.MkdirTemp("", "install-overlay-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(overlay)
+	base, err := filepath.Rel(overlay, artifacts) // kustomize refuses absolute bases
+	if err != nil {
+		return nil, err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	healthPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	healthAddr := fmt.Sprintf("127.0.0.1:%d", healthPort)
+	inst.metricsURL, inst.healthURL = "http://"+metricsAddr, "http://"+healthAddr
+	kustomization := fmt.Sprintf(`resources:
+- %s
+patches:
+- target: {kind: Deployment, name: restore-controller}
+  patch: |
+    - op: replace
+      path: /spec/template/spec/containers/0/args
+      value: [--leader-elect=true, --metrics-bind-address=%s, --health-probe-bind-address=%s]
+`, base, metricsAddr, healthAddr)
+	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		return nil, err
+	}
+	if _, err := run("", "apply", "-k", overlay); err != nil {
+		return nil, err
+	}
+	if _, err := run("", "wait", "-n", controllerNS, "--for=condition=Available", "deployment/restore-controller", "--timeout=120s"); err != nil {
+		return nil, err
+	}
+	return inst, waitForLeader()
+}
+
+// waitForLeader waits until the installed replica holds the Lease
+// "restore-controller" and renews it, and its /readyz answers: the leader
+// is ready once its informer caches synced.
+func waitForLeader() error {
+	var first *metav1.MicroTime
+	var seen string
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		lease, err := c.Client().CoordinationV1().Leases(controllerNS).Get(ctx, "restore-controller", metav1.GetOptions{})
+		if err != nil {
+			seen = err.Error()
+			return false, nil
+		}
+		holder, renew := ptr.Deref(lease.Spec.HolderIdentity, ""), lease.Spec.RenewTime
+		seen = fmt.Sprintf("holder %q renewed %v", holder, renew)
+		if holder == "" || renew == nil {
+			return false, nil
+		}
+		if first == nil {
+			first = renew
+			return false, nil
+		}
+		return renew.After(first.Time), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the controller to hold and renew Lease %s/restore-controller: %w; last seen: %s\ncontroller log:\n%s",
+			controllerNS, err, seen, controllerLog())
+	}
+	return nil
+}
+
+// controllerLog is the output of the installed controller's container.
+func controllerLog() string {
+	pods, err := c.Client().CoreV1().Pods(controllerNS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=restore-controller"})
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "--- pod %s (%s)\n%s", p.Name, p.Status.Phase, c.ContainerLog(controllerNS, p.Name, "controller"))
+	}
+	return b.String()
+}
+
+// httpGet returns the status code and body of GET url.
+func httpGet(url string) (int, string, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// TestInstall checks what `kubectl apply -k artifacts/` installed: the
+// server-side dry run admitted every object, the controller runs as the
+// Deployment with the security settings users were promised, serves
+// health and metrics, and the addon catalog is in place.
+func TestInstall(t *testing.T) {
+	inst := install(t)
+	t.Logf("kubectl apply -k artifacts/ --dry-run=server:\n%s", inst.dryRun)
+	ctx := context.Background()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("controller log:\n%s", controllerLog())
+		}
+	})
+
+	for _, obj := range []string{
+		"customresourcedefinition.apiextensions.k8s.io/restoresessions.core.kubestash.com",
+		"namespace/restore-system",
+		"serviceaccount/restore-controller",
+		"clusterrole.rbac.authorization.k8s.io/restore-controller",
+		"clusterrolebinding.rbac.authorization.k8s.io/restore-controller",
+		"role.rbac.authorization.k8s.io/restore-controller-leader-election",
+		"rolebinding.rbac.authorization.k8s.io/restore-controller-leader-election",
+		"service/restore-controller-metrics",
+		"deployment.apps/restore-controller",
+		"function.addons.kubestash.com/kopia-restore",
+		"addon.addons.kubestash.com/workload-addon",
+		"addon.addons.kubestash.com/pvc-addon",
+	} {
+		if !strings.Contains(inst.dryRun, obj+" ") {
+			t.Errorf("dry run did not admit %s:\n%s", obj, inst.dryRun)
+		}
+	}
+	if !strings.Contains(inst.dryRun, "(server dry run)") || strings.Contains(inst.dryRun, "Warning") {
+		t.Errorf("dry run output is not a clean server dry run:\n%s", inst.dryRun)
+	}
+
+	dep, err := c.Client().AppsV1().Deployments(controllerNS).Get(ctx, "restore-controller", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := dep.Spec.Template.Spec
+	ctr := pod.Containers[0]
+	if ctr.Image != controllerImage {
+		t.Errorf("controller image = %q, want %q", ctr.Image, controllerImage)
+	}
+	// runAsNonRoot, seccomp and dropped capabilities are enforced by the
+	// namespace's restricted Pod Security level, which admitted the pod.
+	if sc := ctr.SecurityContext; sc == nil || !ptr.Deref(sc.ReadOnlyRootFilesystem, false) {
+		t.Errorf("controller container has no read-only root filesystem: %+v", ctr.SecurityContext)
+	}
+	if ns, _ := c.Client().CoreV1().Namespaces().Get(ctx, controllerNS, metav1.GetOptions{}); ns == nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace %s does not enforce the restricted Pod Security level", controllerNS)
+	}
+	if ctr.LivenessProbe == nil || ctr.LivenessProbe.HTTPGet == nil || ctr.LivenessProbe.HTTPGet.Path != "/healthz" ||
+		ctr.ReadinessProbe == nil || ctr.ReadinessProbe.HTTPGet == nil || ctr.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		t.Errorf("controller probes are not /healthz and /readyz: liveness %+v readiness %+v", ctr.LivenessProbe, ctr.ReadinessProbe)
+	}
+	if ctr.Resources.Requests.Cpu().IsZero() || ctr.Resources.Limits.Memory().IsZero() {
+		t.Errorf("controller has no CPU request or memory limit: %+v", ctr.Resources)
+	}
+
+	// The Service selects the controller's pod and names the metrics port.
+	svc, err := c.Client().CoreV1().Services(controllerNS).Get(ctx, "restore-controller-metrics", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "metrics" || svc.Spec.Ports[0].Port != 8080 {
+		t.Errorf("metrics Service ports = %+v, want one port 8080 named metrics", svc.Spec.Ports)
+	}
+	pods, err := c.Client().CoreV1().Pods(controllerNS).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 1 || pods.Items[0].Status.Phase != corev1.PodRunning {
+		t.Errorf("metrics Service selects %d pods, want the one running controller", len(pods.Items))
+	} else if env := envValue(pods.Items[0].Spec.Containers[0].Env, "POD_NAMESPACE"); env == nil || env.ValueFrom == nil || env.ValueFrom.FieldRef == nil {
+		t.Errorf("controller pod gets no POD_NAMESPACE from the downward API")
+	}
+
+	framework.Poll(t, 30*time.Second, "the controller's /healthz and /readyz", func(ctx context.Context) (bool, string, error) {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			code, body, err := httpGet(inst.healthURL + path)
+			if err != nil || code != http.StatusOK {
+				return false, fmt.Sprintf("%s: %d %s %v", path, code, body, err), nil
+			}
+		}
+		return true, "", nil
+	})
+	code, body, err := httpGet(inst.metricsURL + "/metrics")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, "workqueue_adds_total") {
+		t.Errorf("GET /metrics: %d %v; want workqueue metrics, got:\n%.500s", code, err, body)
+	}
+
+	// The catalog runs the installed executor image.
+	if got := kubectl(t, "", "get", "function", "kopia-restore", "-o", "jsonpath={.spec.image}"); got != executorImage {
+		t.Errorf("Function kopia-restore image = %q, want %q", got, executorImage)
+	}
+	for _, addon := range []string{"workload-addon", "pvc-addon"} {
+		if got := kubectl(t, "", "get", "addon", addon, "-o", "jsonpath={.spec.restoreTasks[*].name}"); got != "logical-backup-restore" {
+			t.Errorf("Addon %s restore tasks = %q, want logical-backup-restore", addon, got)
+		}
+	}
+}
+
+func envValue(env []corev1.EnvVar, name string) *corev1.EnvVar {
+	for i := range env {
+		if env[i].Name == name {
+			return &env[i]
+		}
+	}
+	return nil
+}
