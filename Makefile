@@ -9,6 +9,7 @@
 #   make cluster-up / cluster-down   a local cluster to explore with kubectl
 #   make tools     the kopia CLI and versitygw peers the tests run (_output/tools)
 #   make bench     restore benchmark: executor vs kopia CLI vs restic vs cp -a
+#   make images    container images of the controller and the executor (needs docker)
 
 SHELL := /usr/bin/env bash -o pipefail
 GO ?= go
@@ -18,7 +19,7 @@ RESTORE_TOOLS_DIR ?= $(CURDIR)/_output/tools
 export RESTORE_TOOLS_DIR
 
 .PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
-.PHONY: localcluster cluster-up cluster-down cluster-status tools bench demo
+.PHONY: localcluster cluster-up cluster-down cluster-status tools bench demo images
 LOCALCLUSTER := _output/bin/localcluster
 
 all: build
@@ -79,6 +80,19 @@ bench: tools
 	$(GO) build -o $(BENCH_BIN_DIR)/restorebench ./bench/cmd/restorebench
 	$(GO) build -o $(BENCH_BIN_DIR)/bench-executor ./bench/cmd/bench-executor
 	BENCH_EXECUTOR_BIN=$(CURDIR)/$(BENCH_BIN_DIR)/bench-executor $(BENCH_BIN_DIR)/restorebench
+
+## images: both images from build/Dockerfile (BuildKit), tagged as
+## artifacts/ names them; IMAGE_REGISTRY, IMAGE_TAG and VERSION override.
+## Without a reachable docker daemon it says so and fails: no image was built.
+IMAGE_REGISTRY ?= ghcr.io/restore-controller
+IMAGE_TAG ?= v0.1.0
+VERSION ?= $(IMAGE_TAG)
+images:
+	@command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || \
+	  { echo "make images: docker is not available here (no docker CLI or daemon); no images built (see build/Dockerfile)" >&2; exit 1; }
+	for bin in restore-controller restore-executor; do \
+	  DOCKER_BUILDKIT=1 docker build -f build/Dockerfile --target $$bin --build-arg VERSION=$(VERSION) -t $(IMAGE_REGISTRY)/$$bin:$(IMAGE_TAG) . || exit 1; \
+	done
 
 codegen crds:
 	./hack/update-codegen.sh

@@ -36,6 +36,13 @@ go tool controller-gen crd:crdVersions=v1 \
   paths="./pkg/apis/..." \
   output:crd:artifacts:config="$root/artifacts/crds"
 go run ./hack/crd-descriptions "$root/artifacts/crds"
+# `kubectl apply -k artifacts/` installs the CRDs through this list. It is
+# named Kustomization (no extension) so that `kubectl apply -f artifacts/crds`
+# and tools reading every *.yaml here see only CRDs.
+{
+  printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n'
+  for f in "$root"/artifacts/crds/*.yaml; do printf -- '- %s\n' "$(basename "$f")"; done
+} >"$root/artifacts/crds/Kustomization"
 
 # The apply configurations embed the CRDs' OpenAPI schema, so the fake
 # clientset merges server-side applies as the API server does.

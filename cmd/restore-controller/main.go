@@ -32,6 +32,7 @@ import (
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/pkg/version"
 )
 
 type options struct {
@@ -80,6 +81,7 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
+	logger.Info("Starting restore-controller", "version", version.Get())
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/version"
 )
 
 // restoreFlags binds the restore subcommand's flags; those with an
@@ -116,6 +117,7 @@ func runRestore(ctx context.Context, args []string, getenv func(string) string) 
 	if err := finish(); err != nil {
 		return err
 	}
+	klog.FromContext(ctx).Info("Starting restore", "version", version.Get(), "restoreSession", klog.KRef(o.Namespace, o.RestoreSession), "component", o.Component)
 	c, err := clients(*kubeconfig)
 	if err != nil {
 		return err

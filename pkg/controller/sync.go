@@ -110,6 +110,7 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	s := &restoreState{rs: rs, now: metav1.NewTime(c.opts.Clock.Now())}
 	stepErr := c.reconcile(ctx, s)
 	rs.Status.Phase = status.CalculatePhase(&rs.Status)
+	rs.Status.Progress = status.Progress(&rs.Status)
 
 	if !equality.Semantic.DeepEqual(cached.Status, rs.Status) {
 		if _, err := c.client.CoreV1alpha1().RestoreSessions(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{FieldManager: ControllerName}); err != nil {

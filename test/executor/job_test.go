@@ -68,17 +68,17 @@ func TestRestoreJobRestoresFromS3(t *testing.T) {
 	const bucket = "restore-e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mc := gw.makeBucket(ctx, t, bucket)
+	mc := gw.MakeBucket(ctx, t, bucket)
 	runRestoreJob(t, storageCase{
 		backend: storagev1alpha1.Backend{
 			Provider: storagev1alpha1.ProviderS3,
 			S3: &storagev1alpha1.S3Spec{
-				Endpoint: "http://" + gw.endpoint, Bucket: bucket, Prefix: "cluster-1", SecretName: "s3-credentials",
+				Endpoint: "http://" + gw.Endpoint, Bucket: bucket, Prefix: "cluster-1", SecretName: "s3-credentials",
 			},
 		},
 		secret: &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "s3-credentials"},
-			StringData: map[string]string{"AWS_ACCESS_KEY_ID": gw.access, "AWS_SECRET_ACCESS_KEY": gw.secret},
+			StringData: map[string]string{"AWS_ACCESS_KEY_ID": gw.Access, "AWS_SECRET_ACCESS_KEY": gw.Secret},
 		},
 		check: func(t *testing.T) {
 			n := 0

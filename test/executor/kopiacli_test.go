@@ -117,13 +117,13 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	const bucket, prefix = "backups", "team-a/app/"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mc := gw.makeBucket(ctx, t, bucket)
+	mc := gw.MakeBucket(ctx, t, bucket)
 
 	src := filepath.Join(t.TempDir(), "data")
 	writeTree(t, src, 12<<20)
 	k := newKopiaCLI(t, cliPassword)
-	k.run("repository", "create", "s3", "--bucket", bucket, "--prefix", prefix, "--endpoint", gw.endpoint,
-		"--disable-tls", "--access-key", gw.access, "--secret-access-key", gw.secret)
+	k.run("repository", "create", "s3", "--bucket", bucket, "--prefix", prefix, "--endpoint", gw.Endpoint,
+		"--disable-tls", "--access-key", gw.Access, "--secret-access-key", gw.Secret)
 	id := k.snapshot(src)
 
 	// The repository really is in the bucket under the prefix.
@@ -142,8 +142,8 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	_, err := executor.Restore(ctx, executor.RestoreOptions{
 		Repository: executor.RepositoryOptions{
 			Storage: executor.StorageConfig{S3: &executor.S3Storage{
-				Endpoint: "http://" + gw.endpoint, Bucket: bucket, Prefix: prefix,
-				AccessKeyID: gw.access, SecretAccessKey: gw.secret,
+				Endpoint: "http://" + gw.Endpoint, Bucket: bucket, Prefix: prefix,
+				AccessKeyID: gw.Access, SecretAccessKey: gw.Secret,
 			}},
 			Password:   cliPassword,
 			ScratchDir: t.TempDir(),

@@ -4,21 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // toolPath is a peer binary built by `make tools` (hack/build-tools.sh).
@@ -76,81 +69,8 @@ func (k *kopiaCLI) snapshot(dir string) string {
 	return snaps[len(snaps)-1].ID
 }
 
-// versitygw is a running S3 server (versitygw v1.8.0, posix backend).
-type versitygw struct {
-	endpoint       string // host:port
-	access, secret string
-	dir            string
-}
-
-// startVersitygw starts the S3 server on a free port, waits until it
-// answers and stops it when the test ends.
-func startVersitygw(t *testing.T) *versitygw {
+// startVersitygw starts the S3 server built by `make tools`.
+func startVersitygw(t *testing.T) *framework.Versitygw {
 	t.Helper()
-	bin := toolPath(t, "versitygw")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	gw := &versitygw{endpoint: addr, access: "restore-test", secret: "restore-test-secret", dir: t.TempDir()}
-	logPath := filepath.Join(t.TempDir(), "versitygw.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--access", gw.access, "--secret", gw.secret, "--port", addr, "posix", gw.dir)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
-		if t.Failed() {
-			raw, _ := os.ReadFile(logPath)
-			t.Logf("versitygw log:\n%s", raw)
-		}
-	})
-	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		select {
-		case err := <-exited:
-			return false, fmt.Errorf("versitygw exited: %v", err)
-		default:
-		}
-		resp, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return true, nil
-	})
-	if err != nil {
-		raw, _ := os.ReadFile(logPath)
-		t.Fatalf("versitygw did not start: %v\n%s", err, raw)
-	}
-	return gw
-}
-
-// makeBucket creates bucket and returns a client of the server.
-func (gw *versitygw) makeBucket(ctx context.Context, t *testing.T, bucket string) *minio.Client {
-	t.Helper()
-	mc, err := minio.New(gw.endpoint, &minio.Options{Creds: credentials.NewStaticV4(gw.access, gw.secret, ""), Secure: false})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("creating bucket: %v", err)
-	}
-	return mc
+	return framework.StartVersitygw(t, toolPath(t, "versitygw"))
 }

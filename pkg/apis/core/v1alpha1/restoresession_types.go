@@ -19,6 +19,7 @@ const SnapshotLatest = "latest"
 // +kubebuilder:resource:path=restoresessions,singular=restoresession,shortName=restore,categories={kubestash,all}
 // +kubebuilder:printcolumn:name="Repository",type="string",JSONPath=".spec.dataSource.repository"
 // +kubebuilder:printcolumn:name="Phase",type="string",JSONPath=".status.phase"
+// +kubebuilder:printcolumn:name="Progress",type="string",JSONPath=".status.progress"
 // +kubebuilder:printcolumn:name="Duration",type="string",JSONPath=".status.duration"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 
@@ -285,6 +286,15 @@ type RestoreSessionStatus struct {
 	// TargetFound says whether the target exists.
 	// +optional
 	TargetFound *bool `json:"targetFound,omitempty"`
+
+	// Progress summarises the components for people, e.g. "2/3 components,
+	// 67%": how many of totalComponents succeeded, then the mean of their
+	// completion percentages (a succeeded component counts 100%, a running
+	// one its percentage in steps of ten, one not yet reporting 0%), and
+	// how many failed, if any. The controller derives it from components;
+	// read those for precise figures.
+	// +optional
+	Progress string `json:"progress,omitempty"`
 
 	// Duration is the time the restore took, from start to its final step.
 	// +optional

@@ -16205,6 +16205,9 @@ var schemaYAML = typed.YAMLObject(`types:
           - name: phase
             type:
               scalar: string
+          - name: progress
+            type:
+              scalar: string
           - name: restoreDeadline
             type:
               scalar: untyped

@@ -34,6 +34,13 @@ type RestoreSessionStatusApplyConfiguration struct {
 	Phase *corev1alpha1.RestorePhase `json:"phase,omitempty"`
 	// TargetFound says whether the target exists.
 	TargetFound *bool `json:"targetFound,omitempty"`
+	// Progress summarises the components for people, e.g. "2/3 components,
+	// 67%": how many of totalComponents succeeded, then the mean of their
+	// completion percentages (a succeeded component counts 100%, a running
+	// one its percentage in steps of ten, one not yet reporting 0%), and
+	// how many failed, if any. The controller derives it from components;
+	// read those for precise figures.
+	Progress *string `json:"progress,omitempty"`
 	// Duration is the time the restore took, from start to its final step.
 	Duration *string `json:"duration,omitempty"`
 	// RestoreDeadline is when the restore fails if it has not finished.
@@ -73,6 +80,14 @@ func (b *RestoreSessionStatusApplyConfiguration) WithPhase(value corev1alpha1.Re
 // If called multiple times, the TargetFound field is set to the value of the last call.
 func (b *RestoreSessionStatusApplyConfiguration) WithTargetFound(value bool) *RestoreSessionStatusApplyConfiguration {
 	b.TargetFound = &value
+	return b
+}
+
+// WithProgress sets the Progress field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Progress field is set to the value of the last call.
+func (b *RestoreSessionStatusApplyConfiguration) WithProgress(value string) *RestoreSessionStatusApplyConfiguration {
+	b.Progress = &value
 	return b
 }
 
