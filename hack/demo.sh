@@ -28,7 +28,7 @@ bin=$root/_output/bin
 work=$root/_output/demo
 state=$root/_output/localcluster
 tools=${RESTORE_TOOLS_DIR:-$root/_output/tools}
-artifacts=${DEMO_ARTIFACTS:-$root/artifacts}
+artifacts=$root/artifacts
 controller_image=ghcr.io/restore-controller/restore-controller:v0.1.0
 executor_image=ghcr.io/restore-controller/restore-executor:v0.1.0
 ns=demo
@@ -337,5 +337,7 @@ The cluster stays up for exploring:
   kubectl -n $ns get restoresession,snapshots,jobs
   kubectl -n $ns describe restoresession sample-restore
   ls $state/cluster/kubelet/logs/$ns        # executor logs, per pod
+  curl -s 127.0.0.1:8080/metrics | grep ^restore_controller   # pods share the host's network
+  KUBECONFIG=$KUBECONFIG go run ./examples/clientset --name restore-from-go
 Stop it with: make cluster-down
 EOF
