@@ -83,7 +83,7 @@ nsteps=10
 step=0
 step() {
   step=$((step + 1))
-  printf '\n\033[1m==> [%d/%d] %s\033[0m\n' "$step" "$nsteps" "$*"
+  printf '\n\033[1m==> [%d/%d] %s\033[0m  (at %s)\n' "$step" "$nsteps" "$*" "$(wall)"
 }
 wall() {
   local ms=$((($(date +%s%N) - start_ns) / 1000000))
@@ -158,31 +158,22 @@ kubectl -n restore-system rollout status deployment/restore-controller --timeout
 kubectl get addons.addons.kubestash.com,functions.addons.kubestash.com
 
 step "Create namespace $ns, the encryption Secret, the $storage BackupStorage and Repository gcs-demo-repo"
-mkdir -p "$work"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 # The repository is new on every run, so a fresh password is fine.
 password=$(head -c 18 /dev/urandom | base64)
 kubectl -n "$ns" create secret generic encrypt-secret --from-literal=RESTIC_PASSWORD="$password" \
   --dry-run=client -o yaml | kubectl apply -f -
 rm -rf "$work/storage" "$work/s3" "$work/scratch"
+# backend is spec.storage of the BackupStorage.
 if [[ $storage == local ]]; then
   mkdir -p "$work/storage"
   storage_args=(--local-storage-dir "$work/storage")
-  kubectl apply -f - <<EOF
-apiVersion: storage.kubestash.com/v1alpha1
-kind: BackupStorage
-metadata:
-  name: demo-storage
-  namespace: $ns
-spec:
-  storage:
-    provider: local
+  backend="provider: local
     local:
       mountPath: /kubestash-repo
       hostPath:
         path: $work/storage
-        type: Directory
-EOF
+        type: Directory"
 else
   mkdir -p "$work/s3"
   port=$("$bin/demo" free-port)
@@ -195,7 +186,15 @@ else
   kubectl -n "$ns" create secret generic s3-credentials \
     --from-literal=AWS_ACCESS_KEY_ID="$s3_access" --from-literal=AWS_SECRET_ACCESS_KEY="$s3_secret" \
     --dry-run=client -o yaml | kubectl apply -f -
-  kubectl apply -f - <<EOF
+  backend="provider: s3
+    s3:
+      endpoint: http://127.0.0.1:$port
+      bucket: $s3_bucket
+      prefix: kubestash
+      region: us-east-1
+      secretName: s3-credentials"
+fi
+kubectl apply -f - <<EOF
 apiVersion: storage.kubestash.com/v1alpha1
 kind: BackupStorage
 metadata:
@@ -203,15 +202,8 @@ metadata:
   namespace: $ns
 spec:
   storage:
-    provider: s3
-    s3:
-      endpoint: http://127.0.0.1:$port
-      bucket: $s3_bucket
-      prefix: kubestash
-      region: us-east-1
-      secretName: s3-credentials
+    $backend
 EOF
-fi
 kubectl apply -f - <<EOF
 apiVersion: storage.kubestash.com/v1alpha1
 kind: Repository

@@ -20,10 +20,7 @@ func runBucket(ctx context.Context, args []string) error {
 	secret := fs.String("secret", "", "secret key")
 	bucket := fs.String("bucket", "", "bucket name")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the server")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "endpoint", "access", "secret", "bucket"); err != nil {
+	if err := parse(fs, args, "endpoint", "access", "secret", "bucket"); err != nil {
 		return err
 	}
 	mc, err := minio.New(*endpoint, &minio.Options{Creds: credentials.NewStaticV4(*access, *secret, ""), Secure: false})

@@ -30,6 +30,11 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 )
 
 func main() {
@@ -86,9 +91,13 @@ func kubeconfigFlag(fs *flag.FlagSet) *string {
 	return fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG)")
 }
 
-func required(fs *flag.FlagSet, names ...string) error {
+// parse parses args into fs and checks that the named flags are set.
+func parse(fs *flag.FlagSet, args []string, required ...string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	var missing []string
-	for _, n := range names {
+	for _, n := range required {
 		if f := fs.Lookup(n); f == nil || f.Value.String() == "" {
 			missing = append(missing, "--"+n)
 		}
@@ -97,6 +106,25 @@ func required(fs *flag.FlagSet, names ...string) error {
 		return errors.New(fs.Name() + ": missing " + strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// clients are the Kubernetes and restore clientsets of a kubeconfig.
+type clients struct {
+	kube    kubernetes.Interface
+	restore versioned.Interface
+}
+
+func newClients(kubeconfig string) (clients, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return clients{}, err
+	}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return clients{}, err
+	}
+	rc, err := versioned.NewForConfig(cfg)
+	return clients{kube: kc, restore: rc}, err
 }
 
 // elapsed formats the time since start for progress lines.

@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/restore-controller/restore/internal/fstree"
 )
@@ -22,20 +21,13 @@ func runVerify(ctx context.Context, args []string) error {
 	ns := fs.String("namespace", "", "namespace of the StatefulSet")
 	sts := fs.String("statefulset", "", "StatefulSet name")
 	claim := fs.String("claim", "", "name of the StatefulSet's volumeClaimTemplate")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := required(fs, "namespace", "statefulset", "claim"); err != nil {
+	if err := parse(fs, args, "namespace", "statefulset", "claim"); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return errors.New("verify: give at least one ORDINAL=DIR")
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	kc, err := kubernetes.NewForConfig(cfg)
+	c, err := newClients(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -47,7 +39,7 @@ func runVerify(ctx context.Context, args []string) error {
 			return fmt.Errorf("verify: want ORDINAL=DIR, got %q", arg)
 		}
 		pvc := fmt.Sprintf("%s-%s-%s", *claim, *sts, ord)
-		dir, err := claimHostDir(ctx, kc, *ns, pvc)
+		dir, err := claimHostDir(ctx, c.kube, *ns, pvc)
 		if err != nil {
 			return err
 		}

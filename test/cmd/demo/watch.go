@@ -11,10 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 )
 
 // runWatch follows a RestoreSession until it Succeeded or Failed, printing
@@ -27,17 +25,10 @@ func runWatch(ctx context.Context, args []string) error {
 	ns := fs.String("namespace", "", "namespace of the RestoreSession")
 	name := fs.String("name", "", "RestoreSession name")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, "namespace", "name"); err != nil {
 		return err
 	}
-	if err := required(fs, "namespace", "name"); err != nil {
-		return err
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := versioned.NewForConfig(cfg)
+	c, err := newClients(*kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -52,7 +43,7 @@ func runWatch(ctx context.Context, args []string) error {
 	}
 	var final corev1alpha1.RestorePhase
 	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, *timeout, true, func(ctx context.Context) (bool, error) {
-		rs, err := client.CoreV1alpha1().RestoreSessions(*ns).Get(ctx, *name, metav1.GetOptions{})
+		rs, err := c.restore.CoreV1alpha1().RestoreSessions(*ns).Get(ctx, *name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			show("phase", "RestoreSession not created yet")
 			return false, nil
