@@ -1,5 +1,7 @@
 # restore-controller: build, test and code generation.
 #
+#   make demo      restore the reference's sample RestoreSession on a local
+#                  cluster and verify the data (STORAGE=s3: from an S3 server)
 #   make test      unit tests, then the tests against a real local cluster
 #   make build     compile everything
 #   make verify    generated code, CRDs, gofmt and go vet are clean
@@ -17,7 +19,7 @@ RESTORE_TOOLS_DIR ?= $(CURDIR)/_output/tools
 export RESTORE_TOOLS_DIR
 
 .PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
-.PHONY: localcluster cluster-up cluster-down cluster-status tools bench images
+.PHONY: localcluster cluster-up cluster-down cluster-status tools bench demo images
 LOCALCLUSTER := _output/bin/localcluster
 
 all: build
@@ -49,6 +51,16 @@ cluster-up: cluster-binaries localcluster
 
 cluster-down: localcluster
 	$(LOCALCLUSTER) down
+	./hack/demo.sh stop-s3
+
+## demo: builds what it needs, starts the local cluster, installs
+## artifacts/, backs up sample data, restores the reference's sample
+## RestoreSession and verifies the files (hack/demo.sh). The cluster stays
+## up until `make cluster-down` (CI=true or DEMO_KEEP=0: torn down).
+## STORAGE=s3 keeps the backups in a local S3 server instead of a directory.
+STORAGE ?= local
+demo:
+	STORAGE=$(STORAGE) ./hack/demo.sh
 
 cluster-status: localcluster
 	$(LOCALCLUSTER) status
