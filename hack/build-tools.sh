@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the peer binaries the executor tests and the benchmark run against —
-# the kopia CLI and the versitygw S3 server — from the module pinned in
-# hack/tools/go.mod (kopia v0.21.1, versitygw v1.8.0) into _output/tools
-# (or $RESTORE_TOOLS_DIR). Tests find them through the same variable.
+# Builds the peer binaries the tests and the benchmark run against — the
+# kopia CLI, the versitygw S3 server and the Prometheus Pushgateway — from
+# the modules pinned in hack/tools/go.mod (kopia v0.21.1, versitygw v1.8.0,
+# pushgateway v1.11.0) into _output/tools (or $RESTORE_TOOLS_DIR). Tests
+# find them through the same variable.
 #
-# The output directory holds a stamp: a hash of the Go version, the build
-# flags and the exact module versions of every package the two binaries are
-# built from (`go list -deps`). While those are unchanged nothing is rebuilt,
-# so a rerun takes about a second.
+# Each binary has its own stamp, .stamp.<name>: a hash of the Go version,
+# the build flags and the exact module versions of every package that
+# binary is built from (`go list -deps`). A binary whose stamp matches is
+# not rebuilt, so a rerun takes seconds, and pinning a new tool does not
+# rebuild the others unless it moved one of their dependencies.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,30 +18,48 @@ out=${RESTORE_TOOLS_DIR:-"$root/_output/tools"}
 declare -A pkgs=(
   [kopia]=github.com/kopia/kopia
   [versitygw]=github.com/versity/versitygw/cmd/versitygw
+  [pushgateway]=github.com/prometheus/pushgateway
 )
-names=(kopia versitygw)
-flags=(-trimpath -ldflags "-s -w")
+names=(kopia versitygw pushgateway)
+# The Prometheus tools print and export (pushgateway_build_info) the
+# version linked into github.com/prometheus/common/version: set it from the
+# pinned module so the binary reports what it is.
+declare -A versionvar=(
+  [pushgateway]=github.com/prometheus/common/version.Version
+)
 
 cd "$root/hack/tools"
-stamp=$({
-  go version
-  echo "${flags[*]}"
-  for n in "${names[@]}"; do echo "$n ${pkgs[$n]}"; done
-  go list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{with .Replace}} => {{.Path}} {{.Version}}{{end}}{{end}}' \
-    "${pkgs[@]}" | sort -u
-} | sha256sum | cut -d' ' -f1)
-uptodate=true
-for n in "${names[@]}"; do [[ -x "$out/$n" ]] || uptodate=false; done
-if $uptodate && [[ -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$stamp" ]]; then
-  echo "tools are up to date in $out"
-  exit 0
-fi
-
+goversion=$(go version)
 mkdir -p "$out"
-rm -f "$out/.stamp"
+built=0
 for n in "${names[@]}"; do
-  echo "building $n (${pkgs[$n]}) into $out"
-  CGO_ENABLED=0 go build "${flags[@]}" -o "$out/$n" "${pkgs[$n]}"
+  pkg=${pkgs[$n]}
+  ldflags="-s -w"
+  if [[ -n "${versionvar[$n]:-}" ]]; then
+    version=$(go list -f '{{.Module.Version}}' "$pkg")
+    ldflags+=" -X ${versionvar[$n]}=${version#v}"
+  fi
+  flags=(-trimpath -ldflags "$ldflags")
+  stamp=$({
+    echo "$goversion"
+    echo "${flags[*]}"
+    echo "$n $pkg"
+    go list -deps -f '{{with .Module}}{{.Path}} {{.Version}}{{with .Replace}} => {{.Path}} {{.Version}}{{end}}{{end}}' \
+      "$pkg" | sort -u
+  } | sha256sum | cut -d' ' -f1)
+  if [[ -x "$out/$n" && -f "$out/.stamp.$n" && "$(cat "$out/.stamp.$n")" == "$stamp" ]]; then
+    continue
+  fi
+  rm -f "$out/.stamp.$n"
+  echo "building $n ($pkg) into $out"
+  CGO_ENABLED=0 go build "${flags[@]}" -o "$out/$n" "$pkg"
+  echo "$stamp" > "$out/.stamp.$n"
+  built=$((built + 1))
 done
-echo "$stamp" > "$out/.stamp"
-echo "tools built in $out"
+# The single stamp of earlier versions of this script covered every tool.
+rm -f "$out/.stamp"
+if ((built == 0)); then
+  echo "tools are up to date in $out"
+else
+  echo "tools built in $out"
+fi
