@@ -33,6 +33,7 @@ import (
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
 	"github.com/restore-controller/restore/pkg/hookaction"
+	"github.com/restore-controller/restore/pkg/metricspush"
 	"github.com/restore-controller/restore/pkg/version"
 )
 
@@ -51,6 +52,8 @@ type options struct {
 	targetPollInterval   time.Duration
 	executorBackoffLimit int
 	defaultHookTimeout   time.Duration
+	pushgatewayURL       string
+	pushgatewayTimeout   time.Duration
 }
 
 func main() {
@@ -70,6 +73,8 @@ func main() {
 	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
 	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none: such attempts run inside a sync.")
 	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
+	flag.StringVar(&o.pushgatewayURL, "pushgateway-url", "", "Prometheus Pushgateway the final step of each restore pushes its metrics to, e.g. http://pushgateway.monitoring:9091 (user:password@ in it is sent as basic auth). Empty: no push.")
+	flag.DurationVar(&o.pushgatewayTimeout, "pushgateway-timeout", metricspush.DefaultTimeout, "Bound of one metrics push; a push that fails or times out fails the restore (MetricsPushed False).")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -85,6 +90,16 @@ func main() {
 func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting restore-controller", "version", version.Get())
+	// A nil *Pusher in the interface would not be "no push": assign only
+	// a configured one.
+	var pusher controller.MetricsPusher
+	if o.pushgatewayURL != "" {
+		p, err := metricspush.New(metricspush.Options{URL: o.pushgatewayURL, Timeout: o.pushgatewayTimeout})
+		if err != nil {
+			return fmt.Errorf("invalid --pushgateway-url or --pushgateway-timeout: %w", err)
+		}
+		pusher = p
+	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -130,6 +145,7 @@ func run(ctx context.Context, o options) error {
 			Metrics:              metrics,
 			PodHookRunner:        podHooks,
 			DefaultHookTimeout:   o.defaultHookTimeout,
+			MetricsPusher:        pusher,
 		})
 		if err != nil {
 			logger.Error(err, "Unable to create the controller")
