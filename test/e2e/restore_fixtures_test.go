@@ -77,13 +77,17 @@ func controllerConfig(t *testing.T) *rest.Config {
 
 // startController runs the controller in-process with the permissions of
 // its RBAC manifest until the returned stop function is called or the test
-// ends.
-func startController(t *testing.T) (stop func()) {
+// ends. Each option adjusts the test defaults (e.g. sets a MetricsPusher).
+func startController(t *testing.T, options ...func(*controller.Options)) (stop func()) {
 	t.Helper()
-	return framework.StartController(t, controllerConfig(t), controller.Options{
+	opts := controller.Options{
 		TargetPollInterval:   500 * time.Millisecond,
 		ExecutorBackoffLimit: ptr.To[int32](0),
-	})
+	}
+	for _, set := range options {
+		set(&opts)
+	}
+	return framework.StartController(t, controllerConfig(t), opts)
 }
 
 // restoreWorld is what a restore needs besides the RestoreSession: the
