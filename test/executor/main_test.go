@@ -23,7 +23,6 @@ import (
 
 var (
 	repoRoot string
-	toolsDir string
 
 	clusterOnce sync.Once
 	clusterErr  error
@@ -49,10 +48,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	repoRoot = filepath.Join(wd, "..", "..")
-	toolsDir = os.Getenv("RESTORE_TOOLS_DIR")
-	if toolsDir == "" {
-		toolsDir = filepath.Join(repoRoot, "_output", "tools")
-	}
 	if binDir, err = os.MkdirTemp("", "executor-test-bin-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

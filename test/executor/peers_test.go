@@ -14,18 +14,6 @@ import (
 	"github.com/restore-controller/restore/test/framework"
 )
 
-// toolPath is a peer binary built by `make tools` (hack/build-tools.sh).
-// Missing tools fail the test: CI builds them first, so a skip would hide
-// a broken build.
-func toolPath(t *testing.T, name string) string {
-	t.Helper()
-	p := filepath.Join(toolsDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s not found in %s (RESTORE_TOOLS_DIR): run `make tools`: %v", name, toolsDir, err)
-	}
-	return p
-}
-
 // kopiaCLI runs the real kopia CLI v0.21.1 with its own config file.
 type kopiaCLI struct {
 	t        *testing.T
@@ -35,7 +23,7 @@ type kopiaCLI struct {
 }
 
 func newKopiaCLI(t *testing.T, password string) *kopiaCLI {
-	return &kopiaCLI{t: t, bin: toolPath(t, "kopia"), config: filepath.Join(t.TempDir(), "kopia.config"), password: password}
+	return &kopiaCLI{t: t, bin: framework.ToolPath(t, "kopia"), config: filepath.Join(t.TempDir(), "kopia.config"), password: password}
 }
 
 func (k *kopiaCLI) run(args ...string) []byte {
@@ -72,5 +60,5 @@ func (k *kopiaCLI) snapshot(dir string) string {
 // startVersitygw starts the S3 server built by `make tools`.
 func startVersitygw(t *testing.T) *framework.Versitygw {
 	t.Helper()
-	return framework.StartVersitygw(t, toolPath(t, "versitygw"))
+	return framework.StartVersitygw(t, framework.ToolPath(t, "versitygw"))
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -341,7 +340,7 @@ func TestRestoreFromS3(t *testing.T) {
 	t.Parallel()
 	install(t)
 	ctx := context.Background()
-	gw := framework.StartVersitygw(t, toolPath(t, "versitygw"))
+	gw := framework.StartVersitygw(t, framework.ToolPath(t, "versitygw"))
 	gw.MakeBucket(ctx, t, "backups")
 	ns := newNamespace(t, "s3")
 	encryptionSecret(t, ns, "encrypt-secret", "s3-password")
@@ -408,19 +407,4 @@ func TestRestoreFailures(t *testing.T) {
 		t.Errorf("ValidationPassed message = %q, want it to name spec.dataSource.snapshot and the missing Snapshot", msg)
 	}
 	expectColumns(t, ns, "no-snapshot", map[string]string{"PHASE": "Invalid"})
-}
-
-// toolPath is a peer binary built by `make tools` (hack/build-tools.sh).
-// A missing tool fails the test: CI builds them first.
-func toolPath(t *testing.T, name string) string {
-	t.Helper()
-	dir := os.Getenv("RESTORE_TOOLS_DIR")
-	if dir == "" {
-		dir = filepath.Join(repoRoot, "_output", "tools")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s not found in %s (RESTORE_TOOLS_DIR): run `make tools`: %v", name, dir, err)
-	}
-	return p
 }
