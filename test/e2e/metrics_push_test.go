@@ -2,16 +2,10 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"maps"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +17,7 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/metricspush"
-	"github.com/restore-controller/restore/test/cluster"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestMetricsPushToPushgateway: with a real Pushgateway configured, two
@@ -115,7 +109,7 @@ func TestMetricsPushUnreachablePushgateway(t *testing.T) {
 		return err
 	})
 	// A port that was just free and is closed again: connecting is refused.
-	closed := freeAddress(t)
+	closed := framework.FreeAddress(t)
 	pusher, err := metricspush.New(metricspush.Options{URL: "http://" + closed, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -155,84 +149,11 @@ func TestMetricsPushUnreachablePushgateway(t *testing.T) {
 // port until the test ends and returns its URL once it reports ready.
 func startPushgateway(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(toolsDir(t), "pushgateway")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("pushgateway not found (RESTORE_TOOLS_DIR): run `make tools`: %v", err)
-	}
-	addr := freeAddress(t)
-	logPath := filepath.Join(t.TempDir(), "pushgateway.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--web.listen-address="+addr)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
-		if t.Failed() {
-			raw, _ := os.ReadFile(logPath)
-			t.Logf("pushgateway log:\n%s", raw)
-		}
-	})
+	addr := framework.FreeAddress(t)
 	url := "http://" + addr
-	poll(t, 30*time.Second, "the pushgateway to be ready", func(ctx context.Context) (bool, string, error) {
-		select {
-		case err := <-exited:
-			return false, "", fmt.Errorf("pushgateway exited: %v", err)
-		default:
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/-/ready", nil)
-		if err != nil {
-			return false, "", err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status, nil
-	})
+	framework.StartProcess(t, "pushgateway", framework.ToolPath(t, "pushgateway"),
+		[]string{"--web.listen-address=" + addr}, framework.HTTPReady(url+"/-/ready"))
 	return url
-}
-
-// toolsDir holds the peers `make tools` builds.
-func toolsDir(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("RESTORE_TOOLS_DIR"); dir != "" {
-		return dir
-	}
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(root, "_output", "tools")
-}
-
-// freeAddress is a loopback address nothing listens on.
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // scrape reads the Pushgateway's /metrics in the text format.
