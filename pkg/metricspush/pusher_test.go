@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,5 +239,35 @@ func TestPushErrors(t *testing.T) {
 	}
 	if reqs := requests(); len(reqs) != 0 {
 		t.Errorf("an unfinished restore was pushed: %+v", reqs)
+	}
+}
+
+// TestPushWithOwnClient: Options.Client carries what the default client
+// cannot, here trust in a test CA, to an https Pushgateway.
+func TestPushWithOwnClient(t *testing.T) {
+	var pushed atomic.Bool
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		pushed.Store(r.Method == http.MethodPut)
+	}))
+	t.Cleanup(srv.Close)
+	_, ctx := ktesting.NewTestContext(t)
+
+	withDefault, err := New(Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := withDefault.Push(ctx, finishedRestore(nil)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("push with the default client: error %v, want a certificate error", err)
+	}
+	withOwn, err := New(Options{URL: srv.URL, Client: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := withOwn.Push(ctx, finishedRestore(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if !pushed.Load() {
+		t.Error("the gateway received no PUT")
 	}
 }
