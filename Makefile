@@ -7,7 +7,7 @@
 #   make verify    generated code, CRDs, gofmt and go vet are clean
 #   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
 #   make cluster-up / cluster-down   a local cluster to explore with kubectl
-#   make tools     the kopia CLI and versitygw peers the tests run (_output/tools)
+#   make tools     the kopia CLI, versitygw and Pushgateway peers the tests run (_output/tools)
 #   make bench     restore benchmark: executor vs kopia CLI vs restic vs cp -a
 #   make images    container images of the controller and the executor (needs docker)
 
@@ -68,7 +68,7 @@ cluster-status: localcluster
 cluster-binaries:
 	./hack/build-cluster-binaries.sh
 
-## tools: kopia CLI v0.21.1 and versitygw v1.8.0 from hack/tools/go.mod
+## tools: kopia CLI v0.21.1, versitygw v1.8.0 and pushgateway v1.11.0 from hack/tools/go.mod
 ## into $(RESTORE_TOOLS_DIR); a stamp makes reruns instant.
 tools:
 	./hack/build-tools.sh
