@@ -19,6 +19,11 @@ const workloadImage = "example.com/testworkload:v1"
 
 var c *cluster.Cluster
 
+// executorBin is cmd/restore-executor as built by TestMain (the binary
+// kopiaImage is mapped to), for tests that run it on the host as a user
+// would.
+var executorBin string
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -45,5 +50,6 @@ func run(m *testing.M) int {
 		}
 		images[image] = bin
 	}
+	executorBin = images[kopiaImage]
 	return cluster.TestMain(m, cluster.Options{ImageBinaries: images}, &c)
 }

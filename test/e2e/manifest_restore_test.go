@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,30 +161,26 @@ func newPostgresSource(t *testing.T, ns string) *postgresSource {
 	return src
 }
 
-// snapshot dumps the Postgres and its Secrets from the API in the manifest
-// format and snapshots them into the world's repository as component
-// "manifest" of Snapshot "snap", as `restore-executor snapshot --manifests`
-// does.
+// snapshot runs `restore-executor snapshot --manifests` on the host with
+// the admin kubeconfig, as a user would: it dumps the Postgres and its
+// Secrets from the API in the manifest format and snapshots them into the
+// world's repository as component "manifest" of Snapshot "snap".
 func (src *postgresSource) snapshot(t *testing.T, w *restoreWorld) {
 	t.Helper()
-	ctx := context.Background()
-	mc, err := executor.NewManifestClients(c.Config())
-	if err != nil {
-		t.Fatal(err)
+	args := []string{"snapshot", "--kubeconfig", c.KubeconfigPath(), "--namespace", w.ns,
+		"--repository", w.repository, "--name", "snap", "--local-storage-dir", w.storageDir,
+		"--manifests", "manifest=" + src.ns + "/postgreses.kubedb.com",
+		"--manifests", "manifest=" + src.ns + "/secrets/pg-auth",
+		"--manifests", "manifest=" + src.ns + "/secrets/pg-config",
 	}
-	comps, err := executor.DumpManifestComponents(ctx, mc, []executor.ManifestComponent{{Name: "manifest", Selectors: []executor.ManifestSelector{
-		{Namespace: src.ns, Resource: "postgreses.kubedb.com"},
-		{Namespace: src.ns, Resource: "secrets", Name: "pg-auth"},
-		{Namespace: src.ns, Resource: "secrets", Name: "pg-config"},
-	}}}, t.TempDir())
-	if err != nil {
-		t.Fatalf("dumping manifests: %v", err)
-	}
-	if _, err := executor.CreateSnapshotObject(ctx, executor.Clients{Kube: c.Client(), Restore: restoreClient(t)}, executor.SnapshotObjectOptions{
-		Namespace: w.ns, Repository: w.repository, Name: "snap", Components: comps,
-		LocalStorageDir: w.storageDir, ScratchDir: t.TempDir(),
-	}); err != nil {
-		t.Fatalf("snapshotting manifests: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, executorBin, args...)
+	// The default scratch directories (the dump, kopia's config and
+	// caches) go under TMPDIR: keep them in the test's.
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("restore-executor %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
