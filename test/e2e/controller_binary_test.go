@@ -43,10 +43,9 @@ func (p *controllerProcess) logText() string {
 func TestControllerBinary(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "restore-controller")
-	build := exec.Command("go", "build", "-o", bin, "github.com/restore-controller/restore/cmd/restore-controller")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building restore-controller: %v\n%s", err, out)
+	bin, err := framework.BuildBinary(dir, "github.com/restore-controller/restore/cmd/restore-controller")
+	if err != nil {
+		t.Fatal(err)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	writeKubeconfig(t, kubeconfig)

@@ -16,7 +16,6 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/test/framework"
@@ -30,40 +29,20 @@ const kopiaImage = "example.com/restore-executor:v1"
 // parameter it understands, and returns the Addon's name.
 func (w *restoreWorld) kopiaAddon(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	client := restoreClient(t)
 	name := "kopia-" + w.ns
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: addonsv1alpha1.FunctionSpec{
-				Image:   kopiaImage,
-				Command: []string{"/restore-executor"},
-				Args: []string{"restore",
-					"--snapshot=${snapshotName}", "--component=${component}", "--progress-interval=200ms",
-					"--include=${include:=}", "--exclude=${exclude:=}", "--parallel=${parallel:=0}",
-					"--resume=${resume:=true}", "--delete-extra=${deleteExtra:=false}", "--sparse=${sparse:=false}"},
-			},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, name, metav1.DeleteOptions{}) })
 	var params []common.ParameterDefinition
 	for _, p := range []string{invocation.ParamInclude, invocation.ParamExclude, invocation.ParamParallel,
 		invocation.ParamResume, invocation.ParamDeleteExtra, invocation.ParamSparse} {
 		params = append(params, common.ParameterDefinition{Name: p})
 	}
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
-				Name: "logical-backup-restore", Function: name, Driver: string(storagev1alpha1.DriverKopia),
-				Executor: addonsv1alpha1.ExecutorJob, Parameters: params,
-			}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, name, metav1.DeleteOptions{}) })
+	createAddon(t, name, name, addonsv1alpha1.FunctionSpec{
+		Image:   kopiaImage,
+		Command: []string{"/restore-executor"},
+		Args: []string{"restore",
+			"--snapshot=${snapshotName}", "--component=${component}", "--progress-interval=200ms",
+			"--include=${include:=}", "--exclude=${exclude:=}", "--parallel=${parallel:=0}",
+			"--resume=${resume:=true}", "--delete-extra=${deleteExtra:=false}", "--sparse=${sparse:=false}"},
+	}, addonsv1alpha1.Task{Name: "logical-backup-restore", Parameters: params})
 	return name
 }
 

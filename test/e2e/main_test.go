@@ -7,11 +7,10 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/restore-controller/restore/test/cluster"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // workloadImage is mapped to the testworkload binary built by TestMain.
@@ -35,20 +34,14 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	images := map[string]string{}
-	for image, pkg := range map[string]string{
+	images, err := framework.BuildImageBinaries(binDir, map[string]string{
 		workloadImage: "github.com/restore-controller/restore/test/cmd/testworkload",
 		executorImage: "github.com/restore-controller/restore/test/cmd/fakeexecutor",
 		kopiaImage:    "github.com/restore-controller/restore/cmd/restore-executor",
-	} {
-		bin := filepath.Join(binDir, filepath.Base(pkg))
-		build := exec.Command("go", "build", "-o", bin, pkg)
-		build.Stdout, build.Stderr = os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
-			return 1
-		}
-		images[image] = bin
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	executorBin = images[kopiaImage]
 	return cluster.TestMain(m, cluster.Options{ImageBinaries: images}, &c)

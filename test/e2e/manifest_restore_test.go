@@ -19,7 +19,6 @@ import (
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/manifest"
@@ -69,32 +68,12 @@ spec:
 // its name.
 func (w *restoreWorld) manifestAddon(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	client := restoreClient(t)
 	name := "manifest-" + w.ns
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: addonsv1alpha1.FunctionSpec{
-				Image:   kopiaImage,
-				Command: []string{"/restore-executor"},
-				Args:    []string{"restore-manifests", "--snapshot=${snapshotName}", "--component=${component}"},
-			},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, name, metav1.DeleteOptions{}) })
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
-				Name: invocation.TaskManifestRestore, Function: name, Driver: string(storagev1alpha1.DriverKopia),
-				Executor: addonsv1alpha1.ExecutorJob,
-			}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, name, metav1.DeleteOptions{}) })
+	createAddon(t, name, name, addonsv1alpha1.FunctionSpec{
+		Image:   kopiaImage,
+		Command: []string{"/restore-executor"},
+		Args:    []string{"restore-manifests", "--snapshot=${snapshotName}", "--component=${component}"},
+	}, addonsv1alpha1.Task{Name: invocation.TaskManifestRestore})
 	return name
 }
 

@@ -142,32 +142,14 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
-			ObjectMeta: metav1.ObjectMeta{Name: w.function},
-			Spec: addonsv1alpha1.FunctionSpec{
-				Image:   executorImage,
-				Command: []string{"/fakeexecutor"},
-				Args:    []string{"--outcome=${outcome:=succeed}"},
-			},
-		}, metav1.CreateOptions{})
-		return err
+	createAddon(t, addon, w.function, addonsv1alpha1.FunctionSpec{
+		Image:   executorImage,
+		Command: []string{"/fakeexecutor"},
+		Args:    []string{"--outcome=${outcome:=succeed}"},
+	}, addonsv1alpha1.Task{
+		Name:       "logical-backup-restore",
+		Parameters: []common.ParameterDefinition{{Name: "outcome", Default: "succeed"}},
 	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, w.function, metav1.DeleteOptions{}) })
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
-			ObjectMeta: metav1.ObjectMeta{Name: addon},
-			Spec: addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{{
-				Name:       "logical-backup-restore",
-				Function:   w.function,
-				Driver:     string(storagev1alpha1.DriverKopia),
-				Executor:   addonsv1alpha1.ExecutorJob,
-				Parameters: []common.ParameterDefinition{{Name: "outcome", Default: "succeed"}},
-			}}},
-		}, metav1.CreateOptions{})
-		return err
-	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, addon, metav1.DeleteOptions{}) })
 	return w
 }
 
@@ -354,4 +336,31 @@ func backupConfiguration(t *testing.T, ns, name string, target *common.TypedObje
 		}, metav1.CreateOptions{})
 		return err
 	})
+}
+
+// createAddon creates the cluster-scoped Function fn and an Addon whose one
+// restore task runs it with the Kopia driver as a Job; both are deleted
+// when the test ends.
+func createAddon(t *testing.T, addon, function string, fn addonsv1alpha1.FunctionSpec, task addonsv1alpha1.Task) {
+	t.Helper()
+	ctx := context.Background()
+	client := restoreClient(t)
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: function}, Spec: fn,
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, function, metav1.DeleteOptions{}) })
+	task.Function = function
+	task.Driver = string(storagev1alpha1.DriverKopia)
+	task.Executor = addonsv1alpha1.ExecutorJob
+	mustCreate(t, func() error {
+		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
+			ObjectMeta: metav1.ObjectMeta{Name: addon},
+			Spec:       addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{task}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, addon, metav1.DeleteOptions{}) })
 }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -74,12 +73,7 @@ func run(m *testing.M) int {
 func needExecutorBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		executorBin = filepath.Join(binDir, "restore-executor")
-		build := exec.Command("go", "build", "-o", executorBin, "github.com/restore-controller/restore/cmd/restore-executor")
-		out, err := build.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building cmd/restore-executor: %v\n%s", err, out)
-		}
+		executorBin, buildErr = framework.BuildBinary(binDir, "github.com/restore-controller/restore/cmd/restore-executor")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

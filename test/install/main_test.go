@@ -10,11 +10,10 @@ package install
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/restore-controller/restore/test/cluster"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // The images artifacts/ installs; the process kubelet runs the binaries
@@ -48,16 +47,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	images := map[string]string{}
-	for image, name := range map[string]string{controllerImage: "restore-controller", executorImage: "restore-executor"} {
-		bin := filepath.Join(binDir, name)
-		build := exec.Command("go", "build", "-o", bin, "github.com/restore-controller/restore/cmd/"+name)
-		build.Stdout, build.Stderr = os.Stdout, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "building cmd/%s: %v\n", name, err)
-			return 1
-		}
-		images[image] = bin
+	images, err := framework.BuildImageBinaries(binDir, map[string]string{
+		controllerImage: "github.com/restore-controller/restore/cmd/restore-controller",
+		executorImage:   "github.com/restore-controller/restore/cmd/restore-executor",
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	executorBin = images[executorImage]
 	return cluster.TestMain(m, cluster.Options{ImageBinaries: images}, &c)
