@@ -94,14 +94,6 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func clients(kubeconfig string) (executor.Clients, error) {
-	cfg, err := restConfig(kubeconfig)
-	if err != nil {
-		return executor.Clients{}, err
-	}
-	return clientsFor(cfg)
-}
-
 func clientsFor(cfg *rest.Config) (executor.Clients, error) {
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -120,17 +112,32 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-func runRestore(ctx context.Context, args []string, getenv func(string) string) error {
-	fs := newFlagSet("restore")
+// parseRestoreFlags parses the flags and environment of a restore
+// subcommand (restore, restore-manifests: they share them) and loads the
+// client config.
+func parseRestoreFlags(ctx context.Context, subcommand string, args []string, getenv func(string) string) (*executor.RunOptions, *rest.Config, error) {
+	fs := newFlagSet(subcommand)
 	o, kubeconfig, finish := restoreFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := finish(); err != nil {
+		return nil, nil, err
+	}
+	klog.FromContext(ctx).Info("Starting "+subcommand, "version", version.Get(), "restoreSession", klog.KRef(o.Namespace, o.RestoreSession), "component", o.Component)
+	cfg, err := restConfig(*kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, cfg, nil
+}
+
+func runRestore(ctx context.Context, args []string, getenv func(string) string) error {
+	o, cfg, err := parseRestoreFlags(ctx, "restore", args, getenv)
+	if err != nil {
 		return err
 	}
-	klog.FromContext(ctx).Info("Starting restore", "version", version.Get(), "restoreSession", klog.KRef(o.Namespace, o.RestoreSession), "component", o.Component)
-	c, err := clients(*kubeconfig)
+	c, err := clientsFor(cfg)
 	if err != nil {
 		return err
 	}

@@ -17,15 +17,7 @@ import (
 // resume, delete-extra, sparse, target-*) do not apply to manifests and
 // are ignored.
 func runRestoreManifests(ctx context.Context, args []string, getenv func(string) string) error {
-	fs := newFlagSet("restore-manifests")
-	o, kubeconfig, finish := restoreFlags(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := finish(); err != nil {
-		return err
-	}
-	cfg, err := restConfig(*kubeconfig)
+	o, cfg, err := parseRestoreFlags(ctx, "restore-manifests", args, getenv)
 	if err != nil {
 		return err
 	}

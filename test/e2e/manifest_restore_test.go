@@ -201,13 +201,8 @@ func (w *restoreWorld) manifestRestore(name, addon, dst string) *corev1alpha1.Re
 // cluster's bookkeeping carried over.
 func TestManifestRestorePostgres(t *testing.T) {
 	ctx := context.Background()
-	installKubeDBCRDs(t)
-	ns, dst := newNamespace(t), newNamespace(t)
-	logsOnFailure(t, ns)
-	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
-	addon := w.manifestAddon(t)
-	src := newPostgresSource(t, ns)
-	src.snapshot(t, w)
+	w, addon, src, dst := seededManifestWorld(t)
+	ns := w.ns
 	startController(t)
 
 	rs := w.manifestRestore("manifests", addon, dst)
@@ -273,13 +268,8 @@ func TestManifestRestorePostgres(t *testing.T) {
 // restore fails naming it, and neither it nor anything else is written.
 func TestManifestRestoreRefusesToOverwrite(t *testing.T) {
 	ctx := context.Background()
-	installKubeDBCRDs(t)
-	ns, dst := newNamespace(t), newNamespace(t)
-	logsOnFailure(t, ns)
-	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
-	addon := w.manifestAddon(t)
-	src := newPostgresSource(t, ns)
-	src.snapshot(t, w)
+	w, addon, src, dst := seededManifestWorld(t)
+	ns := w.ns
 	existing, err := c.Client().CoreV1().Secrets(dst).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "pg-restored-auth"},
 		Data:       map[string][]byte{"password": []byte("someone-elses")},
@@ -306,4 +296,21 @@ func TestManifestRestoreRefusesToOverwrite(t *testing.T) {
 		t.Errorf("the Postgres was created although its auth Secret could not be: %v", err)
 	}
 	src.untouched(t)
+}
+
+// seededManifestWorld installs the KubeDB CRDs and returns a world whose
+// namespace holds the Postgres and its Secrets (src), snapshotted into the
+// world's repository, its manifest Addon, and an empty namespace dst to
+// restore into.
+func seededManifestWorld(t *testing.T) (w *restoreWorld, addon string, src *postgresSource, dst string) {
+	t.Helper()
+	installKubeDBCRDs(t)
+	ns := newNamespace(t)
+	dst = newNamespace(t)
+	logsOnFailure(t, ns)
+	w = newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	addon = w.manifestAddon(t)
+	src = newPostgresSource(t, ns)
+	src.snapshot(t, w)
+	return w, addon, src, dst
 }
