@@ -87,7 +87,7 @@ func initHookStatus(rs *corev1alpha1.RestoreSession) {
 // running or is to be retried.
 func (c *Controller) runHooks(ctx context.Context, s *restoreState, stage hookStage) (bool, error) {
 	hooks := stage.hooks(s.rs)
-	condType, reasonOK, reasonFailed, messageOK := stage.condition()
+	condType, reasonOK, _, messageOK := stage.condition()
 	if len(hooks) == 0 || status.Has(s.status(), condType) {
 		return true, nil
 	}
@@ -99,7 +99,7 @@ func (c *Controller) runHooks(ctx context.Context, s *restoreState, stage hookSt
 		case corev1alpha1.HookExecutionSucceeded, corev1alpha1.HookExecutionSkipped:
 			continue
 		case corev1alpha1.HookExecutionFailed:
-			c.failStage(s, stage, list, i, reasonFailed)
+			c.failStage(s, stage, list, i)
 			return true, nil
 		}
 		if stage == postRestore && !policyMatches(info.ExecutionPolicy, succeeded) {
@@ -113,7 +113,7 @@ func (c *Controller) runHooks(ctx context.Context, s *restoreState, stage hookSt
 			return false, err
 		}
 		if entry.Phase == corev1alpha1.HookExecutionFailed {
-			c.failStage(s, stage, list, i, reasonFailed)
+			c.failStage(s, stage, list, i)
 			return true, nil
 		}
 	}
@@ -123,14 +123,14 @@ func (c *Controller) runHooks(ctx context.Context, s *restoreState, stage hookSt
 
 // failStage ends a stage at its failed hook i: the hooks after it are
 // skipped and the stage's condition says which hook failed and why.
-func (c *Controller) failStage(s *restoreState, stage hookStage, list []corev1alpha1.HookExecutionStatus, i int, reason string) {
+func (c *Controller) failStage(s *restoreState, stage hookStage, list []corev1alpha1.HookExecutionStatus, i int) {
 	for j := i + 1; j < len(list); j++ {
 		if list[j].Phase == corev1alpha1.HookExecutionPending {
 			list[j].Phase = corev1alpha1.HookExecutionSkipped
 			list[j].Message = fmt.Sprintf("hook %q failed before it", list[i].Name)
 		}
 	}
-	condType, _, _, _ := stage.condition()
+	condType, _, reason, _ := stage.condition()
 	msg := fmt.Sprintf("%s hook %q failed after %d attempt(s): %s", stage.title(), list[i].Name, list[i].Attempts, list[i].Message)
 	s.setCondition(condType, metav1.ConditionFalse, reason, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonHookFailed, msg)
