@@ -22,9 +22,9 @@ import (
 // Labels and annotations of a hook Job. AnnotationHook holds the hook's
 // stage and name exactly.
 const (
-	LabelHook       = "restore.kubestash.com/hook"
-	AnnotationHook  = "restore.kubestash.com/hook"
-	AnnotationRetry = "restore.kubestash.com/hook-attempt"
+	LabelHook             = "restore.kubestash.com/hook"
+	AnnotationHook        = "restore.kubestash.com/hook"
+	AnnotationHookAttempt = "restore.kubestash.com/hook-attempt"
 )
 
 // hookJobName names the Job of one attempt of a hook. Each attempt has a
@@ -184,8 +184,8 @@ func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int
 	labels := invokerLabels(rs)
 	labels[LabelHook] = labelValue(string(stage) + "-" + h.info.Name)
 	annotations := map[string]string{
-		AnnotationHook:  string(stage) + "/" + h.info.Name,
-		AnnotationRetry: strconv.Itoa(int(attempt)),
+		AnnotationHook:        string(stage) + "/" + h.info.Name,
+		AnnotationHookAttempt: strconv.Itoa(int(attempt)),
 	}
 	podMeta := metav1.ObjectMeta{Labels: labels, Annotations: annotations}
 	podSpec := corev1.PodSpec{
