@@ -481,36 +481,43 @@ func TestExecutorRBAC(t *testing.T) {
 	}
 }
 
-func TestExecutorRBACForeignSecret(t *testing.T) {
+// A Repository of another namespace whose BackupStorage allows the
+// restoring namespace (the owner's consent) is restored from through a Role
+// in that namespace naming exactly the objects read there.
+func TestExecutorRBACConsentedDataNamespace(t *testing.T) {
 	f := newFixture(t)
-	f.removeObject(newSecret(testNS, testSecret, ""))
-	f.kubeObjects = append(f.kubeObjects, newSecret("secrets", testSecret, "RESTIC_PASSWORD"))
-	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.EncryptionSecret.Namespace = "secrets" })
+	moveDataSource(f, testDataNS, &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromAll)}})
 	f.start()
 	if _, err := f.sync(); err != nil {
 		t.Fatal(err)
 	}
+	expectCondition(t, f.rs(), corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyEnsuredRestoreExecutor)
 	writes := f.writes()
 	foreignName := "restore-executor-demo-sample-restore"
 	fin := indexOf(writes, "patch restoresessions demo/sample-restore")
-	foreignRole := indexOf(writes, "create roles secrets/"+foreignName)
+	foreignRole := indexOf(writes, "create roles "+testDataNS+"/"+foreignName)
 	if fin < 0 || foreignRole < 0 || fin > foreignRole {
 		t.Errorf("want the finalizer before the Role in another namespace: %v", writes)
 	}
-	if indexOf(writes, "create rolebindings secrets/"+foreignName) < 0 {
-		t.Errorf("no RoleBinding in the Secret's namespace: %v", writes)
+	if indexOf(writes, "create rolebindings "+testDataNS+"/"+foreignName) < 0 {
+		t.Errorf("no RoleBinding in the data namespace: %v", writes)
 	}
 	f.refresh()
 	ctx := context.Background()
-	role, err := f.kubeClient.RbacV1().Roles("secrets").Get(ctx, foreignName, metav1.GetOptions{})
+	role, err := f.kubeClient.RbacV1().Roles(testDataNS).Get(ctx, foreignName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{testSecret}}}
-	if !equality.Semantic.DeepEqual(role.Rules, want) || len(role.OwnerReferences) != 0 {
-		t.Errorf("foreign role rules %+v owners %+v", role.Rules, role.OwnerReferences)
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}, ResourceNames: []string{testSecret}},
+		{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"backupstorages"}, Verbs: []string{"get"}, ResourceNames: []string{testStorage}},
+		{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"repositories"}, Verbs: []string{"get"}, ResourceNames: []string{testRepo}},
+		{APIGroups: []string{"storage.kubestash.com"}, Resources: []string{"snapshots"}, Verbs: []string{"get"}, ResourceNames: []string{testSnapshot}},
 	}
-	binding, err := f.kubeClient.RbacV1().RoleBindings("secrets").Get(ctx, foreignName, metav1.GetOptions{})
+	if !equality.Semantic.DeepEqual(role.Rules, want) || len(role.OwnerReferences) != 0 {
+		t.Errorf("foreign role rules\n%+v\nwant\n%+v\nowners %+v", role.Rules, want, role.OwnerReferences)
+	}
+	binding, err := f.kubeClient.RbacV1().RoleBindings(testDataNS).Get(ctx, foreignName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,10 +541,10 @@ func TestExecutorRBACForeignSecret(t *testing.T) {
 	// finalizer.
 	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded})
 	f.mustSync()
-	if _, err := f.kubeClient.RbacV1().Roles("secrets").Get(ctx, foreignName, metav1.GetOptions{}); err == nil {
+	if _, err := f.kubeClient.RbacV1().Roles(testDataNS).Get(ctx, foreignName, metav1.GetOptions{}); err == nil {
 		t.Errorf("foreign Role not deleted at the end")
 	}
-	if _, err := f.kubeClient.RbacV1().RoleBindings("secrets").Get(ctx, foreignName, metav1.GetOptions{}); err == nil {
+	if _, err := f.kubeClient.RbacV1().RoleBindings(testDataNS).Get(ctx, foreignName, metav1.GetOptions{}); err == nil {
 		t.Errorf("foreign RoleBinding not deleted at the end")
 	}
 	if _, err := f.kubeClient.RbacV1().Roles(testNS).Get(ctx, "restore-executor-sample-restore", metav1.GetOptions{}); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/hookaction"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // PodHookRunner performs one attempt of a Pod-executor hook's action in the
@@ -80,7 +81,7 @@ func (c *Controller) runInPods(ctx context.Context, s *restoreState, spec *corev
 	if err != nil {
 		return err
 	}
-	ns := targetNamespace(s.rs)
+	ns := refs.TargetNamespace(s.rs)
 	list, err := c.kubeClient.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return &hookAPIError{fmt.Errorf("listing the pods of the hook (%s): %w", selector, err)}
@@ -110,7 +111,7 @@ func (c *Controller) hookPodSelector(ctx context.Context, s *restoreState, spec 
 	if t == nil {
 		return nil, errors.New("a Pod executor without selector needs a target")
 	}
-	ns := targetNamespace(s.rs)
+	ns := refs.TargetNamespace(s.rs)
 	apps := c.kubeClient.AppsV1()
 	var sel *metav1.LabelSelector
 	var err error

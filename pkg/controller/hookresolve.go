@@ -13,6 +13,7 @@ import (
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // hookStage is when a hook runs: before the restore Jobs or after them.
@@ -65,25 +66,18 @@ func (c *Controller) checkHooks(ctx context.Context, rs *corev1alpha1.RestoreSes
 			if err != nil {
 				return nil, nil, err
 			}
-			ns := hookTemplateNamespace(rs, info)
-			if key := ns + "/" + info.HookTemplate.Name; !seen[key] {
+			ref := refs.HookTemplate(rs, info)
+			if key := ref.String(); !seen[key] {
 				seen[key] = true
 				deps = append(deps, corev1alpha1.ResourceFoundStatus{
 					APIGroup: corev1alpha1.SchemeGroupVersion.Group, Kind: "HookTemplate",
-					Namespace: ns, Name: info.HookTemplate.Name, Found: found,
+					Namespace: ref.Namespace, Name: ref.Name, Found: found,
 				})
 			}
 			errs = append(errs, hookErrs...)
 		}
 	}
 	return errs, deps, nil
-}
-
-func hookTemplateNamespace(rs *corev1alpha1.RestoreSession, info corev1alpha1.HookInfo) string {
-	if info.HookTemplate.Namespace != "" {
-		return info.HookTemplate.Namespace
-	}
-	return rs.Namespace
 }
 
 // resolveHook checks one hook against its HookTemplate: that the template
@@ -93,20 +87,15 @@ func hookTemplateNamespace(rs *corev1alpha1.RestoreSession, info corev1alpha1.Ho
 func (c *Controller) resolveHook(ctx context.Context, rs *corev1alpha1.RestoreSession, stage hookStage, info corev1alpha1.HookInfo, path *field.Path) (*resolvedHook, field.ErrorList, bool, error) {
 	var errs field.ErrorList
 	tmplPath := path.Child("hookTemplate")
-	ns := hookTemplateNamespace(rs, info)
-	tmpl, err := c.hookTemplates.HookTemplates(ns).Get(info.HookTemplate.Name)
+	tmpl, refusal, err := c.resolver().HookTemplate(ctx, rs, info)
 	if apierrors.IsNotFound(err) {
-		return nil, field.ErrorList{field.Invalid(tmplPath, info.HookTemplate.Name, fmt.Sprintf("HookTemplate %s/%s not found", ns, info.HookTemplate.Name))}, false, nil
+		return nil, field.ErrorList{field.Invalid(tmplPath, info.HookTemplate.Name, fmt.Sprintf("HookTemplate %s not found", refs.HookTemplate(rs, info)))}, false, nil
 	}
 	if err != nil {
 		return nil, nil, false, err
 	}
-	allowed, err := c.usagePolicyAllows(ctx, tmpl.Spec.UsagePolicy, tmpl.Namespace, rs.Namespace)
-	if err != nil {
-		return nil, nil, true, err
-	}
-	if !allowed {
-		errs = append(errs, field.Forbidden(tmplPath, fmt.Sprintf("the usagePolicy of HookTemplate %s/%s does not allow namespace %q", tmpl.Namespace, tmpl.Name, rs.Namespace)))
+	if refusal != "" {
+		errs = append(errs, field.Forbidden(tmplPath, refusal))
 	}
 	params, paramErrs := resolveParams(info.Params, tmpl.Spec.Params, fmt.Sprintf("HookTemplate %s/%s", tmpl.Namespace, tmpl.Name), "the HookTemplate", path.Child("params"))
 	errs = append(errs, paramErrs...)

@@ -8,6 +8,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -39,7 +40,7 @@ func dependencyIndexFunc(obj any) ([]string, error) {
 		return nil, nil
 	}
 	ds := rs.Spec.DataSource
-	ns := dataSourceNamespace(rs)
+	ns := refs.DataNamespace(rs)
 	keys := []string{dependencyKey("Addon", "", rs.Spec.Addon.Name)}
 	if ds.Repository != "" {
 		keys = append(keys, dependencyKey("Repository", ns, ds.Repository))
@@ -56,7 +57,7 @@ func dependencyIndexFunc(obj any) ([]string, error) {
 	// template's change matters for the whole restore.
 	for _, stage := range []hookStage{preRestore, postRestore} {
 		for _, h := range stage.hooks(rs) {
-			keys = append(keys, dependencyKey("HookTemplate", hookTemplateNamespace(rs, h), h.HookTemplate.Name))
+			keys = append(keys, dependencyKey("HookTemplate", refs.HookTemplate(rs, h).Namespace, h.HookTemplate.Name))
 		}
 	}
 	if !status.IsTrue(&rs.Status, corev1alpha1.TypeValidationPassed) {
@@ -99,20 +100,4 @@ func dependencyKeysOfBackupConfiguration(obj any) []string {
 		return nil
 	}
 	return []string{targetKey(bc.Spec.Target, bc.Namespace)}
-}
-
-// dataSourceNamespace is where the Repository and Snapshot live.
-func dataSourceNamespace(rs *corev1alpha1.RestoreSession) string {
-	if rs.Spec.DataSource.Namespace != "" {
-		return rs.Spec.DataSource.Namespace
-	}
-	return rs.Namespace
-}
-
-// targetNamespace is the namespace of the restore target.
-func targetNamespace(rs *corev1alpha1.RestoreSession) string {
-	if rs.Spec.Target != nil && rs.Spec.Target.Namespace != "" {
-		return rs.Spec.Target.Namespace
-	}
-	return rs.Namespace
 }

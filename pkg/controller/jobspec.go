@@ -17,6 +17,7 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // Names of the volumes the controller adds to every restore Job.
@@ -42,7 +43,7 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 		return nil, userErrorf("no restore task of Addon %q can be resolved", rs.Spec.Addon.Name)
 	}
 	if s.snapshot == nil {
-		return nil, userErrorf("Snapshot %q was deleted after validation", resolvedSnapshotName(rs))
+		return nil, userErrorf("Snapshot %q was deleted after validation", refs.ResolvedSnapshotName(rs))
 	}
 	jt := rs.Spec.Addon.JobTemplate
 	if jt == nil {
@@ -268,7 +269,7 @@ func restoreVariables(s *restoreState) map[string]string {
 	if tg := rs.Spec.Target; tg != nil {
 		vars[invocation.VarTargetName] = tg.Name
 		vars[invocation.VarTargetKind] = tg.Kind
-		vars[invocation.VarTargetNamespace] = targetNamespace(rs)
+		vars[invocation.VarTargetNamespace] = refs.TargetNamespace(rs)
 	}
 	return vars
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/manifest"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // Messages of manifest restore validation.
@@ -35,41 +36,54 @@ func manifestTaskIndex(s *restoreState) int {
 }
 
 // checkManifestOptions checks, for a restore with a manifest task, that
-// spec.manifestOptions.restoreNamespace is set and exists. Namespaces are
-// not watched: a missing one is looked for again every TargetPollInterval.
+// spec.manifestOptions.restoreNamespace is set, exists, and, when it is
+// another namespace than the RestoreSession's, that its owner accepts
+// manifest restores from the RestoreSession's namespace
+// (refs.CheckRestoreNamespace). Namespaces are not watched: a missing or
+// refusing one is looked at again every TargetPollInterval.
 func (c *Controller) checkManifestOptions(ctx context.Context, s *restoreState) (field.ErrorList, error) {
 	i := manifestTaskIndex(s)
 	if i < 0 {
 		return nil, nil
 	}
 	path := field.NewPath("spec", "manifestOptions", "restoreNamespace")
-	mo := s.rs.Spec.ManifestOptions
-	if mo == nil || mo.RestoreNamespace == "" {
+	restoreNS := refs.RestoreNamespace(s.rs)
+	if restoreNS == "" {
 		return field.ErrorList{field.Required(path, fmt.Sprintf(messageRestoreNamespaceRequired, s.tasks[i].ref.Name, i))}, nil
 	}
-	_, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, mo.RestoreNamespace, metav1.GetOptions{})
+	target, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, restoreNS, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		s.result.requeueWithin(c.opts.TargetPollInterval)
-		return field.ErrorList{field.Invalid(path, mo.RestoreNamespace, fmt.Sprintf(messageRestoreNamespaceNotFound, mo.RestoreNamespace))}, nil
+		return field.ErrorList{field.Invalid(path, restoreNS, fmt.Sprintf(messageRestoreNamespaceNotFound, restoreNS))}, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading Namespace %s: %w", mo.RestoreNamespace, err)
+		return nil, fmt.Errorf("reading Namespace %s: %w", restoreNS, err)
+	}
+	if err := refs.CheckRestoreNamespace(s.rs.Namespace, target); err != nil {
+		s.result.requeueWithin(c.opts.TargetPollInterval)
+		return field.ErrorList{field.Forbidden(path, err.Error())}, nil
 	}
 	return nil, nil
 }
 
 // manifestGrants are the executor's permissions in the restore namespace:
-// get and create of the kinds a manifest restore creates (manifest.Plan
-// accepts no others). The objects' names come from the snapshot, which
-// the controller does not read, and create cannot be limited by name
-// anyway, so these grants name no object.
+// create of the kinds a manifest restore creates (manifest.Plan accepts no
+// others), and get to compare an object that exists already. The objects'
+// names come from the snapshot, which the controller does not read, and
+// create cannot be limited by name anyway, so these grants name no object.
+// In another namespace than the RestoreSession's, Secrets get create only:
+// the executor never reads a Secret of another namespace it was not named.
 func manifestGrants(s *restoreState) []grant {
-	if manifestTaskIndex(s) < 0 || s.rs.Spec.ManifestOptions == nil || s.rs.Spec.ManifestOptions.RestoreNamespace == "" {
+	ns := refs.RestoreNamespace(s.rs)
+	if manifestTaskIndex(s) < 0 || ns == "" {
 		return nil
 	}
-	ns := s.rs.Spec.ManifestOptions.RestoreNamespace
 	verbs := []string{"get", "create"}
-	grants := []grant{{ns, "", "secrets", "", verbs}}
+	secretVerbs := verbs
+	if ns != s.rs.Namespace {
+		secretVerbs = []string{"create"}
+	}
+	grants := []grant{{ns, "", "secrets", "", secretVerbs}}
 	for _, db := range manifest.Databases {
 		grants = append(grants, grant{ns, manifest.KubeDBGroup, db.Resource, "", verbs})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 const testRestoreNS = "restored"
@@ -39,7 +40,11 @@ func manifestFixture(t *testing.T) *fixture {
 		rs.Spec.Addon.Tasks = []corev1alpha1.TaskReference{{Name: invocation.TaskManifestRestore}}
 		rs.Spec.ManifestOptions = &corev1alpha1.ManifestRestoreOptions{RestoreNamespace: testRestoreNS}
 	})
-	f.kubeObjects = append(f.kubeObjects, newNamespace(testRestoreNS, nil))
+	// The restore namespace's owner accepts manifest restores from the
+	// RestoreSession's namespace.
+	restoreNS := newNamespace(testRestoreNS, nil)
+	restoreNS.Annotations = map[string]string{refs.AnnotationAcceptManifestRestoresFrom: testNS}
+	f.kubeObjects = append(f.kubeObjects, restoreNS)
 	return f
 }
 
@@ -105,9 +110,10 @@ func TestManifestRestoreJobAndRBAC(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no executor Role in the restore namespace: %v", err)
 			}
+			// Secrets of another namespace may be created, never read.
 			verbs := []string{"get", "create"}
 			want := []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: verbs},
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
 				{APIGroups: []string{"kubedb.com"}, Resources: []string{"mariadbs"}, Verbs: verbs},
 				{APIGroups: []string{"kubedb.com"}, Resources: []string{"mongodbs"}, Verbs: verbs},
 				{APIGroups: []string{"kubedb.com"}, Resources: []string{"mysqls"}, Verbs: verbs},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // pausedByValue is the AnnotationPausedBy value of a RestoreSession.
@@ -84,7 +85,7 @@ func (c *Controller) pauseBackups(ctx context.Context, s *restoreState) error {
 func (c *Controller) resumeBackups(ctx context.Context, rs *corev1alpha1.RestoreSession) (int, error) {
 	mine := pausedByValue(rs)
 	resumed := 0
-	namespaces := map[string]bool{targetNamespace(rs): true}
+	namespaces := map[string]bool{refs.TargetNamespace(rs): true}
 	for _, p := range rs.Status.PausedBackups {
 		namespaces[p.Namespace] = true
 	}

@@ -17,6 +17,7 @@ import (
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // executorServiceAccount is the service account the restore Jobs run as:
@@ -40,8 +41,10 @@ type grant struct {
 // executorGrants are exactly the API calls the executor makes: GET of the
 // objects it restores from, each by name, and a status patch of its own
 // RestoreSession. Nothing can be listed or watched, and no other Secret
-// can be read. A manifest restore adds get and create of the kinds it
-// restores in its restore namespace (manifestGrants).
+// can be read. The objects are the ones refs resolved and allowed, so a
+// grant outside the RestoreSession's namespace exists only with the
+// consent of that namespace's owner. A manifest restore adds the
+// permissions to create what it restores (manifestGrants).
 func executorGrants(s *restoreState) []grant {
 	rs := s.rs
 	core := corev1alpha1.SchemeGroupVersion.Group
@@ -58,12 +61,11 @@ func executorGrants(s *restoreState) []grant {
 	}
 	if bs := s.storage; bs != nil {
 		grants = append(grants, grant{bs.Namespace, storage, "backupstorages", bs.Name, []string{"get"}})
-		if bs.Spec.Storage.S3 != nil && bs.Spec.Storage.S3.SecretName != "" {
-			grants = append(grants, grant{bs.Namespace, "", "secrets", bs.Spec.Storage.S3.SecretName, []string{"get"}})
-		}
 	}
-	if ns, name, ok := encryptionSecretRef(s); ok {
-		grants = append(grants, grant{ns, "", "secrets", name, []string{"get"}})
+	for _, secret := range []*refs.Ref{s.storageSecret, s.encryptionSecret} {
+		if secret != nil {
+			grants = append(grants, grant{secret.Namespace, "", "secrets", secret.Name, []string{"get"}})
+		}
 	}
 	return append(grants, manifestGrants(s)...)
 }

@@ -17,6 +17,7 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -53,8 +54,17 @@ type restoreState struct {
 	tasks      []resolvedTask
 	// statefulSet is the target when it is a StatefulSet.
 	statefulSet *appsv1.StatefulSet
+	// encryptionSecret and storageSecret are the Secrets the executor may
+	// read; nil when there is none, or the RestoreSession may not read it.
+	encryptionSecret, storageSecret *refs.Ref
 	// components are the snapshot components this restore restores.
 	components []string
+}
+
+// setResolution stores what the RestoreSession's data source resolved to.
+func (s *restoreState) setResolution(res *refs.Resolution) {
+	s.snapshot, s.repository, s.storage = res.Snapshot, res.Repository, res.Storage
+	s.encryptionSecret, s.storageSecret = res.EncryptionSecret, res.StorageSecret
 }
 
 // resolvedTask is a RestoreSession task with the Addon task and Function it
@@ -151,7 +161,7 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 		if err != nil || !valid {
 			return err
 		}
-	} else if err := c.loadDependencies(s); err != nil {
+	} else if err := c.loadDependencies(ctx, s); err != nil {
 		return err
 	}
 

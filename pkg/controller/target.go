@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -52,7 +53,7 @@ func (c *Controller) findTarget(ctx context.Context, s *restoreState) (bool, err
 		return true, nil
 	}
 	st := s.status()
-	ns := targetNamespace(s.rs)
+	ns := refs.TargetNamespace(s.rs)
 	var err error
 	switch {
 	case t.APIGroup == "apps" && t.Kind == kindStatefulSet:

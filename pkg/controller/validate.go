@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -69,19 +68,12 @@ func conditionMessage(st *corev1alpha1.RestoreSessionStatus, condType string) st
 }
 
 // resolve looks up every object the RestoreSession refers to and stores the
-// ones found in s. It returns the user's errors as a field.ErrorList and
-// only API failures a retry can fix as error.
+// ones found, and usable with their owners' consent, in s. It returns the
+// user's errors as a field.ErrorList and only API failures a retry can fix
+// as error.
 func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorList, []corev1alpha1.ResourceFoundStatus, error) {
 	rs := s.rs
 	var errs field.ErrorList
-	var deps []corev1alpha1.ResourceFoundStatus
-	dep := func(group, kind, namespace, name string, found bool) {
-		deps = append(deps, corev1alpha1.ResourceFoundStatus{APIGroup: group, Kind: kind, Namespace: namespace, Name: name, Found: found})
-	}
-	ds := rs.Spec.DataSource
-	dsPath := field.NewPath("spec", "dataSource")
-	ns := dataSourceNamespace(rs)
-	storageGroup := storagev1alpha1.SchemeGroupVersion.Group
 
 	if t := rs.Spec.Target; t != nil && t.Namespace != "" && t.Namespace != rs.Namespace {
 		errs = append(errs, field.Invalid(field.NewPath("spec", "target", "namespace"), t.Namespace,
@@ -92,90 +84,15 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 		errs = append(errs, field.Invalid(field.NewPath("spec", "target", "kind"), t.Kind, fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup)))
 	}
 
-	// Repository, when named.
-	if ds.Repository != "" {
-		repo, err := c.repositories.Repositories(ns).Get(ds.Repository)
-		switch {
-		case apierrors.IsNotFound(err):
-			errs = append(errs, field.Invalid(dsPath.Child("repository"), ds.Repository, fmt.Sprintf("Repository %s/%s not found", ns, ds.Repository)))
-			dep(storageGroup, "Repository", ns, ds.Repository, false)
-		case err != nil:
-			return nil, nil, err
-		default:
-			s.repository = repo
-		}
+	res, err := c.resolver().Resolve(ctx, rs, "")
+	if err != nil {
+		return nil, nil, err
 	}
-
-	// Snapshot: named, or the newest Succeeded one of the Repository.
-	snapPath := dsPath.Child("snapshot")
-	if ds.Snapshot == corev1alpha1.SnapshotLatest {
-		snap, err := c.latestSnapshot(ns, ds.Repository)
-		if err != nil {
-			return nil, nil, err
-		}
-		if snap == nil {
-			errs = append(errs, field.Invalid(snapPath, ds.Snapshot, fmt.Sprintf("Repository %s/%s has no Succeeded Snapshot", ns, ds.Repository)))
-			dep(storageGroup, "Snapshot", ns, ds.Snapshot, false)
-		}
-		s.snapshot = snap
-	} else {
-		snap, err := c.snapshots.Snapshots(ns).Get(ds.Snapshot)
-		switch {
-		case apierrors.IsNotFound(err):
-			errs = append(errs, field.Invalid(snapPath, ds.Snapshot, fmt.Sprintf("Snapshot %s/%s not found", ns, ds.Snapshot)))
-			dep(storageGroup, "Snapshot", ns, ds.Snapshot, false)
-		case err != nil:
-			return nil, nil, err
-		default:
-			s.snapshot = snap
-		}
-	}
-	if snap := s.snapshot; snap != nil {
-		deps = append([]corev1alpha1.ResourceFoundStatus{{APIGroup: storageGroup, Kind: "Snapshot", Namespace: ns, Name: snap.Name, Found: true}}, deps...)
-		errs = append(errs, checkSnapshot(snap, ds, snapPath)...)
-		if ds.Repository == "" && snap.Spec.Repository != "" {
-			repo, err := c.repositories.Repositories(ns).Get(snap.Spec.Repository)
-			switch {
-			case apierrors.IsNotFound(err):
-				errs = append(errs, field.Invalid(snapPath, ds.Snapshot, fmt.Sprintf("Repository %s/%s of the Snapshot not found", ns, snap.Spec.Repository)))
-				dep(storageGroup, "Repository", ns, snap.Spec.Repository, false)
-			case err != nil:
-				return nil, nil, err
-			default:
-				s.repository = repo
-			}
-		}
-	}
-
-	// BackupStorage of the Repository, and whether it may be used from
-	// the Repository's namespace.
-	if repo := s.repository; repo != nil {
-		dep(storageGroup, "Repository", repo.Namespace, repo.Name, true)
-		bsNamespace := repo.Spec.StorageRef.Namespace
-		if bsNamespace == "" {
-			bsNamespace = repo.Namespace
-		}
-		bs, err := c.backupStorages.BackupStorages(bsNamespace).Get(repo.Spec.StorageRef.Name)
-		switch {
-		case apierrors.IsNotFound(err):
-			errs = append(errs, field.Invalid(dsPath.Child("repository"), repo.Name,
-				fmt.Sprintf("BackupStorage %s/%s of the Repository not found", bsNamespace, repo.Spec.StorageRef.Name)))
-			dep(storageGroup, "BackupStorage", bsNamespace, repo.Spec.StorageRef.Name, false)
-		case err != nil:
-			return nil, nil, err
-		default:
-			dep(storageGroup, "BackupStorage", bs.Namespace, bs.Name, true)
-			allowed, err := c.usagePolicyAllows(ctx, bs.Spec.UsagePolicy, bs.Namespace, repo.Namespace)
-			if err != nil {
-				return nil, nil, err
-			}
-			if !allowed {
-				errs = append(errs, field.Invalid(dsPath.Child("repository"), repo.Name,
-					fmt.Sprintf("the usagePolicy of BackupStorage %s/%s does not allow namespace %q", bs.Namespace, bs.Name, repo.Namespace)))
-			} else {
-				s.storage = bs
-			}
-		}
+	s.setResolution(res)
+	errs = append(errs, res.Errors...)
+	deps := res.Dependencies
+	if s.snapshot != nil {
+		errs = append(errs, checkSnapshot(s.snapshot, rs.Spec.DataSource, field.NewPath("spec", "dataSource", "snapshot"))...)
 	}
 
 	addonErrs, addonDeps := c.resolveAddon(s)
@@ -243,27 +160,6 @@ func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSo
 		}
 	}
 	return errs
-}
-
-// latestSnapshot is the Succeeded Snapshot of the Repository with the newest
-// snapshotTime; ties go to the greater name, so the choice is stable.
-func (c *Controller) latestSnapshot(namespace, repository string) (*storagev1alpha1.Snapshot, error) {
-	selector := labels.SelectorFromSet(labels.Set{storagev1alpha1.LabelRepoName: repository})
-	snaps, err := c.snapshots.Snapshots(namespace).List(selector)
-	if err != nil {
-		return nil, err
-	}
-	var latest *storagev1alpha1.Snapshot
-	for _, snap := range snaps {
-		if snap.Status.Phase != storagev1alpha1.SnapshotSucceeded || snap.Status.SnapshotTime == nil || snap.Spec.Repository != repository {
-			continue
-		}
-		if latest == nil || latest.Status.SnapshotTime.Before(snap.Status.SnapshotTime) ||
-			(latest.Status.SnapshotTime.Equal(snap.Status.SnapshotTime) && snap.Name > latest.Name) {
-			latest = snap
-		}
-	}
-	return latest, nil
 }
 
 // resolveAddon checks the Addon, its restore tasks, their Functions and the
@@ -372,51 +268,27 @@ func paramString(v any) string {
 	return string(b)
 }
 
-// checkEncryptionSecret checks that the encryption Secret (the
-// RestoreSession's, else the Repository's) exists and holds a password.
+// checkEncryptionSecret checks that the encryption Secret the
+// RestoreSession may read (refs.Resolution.EncryptionSecret) exists and
+// holds a password.
 func (c *Controller) checkEncryptionSecret(ctx context.Context, s *restoreState) (field.ErrorList, error) {
-	path := field.NewPath("spec", "dataSource", "encryptionSecret")
-	namespace, name, ok := encryptionSecretRef(s)
-	if !ok {
-		if s.repository == nil {
-			return nil, nil // already reported
-		}
-		return field.ErrorList{field.Required(path,
-			fmt.Sprintf("neither the RestoreSession nor Repository %s/%s names an encryption Secret", s.repository.Namespace, s.repository.Name))}, nil
+	ref := s.encryptionSecret
+	if ref == nil {
+		return nil, nil // why not is reported by the resolution
 	}
-	secret, err := c.kubeClient.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	path := field.NewPath("spec", "dataSource", "encryptionSecret")
+	secret, err := c.kubeClient.CoreV1().Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return field.ErrorList{field.Invalid(path, name, fmt.Sprintf("Secret %s/%s not found", namespace, name))}, nil
+		return field.ErrorList{field.Invalid(path, ref.Name, fmt.Sprintf("Secret %s not found", ref))}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading encryption Secret %s/%s: %w", namespace, name, err)
+		return nil, fmt.Errorf("reading encryption Secret %s: %w", ref, err)
 	}
 	if len(secret.Data[storagev1alpha1.EncryptionKeyKopia]) == 0 && len(secret.Data[storagev1alpha1.EncryptionKeyRestic]) == 0 {
-		return field.ErrorList{field.Invalid(path, name, fmt.Sprintf("Secret %s/%s has no key %s (or %s)",
-			namespace, name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic))}, nil
+		return field.ErrorList{field.Invalid(path, ref.Name, fmt.Sprintf("Secret %s has no key %s (or %s)",
+			ref, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic))}, nil
 	}
 	return nil, nil
-}
-
-// encryptionSecretRef is the namespace and name of the Secret the executor
-// decrypts the repository with.
-func encryptionSecretRef(s *restoreState) (namespace, name string, ok bool) {
-	if ref := s.rs.Spec.DataSource.EncryptionSecret; ref != nil {
-		namespace = ref.Namespace
-		if namespace == "" {
-			namespace = s.rs.Namespace
-		}
-		return namespace, ref.Name, true
-	}
-	if s.repository != nil && s.repository.Spec.EncryptionSecret != nil {
-		ref := s.repository.Spec.EncryptionSecret
-		namespace = ref.Namespace
-		if namespace == "" {
-			namespace = s.repository.Namespace
-		}
-		return namespace, ref.Name, true
-	}
-	return "", "", false
 }
 
 func findTask(tasks []addonsv1alpha1.Task, name string) (addonsv1alpha1.Task, bool) {

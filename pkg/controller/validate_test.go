@@ -14,6 +14,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 func TestValidationPasses(t *testing.T) {
@@ -326,7 +327,7 @@ func TestLatestSnapshot(t *testing.T) {
 	f.start().mustSync()
 
 	rs := f.rs()
-	if got := resolvedSnapshotName(rs); got != testSnapshot {
+	if got := refs.ResolvedSnapshotName(rs); got != testSnapshot {
 		t.Fatalf("resolved snapshot = %q, want %q", got, testSnapshot)
 	}
 	expectNoJobs(t, f)
@@ -344,7 +345,7 @@ func TestLatestSnapshot(t *testing.T) {
 	f.mustSync()
 
 	rs = f.rs()
-	if got := resolvedSnapshotName(rs); got != testSnapshot {
+	if got := refs.ResolvedSnapshotName(rs); got != testSnapshot {
 		t.Errorf("resolved snapshot moved to %q, want %q", got, testSnapshot)
 	}
 	jobs := f.jobs()

@@ -10,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // Clients are the API clients of the Kubernetes-facing layer. The executor
@@ -70,28 +70,30 @@ type RepositoryAccess struct {
 }
 
 // resolveRepository reads the Repository, its BackupStorage, the encryption
-// Secret (encryptionSecret overrides the Repository's when set, resolved in
-// secretDefaultNS) and the S3 credentials. localStorageDir, when set,
-// replaces a local BackupStorage's mountPath (running outside the Job).
-func resolveRepository(ctx context.Context, c Clients, namespace, name string, encryptionSecret *common.ObjectReference, secretDefaultNS, localStorageDir string) (*RepositoryAccess, error) {
+// Secret (the RestoreSession's when rs names one, else the Repository's;
+// rs may be nil) and the storage credentials, where refs says they are.
+// localStorageDir, when set, replaces a local BackupStorage's mountPath
+// (running outside the Job).
+func resolveRepository(ctx context.Context, c Clients, namespace, name string, rs *corev1alpha1.RestoreSession, localStorageDir string) (*RepositoryAccess, error) {
 	repository, err := c.Restore.StorageV1alpha1().Repositories(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("getting Repository %s/%s: %w", namespace, name, err)
 	}
-	stNS := orDefault(repository.Spec.StorageRef.Namespace, repository.Namespace)
-	storage, err := c.Restore.StorageV1alpha1().BackupStorages(stNS).Get(ctx, repository.Spec.StorageRef.Name, metav1.GetOptions{})
+	stRef := refs.StorageOf(repository)
+	stNS := stRef.Namespace
+	storage, err := c.Restore.StorageV1alpha1().BackupStorages(stNS).Get(ctx, stRef.Name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("getting BackupStorage %s/%s of Repository %s/%s: %w", stNS, repository.Spec.StorageRef.Name, namespace, name, err)
+		return nil, fmt.Errorf("getting BackupStorage %s of Repository %s/%s: %w", stRef, namespace, name, err)
 	}
 
-	ref := encryptionSecret
-	if ref == nil || ref.Name == "" {
-		ref, secretDefaultNS = repository.Spec.EncryptionSecret, repository.Namespace
+	ref, ok := refs.RepositoryEncryptionSecret(repository)
+	if rs != nil {
+		ref, ok = refs.EncryptionSecret(rs, repository)
 	}
-	if ref == nil || ref.Name == "" {
+	if !ok {
 		return nil, fmt.Errorf("%w: neither the RestoreSession nor Repository %s/%s names an encryption secret", ErrMissingSecret, namespace, name)
 	}
-	_, password, err := getSecret(ctx, c, orDefault(ref.Namespace, secretDefaultNS), ref.Name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic)
+	_, password, err := getSecret(ctx, c, ref.Namespace, ref.Name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic)
 	if err != nil {
 		return nil, err
 	}
@@ -119,14 +121,14 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, e
 			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
 			Prefix: s3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
 		}
-		if b.S3.SecretName != "" {
-			sec, _, err := getSecret(ctx, c, stNS, b.S3.SecretName)
+		if secretRef, ok := refs.StorageSecret(storage); ok {
+			sec, _, err := getSecret(ctx, c, secretRef.Namespace, secretRef.Name)
 			if err != nil {
 				return nil, err
 			}
 			for _, k := range []string{storagev1alpha1.S3AccessKeyIDKey, storagev1alpha1.S3SecretAccessKeyKey} {
 				if len(sec.Data[k]) == 0 {
-					return nil, fmt.Errorf("%w: Secret %s/%s has no key %q", ErrMissingSecretKey, stNS, b.S3.SecretName, k)
+					return nil, fmt.Errorf("%w: Secret %s has no key %q", ErrMissingSecretKey, secretRef, k)
 				}
 			}
 			s3.AccessKeyID = string(sec.Data[storagev1alpha1.S3AccessKeyIDKey])
@@ -158,7 +160,7 @@ func ResolveRestoreInputs(ctx context.Context, c Clients, namespace, session, co
 	if err != nil {
 		return nil, fmt.Errorf("getting RestoreSession %s/%s: %w", namespace, session, err)
 	}
-	dataNS := orDefault(rs.Spec.DataSource.Namespace, rs.Namespace)
+	dataNS := refs.DataNamespace(rs)
 	snap, err := c.Restore.StorageV1alpha1().Snapshots(dataNS).Get(ctx, snapshotName, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("getting Snapshot %s/%s: %w", dataNS, snapshotName, err)
@@ -173,7 +175,7 @@ func ResolveRestoreInputs(ctx context.Context, c Clients, namespace, session, co
 	if len(comp.KopiaStats) == 0 {
 		return nil, fmt.Errorf("Snapshot %s/%s component %q has no kopiaStats", dataNS, snapshotName, component)
 	}
-	acc, err := resolveRepository(ctx, c, dataNS, snap.Spec.Repository, rs.Spec.DataSource.EncryptionSecret, rs.Namespace, localStorageDir)
+	acc, err := resolveRepository(ctx, c, dataNS, snap.Spec.Repository, rs, localStorageDir)
 	if err != nil {
 		return nil, err
 	}

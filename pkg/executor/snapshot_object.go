@@ -58,7 +58,7 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 	if o.Now != nil {
 		now = o.Now
 	}
-	acc, err := resolveRepository(ctx, c, o.Namespace, o.Repository, nil, o.Namespace, o.LocalStorageDir)
+	acc, err := resolveRepository(ctx, c, o.Namespace, o.Repository, nil, o.LocalStorageDir)
 	if err != nil {
 		return nil, err
 	}

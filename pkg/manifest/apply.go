@@ -80,6 +80,11 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 			return res, fmt.Errorf("creating %s: %w", what, err)
 		}
 		existing, err := client.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsForbidden(err) {
+			// A restore into another namespace may create Secrets there
+			// but not read them, so it cannot tell its own from others'.
+			return res, fmt.Errorf("%w: %s; it was left unchanged, and this restore may not read it to compare: delete it or restore under another name", ErrObjectExists, what)
+		}
 		if err != nil {
 			return res, fmt.Errorf("%s exists, reading it: %w", what, err)
 		}

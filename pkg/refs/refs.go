@@ -1,0 +1,129 @@
+// Package refs is the one place that decides which objects a RestoreSession
+// refers to and whether it may use them.
+//
+// A RestoreSession names a Repository and Snapshot (possibly in another
+// namespace), through them a BackupStorage and its credentials Secret, an
+// encryption Secret, HookTemplates and, for a manifest restore, a namespace
+// to create objects in. Every one of these is read by the controller and,
+// through the grants the controller gives it, by the restore executor, so
+// the controller's validation, its dependency index, the executor's RBAC
+// grants and the executor itself must agree on where each object lives.
+// They all ask this package.
+//
+// The security rule it enforces: a RestoreSession may read or write outside
+// its own namespace only where the owner of the other namespace consented
+// (see Resolver.Resolve and the consent functions). Admission
+// (artifacts/admission) adds the second half, that the user who created
+// the RestoreSession could do the same themselves; the controller cannot
+// know that user, so this package checks consent only.
+package refs
+
+import (
+	"fmt"
+
+	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+)
+
+// Ref is a namespaced object's namespace and name.
+type Ref struct {
+	Namespace, Name string
+}
+
+func (r Ref) String() string { return r.Namespace + "/" + r.Name }
+
+// resolve defaults the namespace of an ObjectReference to the namespace of
+// the object that holds the reference.
+func resolve(ref common.ObjectReference, holderNamespace string) Ref {
+	if ref.Namespace == "" {
+		return Ref{holderNamespace, ref.Name}
+	}
+	return Ref{ref.Namespace, ref.Name}
+}
+
+// DataNamespace is where the RestoreSession's Repository and Snapshot live:
+// spec.dataSource.namespace, else the RestoreSession's own namespace.
+func DataNamespace(rs *corev1alpha1.RestoreSession) string {
+	if rs.Spec.DataSource.Namespace != "" {
+		return rs.Spec.DataSource.Namespace
+	}
+	return rs.Namespace
+}
+
+// TargetNamespace is the namespace of the restore target.
+func TargetNamespace(rs *corev1alpha1.RestoreSession) string {
+	if rs.Spec.Target != nil && rs.Spec.Target.Namespace != "" {
+		return rs.Spec.Target.Namespace
+	}
+	return rs.Namespace
+}
+
+// RepositoryName is the Repository restored from: spec.dataSource.repository,
+// else the named Snapshot's repository (snap may be nil).
+func RepositoryName(rs *corev1alpha1.RestoreSession, snap *storagev1alpha1.Snapshot) string {
+	if rs.Spec.DataSource.Repository != "" {
+		return rs.Spec.DataSource.Repository
+	}
+	if snap != nil {
+		return snap.Spec.Repository
+	}
+	return ""
+}
+
+// StorageOf is the BackupStorage a Repository keeps its data in.
+func StorageOf(repo *storagev1alpha1.Repository) Ref {
+	return resolve(repo.Spec.StorageRef, repo.Namespace)
+}
+
+// RepositoryEncryptionSecret is the Repository's own encryption Secret.
+func RepositoryEncryptionSecret(repo *storagev1alpha1.Repository) (Ref, bool) {
+	if repo == nil || repo.Spec.EncryptionSecret == nil || repo.Spec.EncryptionSecret.Name == "" {
+		return Ref{}, false
+	}
+	return resolve(*repo.Spec.EncryptionSecret, repo.Namespace), true
+}
+
+// EncryptionSecret is the Secret the repository is decrypted with: the
+// RestoreSession's spec.dataSource.encryptionSecret (its namespace defaults
+// to the RestoreSession's), else the Repository's own (repo may be nil).
+// Whether the RestoreSession may read it is CheckEncryptionSecret's
+// question.
+func EncryptionSecret(rs *corev1alpha1.RestoreSession, repo *storagev1alpha1.Repository) (Ref, bool) {
+	if ref := rs.Spec.DataSource.EncryptionSecret; ref != nil && ref.Name != "" {
+		return resolve(*ref, rs.Namespace), true
+	}
+	return RepositoryEncryptionSecret(repo)
+}
+
+// StorageSecret is the credentials Secret of a BackupStorage, always in the
+// BackupStorage's own namespace.
+func StorageSecret(bs *storagev1alpha1.BackupStorage) (Ref, bool) {
+	if s3 := bs.Spec.Storage.S3; s3 != nil && s3.SecretName != "" {
+		return Ref{bs.Namespace, s3.SecretName}, true
+	}
+	return Ref{}, false
+}
+
+// HookTemplate is the HookTemplate a hook runs; its namespace defaults to
+// the RestoreSession's.
+func HookTemplate(rs *corev1alpha1.RestoreSession, hook corev1alpha1.HookInfo) Ref {
+	return resolve(hook.HookTemplate, rs.Namespace)
+}
+
+// RestoreNamespace is the namespace a manifest restore creates objects in
+// ("" when unset).
+func RestoreNamespace(rs *corev1alpha1.RestoreSession) string {
+	if mo := rs.Spec.ManifestOptions; mo != nil {
+		return mo.RestoreNamespace
+	}
+	return ""
+}
+
+// describeFrom names a usage policy's setting for messages.
+func describeFrom(policy *common.UsagePolicy) string {
+	if policy == nil || policy.AllowedNamespaces.From == nil {
+		return "allowedNamespaces.from unset, i.e. Same"
+	}
+	return fmt.Sprintf("allowedNamespaces.from: %s", *policy.AllowedNamespaces.From)
+}
