@@ -54,6 +54,7 @@ type options struct {
 	defaultHookTimeout   time.Duration
 	pushgatewayURL       string
 	pushgatewayTimeout   time.Duration
+	hookAllowLocal       bool
 }
 
 func main() {
@@ -72,6 +73,7 @@ func main() {
 	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire or renew the Lease.")
 	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
 	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none: such attempts run inside a sync.")
+	flag.BoolVar(&o.hookAllowLocal, "hook-allow-local-addresses", false, "Let the network actions of Operator and Pod hooks, which the controller performs from its own pod, connect to loopback, link-local, unspecified and cloud metadata addresses (127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, 0.0.0.0, ::, 169.254.169.254, fd00:ec2::254, 100.100.100.200). Off: such connections are refused.")
 	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
 	flag.StringVar(&o.pushgatewayURL, "pushgateway-url", "", "Prometheus Pushgateway the final step of each restore pushes its metrics to, e.g. http://pushgateway.monitoring:9091 (user:password@ in it is sent as basic auth). Empty: no push.")
 	flag.DurationVar(&o.pushgatewayTimeout, "pushgateway-timeout", metricspush.DefaultTimeout, "Bound of one metrics push; a push that fails or times out fails the restore (MetricsPushed False).")
@@ -145,6 +147,7 @@ func run(ctx context.Context, o options) error {
 			Metrics:              metrics,
 			PodHookRunner:        podHooks,
 			DefaultHookTimeout:   o.defaultHookTimeout,
+			HookAddressPolicy:    hookaction.AddressPolicy{AllowLocal: o.hookAllowLocal},
 			MetricsPusher:        pusher,
 		})
 		if err != nil {
