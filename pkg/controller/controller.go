@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeinformers "k8s.io/client-go/informers"
@@ -70,6 +71,12 @@ type Options struct {
 	// and cloud metadata addresses; AllowLocal (restore-controller
 	// --hook-allow-local-addresses) allows them.
 	HookAddressPolicy hookaction.AddressPolicy
+	// OperatorHookNamespaceSelector limits which namespaces' RestoreSessions
+	// may use Operator-executor HookTemplates, whose actions the controller
+	// performs from its own pod: those whose Namespace's labels match. A
+	// RestoreSession elsewhere that uses one is Invalid. Nil or empty: every
+	// namespace (restore-controller --operator-hook-namespace-selector).
+	OperatorHookNamespaceSelector labels.Selector
 	// Clock is the time source; tests replace it.
 	Clock clock.PassiveClock
 	// Recorder records Events. Nil: a recorder writing Events through
