@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -54,6 +55,8 @@ type options struct {
 	defaultHookTimeout   time.Duration
 	pushgatewayURL       string
 	pushgatewayTimeout   time.Duration
+	hookAllowLocal       bool
+	operatorHookNSSel    string
 }
 
 func main() {
@@ -72,6 +75,8 @@ func main() {
 	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire or renew the Lease.")
 	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
 	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none: such attempts run inside a sync.")
+	flag.BoolVar(&o.hookAllowLocal, "hook-allow-local-addresses", false, "Let the network actions of Operator and Pod hooks, which the controller performs from its own pod, connect to loopback, link-local, unspecified and cloud metadata addresses (127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, 0.0.0.0, ::, 169.254.169.254, fd00:ec2::254, 100.100.100.200). Off: such connections are refused.")
+	flag.StringVar(&o.operatorHookNSSel, "operator-hook-namespace-selector", "", "Label selector on Namespaces, e.g. restore.kubestash.com/operator-hooks=allowed: only RestoreSessions in matching namespaces may use Operator-executor HookTemplates, whose actions the controller performs from its own pod; elsewhere such a RestoreSession is Invalid. Empty: every namespace.")
 	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
 	flag.StringVar(&o.pushgatewayURL, "pushgateway-url", "", "Prometheus Pushgateway the final step of each restore pushes its metrics to, e.g. http://pushgateway.monitoring:9091 (user:password@ in it is sent as basic auth). Empty: no push.")
 	flag.DurationVar(&o.pushgatewayTimeout, "pushgateway-timeout", metricspush.DefaultTimeout, "Bound of one metrics push; a push that fails or times out fails the restore (MetricsPushed False).")
@@ -99,6 +104,10 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("invalid --pushgateway-url or --pushgateway-timeout: %w", err)
 		}
 		pusher = p
+	}
+	operatorHookNamespaces, err := labels.Parse(o.operatorHookNSSel)
+	if err != nil {
+		return fmt.Errorf("invalid --operator-hook-namespace-selector %q: %w", o.operatorHookNSSel, err)
 	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
@@ -140,12 +149,14 @@ func run(ctx context.Context, o options) error {
 			kubeinformers.WithTweakListOptions(controller.ManagedJobsSelector))
 		restoreInformers := informers.NewSharedInformerFactory(client, o.resync)
 		c, err := controller.New(ctx, kubeClient, client, kubeInformers, restoreInformers, controller.Options{
-			TargetPollInterval:   o.targetPollInterval,
-			ExecutorBackoffLimit: ptr.To(int32(o.executorBackoffLimit)),
-			Metrics:              metrics,
-			PodHookRunner:        podHooks,
-			DefaultHookTimeout:   o.defaultHookTimeout,
-			MetricsPusher:        pusher,
+			TargetPollInterval:            o.targetPollInterval,
+			ExecutorBackoffLimit:          ptr.To(int32(o.executorBackoffLimit)),
+			Metrics:                       metrics,
+			PodHookRunner:                 podHooks,
+			DefaultHookTimeout:            o.defaultHookTimeout,
+			HookAddressPolicy:             hookaction.AddressPolicy{AllowLocal: o.hookAllowLocal},
+			OperatorHookNamespaceSelector: operatorHookNamespaces,
+			MetricsPusher:                 pusher,
 		})
 		if err != nil {
 			logger.Error(err, "Unable to create the controller")

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	kubeinformers "k8s.io/client-go/informers"
@@ -36,6 +37,7 @@ import (
 	addonslisters "github.com/restore-controller/restore/pkg/generated/listers/addons/v1alpha1"
 	corelisters "github.com/restore-controller/restore/pkg/generated/listers/core/v1alpha1"
 	storagelisters "github.com/restore-controller/restore/pkg/generated/listers/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/hookaction"
 )
 
 // ControllerName is the name of the workqueue, the event source and the
@@ -63,6 +65,18 @@ type Options struct {
 	// sets no timeout of its own: those attempts run inside a sync, which
 	// must end (default 5m). Function hooks run as Jobs and have no default.
 	DefaultHookTimeout time.Duration
+	// HookAddressPolicy limits the addresses that the network actions of
+	// Operator and Pod hooks, which the controller performs itself, may
+	// connect to. The zero value refuses loopback, link-local, unspecified
+	// and cloud metadata addresses; AllowLocal (restore-controller
+	// --hook-allow-local-addresses) allows them.
+	HookAddressPolicy hookaction.AddressPolicy
+	// OperatorHookNamespaceSelector limits which namespaces' RestoreSessions
+	// may use Operator-executor HookTemplates, whose actions the controller
+	// performs from its own pod: those whose Namespace's labels match. A
+	// RestoreSession elsewhere that uses one is Invalid. Nil or empty: every
+	// namespace (restore-controller --operator-hook-namespace-selector).
+	OperatorHookNamespaceSelector labels.Selector
 	// Clock is the time source; tests replace it.
 	Clock clock.PassiveClock
 	// Recorder records Events. Nil: a recorder writing Events through

@@ -16,10 +16,11 @@ import (
 )
 
 // PodHookRunner performs one attempt of a Pod-executor hook's action in the
-// pods its strategy chooses among those given. hookaction.PodRunner
-// implements it with the pods/exec subresource.
+// pods its strategy chooses among those given; the connections of a network
+// action must pass policy. hookaction.PodRunner implements it with the
+// pods/exec subresource.
 type PodHookRunner interface {
-	Run(ctx context.Context, action *corev1alpha1.HookAction, pods []corev1.Pod, strategy corev1alpha1.PodHookExecutionStrategy) ([]hookaction.PodResult, error)
+	Run(ctx context.Context, action *corev1alpha1.HookAction, pods []corev1.Pod, strategy corev1alpha1.PodHookExecutionStrategy, policy hookaction.AddressPolicy) ([]hookaction.PodResult, error)
 }
 
 // inlineHookAttempt performs one attempt of an Operator or Pod hook within
@@ -44,7 +45,7 @@ func (c *Controller) inlineHookAttempt(ctx context.Context, s *restoreState, h *
 
 	exec := h.template.Spec.Executor
 	if exec.Type == corev1alpha1.HookExecutorOperator {
-		err = hookaction.Perform(attemptCtx, action, hookaction.Endpoint{})
+		err = hookaction.Perform(attemptCtx, action, hookaction.Endpoint{}, c.opts.HookAddressPolicy)
 	} else {
 		err = c.runInPods(attemptCtx, s, exec.Pod, action)
 	}
@@ -90,7 +91,7 @@ func (c *Controller) runInPods(ctx context.Context, s *restoreState, spec *corev
 	if spec != nil && spec.Strategy != "" {
 		strategy = spec.Strategy
 	}
-	results, err := c.opts.PodHookRunner.Run(ctx, action, list.Items, strategy)
+	results, err := c.opts.PodHookRunner.Run(ctx, action, list.Items, strategy, c.opts.HookAddressPolicy)
 	logger := klog.FromContext(ctx)
 	for _, r := range results {
 		logger.V(2).Info("Hook ran in pod", "pod", klog.KRef(ns, r.Pod), "error", r.Err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -110,7 +111,7 @@ func (c *Controller) resolveHook(ctx context.Context, rs *corev1alpha1.RestoreSe
 	}
 
 	h := &resolvedHook{info: info, template: tmpl, params: params, timeout: timeout}
-	execErrs, err := c.checkHookExecutor(rs, h, path)
+	execErrs, err := c.checkHookExecutor(ctx, rs, h, path)
 	if err != nil {
 		return nil, nil, true, err
 	}
@@ -123,7 +124,7 @@ func (c *Controller) resolveHook(ctx context.Context, rs *corev1alpha1.RestoreSe
 
 // checkHookExecutor checks that the template's executor can perform its
 // action here, and resolves a Function executor's Function.
-func (c *Controller) checkHookExecutor(rs *corev1alpha1.RestoreSession, h *resolvedHook, path *field.Path) (field.ErrorList, error) {
+func (c *Controller) checkHookExecutor(ctx context.Context, rs *corev1alpha1.RestoreSession, h *resolvedHook, path *field.Path) (field.ErrorList, error) {
 	tmplPath := path.Child("hookTemplate")
 	spec := h.template.Spec
 	name := fmt.Sprintf("HookTemplate %s/%s", h.template.Namespace, h.template.Name)
@@ -155,6 +156,14 @@ func (c *Controller) checkHookExecutor(rs *corev1alpha1.RestoreSession, h *resol
 		if action == nil || (action.HTTPGet == nil && action.HTTPPost == nil && action.TCPSocket == nil) {
 			return field.ErrorList{field.Invalid(tmplPath, h.template.Name, name+": the Operator executor performs httpGet, httpPost or tcpSocket actions; spec.action has none")}, nil
 		}
+		allowed, err := c.operatorHooksAllowed(ctx, rs.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		if !allowed {
+			return field.ErrorList{field.Forbidden(tmplPath, fmt.Sprintf("%s uses the Operator executor, which namespace %q may not use (restore-controller --operator-hook-namespace-selector %q)",
+				name, rs.Namespace, c.opts.OperatorHookNamespaceSelector.String()))}, nil
+		}
 	default:
 		return field.ErrorList{field.Invalid(tmplPath, h.template.Name, fmt.Sprintf("%s: unknown spec.executor.type %q", name, spec.Executor.Type))}, nil
 	}
@@ -164,6 +173,22 @@ func (c *Controller) checkHookExecutor(rs *corev1alpha1.RestoreSession, h *resol
 			fmt.Sprintf("volumes, volumeMounts and runtimeSettings apply to Function hooks only; %s uses the %s executor", name, spec.Executor.Type))}, nil
 	}
 	return nil, nil
+}
+
+// operatorHooksAllowed reports whether RestoreSessions in namespace may use
+// Operator-executor hooks, which run from the controller's own pod: always
+// without Options.OperatorHookNamespaceSelector, otherwise when the
+// namespace's labels match it.
+func (c *Controller) operatorHooksAllowed(ctx context.Context, namespace string) (bool, error) {
+	selector := c.opts.OperatorHookNamespaceSelector
+	if selector == nil || selector.Empty() {
+		return true, nil
+	}
+	ns, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		return false, fmt.Errorf("reading namespace %s for the Operator hook namespace selector: %w", namespace, err)
+	}
+	return selector.Matches(labels.Set(ns.Labels)), nil
 }
 
 // checkPodHookTarget checks that the target's pods can be found: the

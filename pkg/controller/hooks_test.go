@@ -99,7 +99,7 @@ type podRun struct {
 	strategy corev1alpha1.PodHookExecutionStrategy
 }
 
-func (r *recordingPodRunner) Run(_ context.Context, action *corev1alpha1.HookAction, pods []corev1.Pod, strategy corev1alpha1.PodHookExecutionStrategy) ([]hookaction.PodResult, error) {
+func (r *recordingPodRunner) Run(_ context.Context, action *corev1alpha1.HookAction, pods []corev1.Pod, strategy corev1alpha1.PodHookExecutionStrategy, _ hookaction.AddressPolicy) ([]hookaction.PodResult, error) {
 	call := podRun{command: action.Exec.Command, strategy: strategy}
 	for _, p := range pods {
 		call.pods = append(call.pods, p.Name)

@@ -39,6 +39,13 @@
 //   - Proxy environment variables are ignored (targets are usually pod IPs
 //     or in-cluster services) and connections are not kept alive between
 //     attempts.
+//   - Every connection is checked against the caller's AddressPolicy when
+//     it is dialled, on the IP address it is about to connect to, so a
+//     host name and each followed redirect are judged by where they
+//     actually lead. By default loopback, link-local, unspecified and cloud
+//     metadata addresses are refused with an *AddressError: a hook's
+//     author must not be able to aim the controller at itself, its node's
+//     local services or the cloud's credentials.
 //
 // # Pod executor
 //

@@ -56,16 +56,17 @@ func PodEndpoint(pod *corev1.Pod, containerName string) Endpoint {
 }
 
 // Perform runs one attempt of a network action (httpGet, httpPost or
-// tcpSocket) from this process. It returns nil on success. An exec action
+// tcpSocket) from this process. It returns nil on success. Every connection
+// it makes must pass policy (an *AddressError otherwise). An exec action
 // is an error here: it runs inside a pod, through PodRunner.
-func Perform(ctx context.Context, action *v1alpha1.HookAction, ep Endpoint) error {
+func Perform(ctx context.Context, action *v1alpha1.HookAction, ep Endpoint, policy AddressPolicy) error {
 	if err := checkOneAction(action); err != nil {
 		return err
 	}
 	switch {
 	case action.HTTPGet != nil:
 		g := action.HTTPGet
-		return doHTTP(ctx, ep, httpRequest{
+		return doHTTP(ctx, ep, policy, httpRequest{
 			field: "action.httpGet", method: http.MethodGet,
 			scheme: g.Scheme, host: g.Host, port: g.Port, path: g.Path, headers: g.HTTPHeaders,
 		})
@@ -83,9 +84,9 @@ func Perform(ctx context.Context, action *v1alpha1.HookAction, ep Endpoint) erro
 			}
 			req.body, req.contentType = form, "application/x-www-form-urlencoded"
 		}
-		return doHTTP(ctx, ep, req)
+		return doHTTP(ctx, ep, policy, req)
 	case action.TCPSocket != nil:
-		return doTCP(ctx, ep, action.TCPSocket)
+		return doTCP(ctx, ep, policy, action.TCPSocket)
 	default:
 		return errors.New("action.exec runs inside a pod: use the Pod executor (PodRunner), not Perform")
 	}
@@ -190,7 +191,7 @@ type httpRequest struct {
 	contentType string // set when the body's encoding is ours (form)
 }
 
-func doHTTP(ctx context.Context, ep Endpoint, r httpRequest) error {
+func doHTTP(ctx context.Context, ep Endpoint, policy AddressPolicy, r httpRequest) error {
 	logger := klog.FromContext(ctx)
 
 	var scheme string
@@ -242,16 +243,24 @@ func doHTTP(ctx context.Context, ep Endpoint, r httpRequest) error {
 		req.Header.Set("User-Agent", userAgent)
 	}
 
-	client := newClient(ep.TLSConfig, defaultedHost)
+	client := newClient(ep.TLSConfig, defaultedHost, policy)
 	defer client.CloseIdleConnections()
 
 	resp, err := client.Do(req)
 	if err != nil {
+		where := target.String()
 		var urlErr *url.Error
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err // it repeats method and URL, which we put first
 		}
-		return fmt.Errorf("%s %s: %w", r.method, target, err)
+		var addrErr *AddressError
+		if errors.As(err, &addrErr) {
+			err = addrErr // "dial tcp <address>:" would name the address twice
+			if urlErr != nil && urlErr.URL != where {
+				where += " (redirected to " + urlErr.URL + ")"
+			}
+		}
+		return fmt.Errorf("%s %s: %w", r.method, where, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -276,9 +285,9 @@ func doHTTP(ctx context.Context, ep Endpoint, r httpRequest) error {
 }
 
 // newClient is an HTTP client for one attempt: no proxy, no kept-alive
-// connections, and redirects followed only on the first request's scheme
-// and host (see doc.go).
-func newClient(base *tls.Config, skipVerify bool) *http.Client {
+// connections, every connection checked against policy, and redirects
+// followed only on the first request's scheme and host (see doc.go).
+func newClient(base *tls.Config, skipVerify bool, policy AddressPolicy) *http.Client {
 	tlsConfig := &tls.Config{}
 	if base != nil {
 		tlsConfig = base.Clone()
@@ -288,7 +297,7 @@ func newClient(base *tls.Config, skipVerify bool) *http.Client {
 	}
 	return &http.Client{
 		Transport: &http.Transport{
-			DialContext:       (&net.Dialer{}).DialContext,
+			DialContext:       (&net.Dialer{ControlContext: policy.control}).DialContext,
 			TLSClientConfig:   tlsConfig,
 			DisableKeepAlives: true,
 		},
@@ -335,13 +344,17 @@ func excerpt(b []byte, tail bool) string {
 	return s
 }
 
-func doTCP(ctx context.Context, ep Endpoint, a *corev1.TCPSocketAction) error {
+func doTCP(ctx context.Context, ep Endpoint, policy AddressPolicy, a *corev1.TCPSocketAction) error {
 	addr, _, err := hostPort("action.tcpSocket", a.Host, a.Port, ep)
 	if err != nil {
 		return err
 	}
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	conn, err := (&net.Dialer{ControlContext: policy.control}).DialContext(ctx, "tcp", addr)
 	if err != nil {
+		var addrErr *AddressError
+		if errors.As(err, &addrErr) {
+			err = addrErr // "dial tcp <address>:" would name the address twice
+		}
 		return fmt.Errorf("tcpSocket %s: %w", addr, err)
 	}
 	_ = conn.Close()

@@ -23,6 +23,10 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
+// allowLoopback is the policy of tests whose servers listen on 127.0.0.1,
+// which the zero AddressPolicy refuses (see address_test.go).
+var allowLoopback = AddressPolicy{AllowLocal: true}
+
 // received is one request as the test server saw it.
 type received struct {
 	method, path, rawQuery, host, body string
@@ -234,7 +238,7 @@ func TestPerformHTTP(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 
-			err := Perform(ctx, tc.action(host, port), ep)
+			err := Perform(ctx, tc.action(host, port), ep, allowLoopback)
 
 			if tc.want.err == nil && err != nil {
 				t.Fatalf("Perform: %v", err)
@@ -300,7 +304,7 @@ func TestPerformHTTPDeadline(t *testing.T) {
 	} {
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		start := time.Now()
-		err := Perform(ctx, action, Endpoint{})
+		err := Perform(ctx, action, Endpoint{}, allowLoopback)
 		elapsed := time.Since(start)
 		cancel()
 
@@ -343,7 +347,7 @@ func TestPerformHTTPS(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 
-			err := Perform(ctx, action, tc.ep)
+			err := Perform(ctx, action, tc.ep, allowLoopback)
 
 			switch {
 			case tc.wantErr == "" && err != nil:
@@ -404,7 +408,7 @@ func TestPerformTCP(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 
-			err := Perform(ctx, &v1alpha1.HookAction{TCPSocket: tc.action}, tc.ep)
+			err := Perform(ctx, &v1alpha1.HookAction{TCPSocket: tc.action}, tc.ep, allowLoopback)
 
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "refused") {
@@ -467,7 +471,7 @@ func TestPerformInvalid(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Perform(t.Context(), tc.action, tc.ep)
+			err := Perform(t.Context(), tc.action, tc.ep, AddressPolicy{})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Perform = %v, want an error containing %q", err, tc.wantErr)
 			}

@@ -130,9 +130,10 @@ func (e *PodsError) Unwrap() []error {
 
 // Run performs one attempt of a Pod-executor action: it chooses pods with
 // SelectPods, then runs the action in each, in name order, even after one
-// fails. It returns every chosen pod's result, and a *PodsError when any
-// failed (or SelectPods' error, with no results).
-func (r *PodRunner) Run(ctx context.Context, action *v1alpha1.HookAction, pods []corev1.Pod, strategy v1alpha1.PodHookExecutionStrategy) ([]PodResult, error) {
+// fails. A network action runs from this process, and each of its
+// connections must pass policy. It returns every chosen pod's result, and a
+// *PodsError when any failed (or SelectPods' error, with no results).
+func (r *PodRunner) Run(ctx context.Context, action *v1alpha1.HookAction, pods []corev1.Pod, strategy v1alpha1.PodHookExecutionStrategy, policy AddressPolicy) ([]PodResult, error) {
 	if err := checkOneAction(action); err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func (r *PodRunner) Run(ctx context.Context, action *v1alpha1.HookAction, pods [
 			}
 			fallthrough
 		default:
-			res.Err = Perform(ctx, action, PodEndpoint(pod, action.ContainerName))
+			res.Err = Perform(ctx, action, PodEndpoint(pod, action.ContainerName), policy)
 		}
 		results = append(results, res)
 		if res.Err != nil {

@@ -174,7 +174,7 @@ func TestRunExec(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 
-			results, err := runner.Run(ctx, action, tc.pods, tc.strategy)
+			results, err := runner.Run(ctx, action, tc.pods, tc.strategy, AddressPolicy{})
 
 			var execIn []string
 			for _, c := range api.recorded() {
@@ -253,7 +253,7 @@ func TestRunNetworkInPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := []corev1.Pod{withPort(readyPod("web-1", host, "app")), withPort(readyPod("web-0", host, "app"))}
-	if _, err := runner.Run(ctx, action, pods, v1alpha1.ExecuteOnAll); err != nil {
+	if _, err := runner.Run(ctx, action, pods, v1alpha1.ExecuteOnAll, allowLoopback); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	want := []string{srv.Listener.Addr().String() + "/flush", srv.Listener.Addr().String() + "/flush"}
@@ -264,8 +264,20 @@ func TestRunNetworkInPods(t *testing.T) {
 		t.Errorf("server got %v, want %v", got, want)
 	}
 
+	// The caller's policy applies to the pod's IP too.
+	_, err = runner.Run(ctx, action, pods, v1alpha1.ExecuteOnOne, AddressPolicy{})
+	var addrErr *AddressError
+	if !errors.As(err, &addrErr) || !strings.Contains(err.Error(), "pod web-0: GET http://"+srv.Listener.Addr().String()+"/flush: hook target") {
+		t.Errorf("Run with the zero policy against a loopback pod IP = %v, want an *AddressError naming the pod", err)
+	}
+	mu.Lock()
+	if len(hits) != len(want) {
+		t.Errorf("server got %d requests, want %d: the refused one must not arrive", len(hits), len(want))
+	}
+	mu.Unlock()
+
 	noIP := readyPod("web-0", "", "app")
-	_, err = runner.Run(ctx, action, []corev1.Pod{noIP}, v1alpha1.ExecuteOnOne)
+	_, err = runner.Run(ctx, action, []corev1.Pod{noIP}, v1alpha1.ExecuteOnOne, allowLoopback)
 	if err == nil || !strings.Contains(err.Error(), "pod web-0: the pod has no IP yet") {
 		t.Errorf("Run in a pod without IP = %v, want an error naming the pod and its missing IP", err)
 	}

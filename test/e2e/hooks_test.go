@@ -17,7 +17,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller"
+	"github.com/restore-controller/restore/pkg/hookaction"
 )
 
 // hookServer is a test HTTP server that hooks call. respond decides each
@@ -83,6 +86,12 @@ func (hs *hookServer) port(t *testing.T) int32 {
 		t.Fatal(err)
 	}
 	return int32(n)
+}
+
+// allowLocalHookAddresses lets hooks reach the hook server, which listens on
+// 127.0.0.1 (restore-controller --hook-allow-local-addresses).
+func allowLocalHookAddresses(o *controller.Options) {
+	o.HookAddressPolicy = hookaction.AddressPolicy{AllowLocal: true}
 }
 
 // operatorHookTemplate creates a HookTemplate whose Operator executor calls
@@ -149,7 +158,7 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 	})
 	operatorHookTemplate(t, ns, "quiesce", server.port(t), "/quiesce")
 	operatorHookTemplate(t, ns, "resume", server.port(t), "/resume")
-	startController(t)
+	startController(t, allowLocalHookAddresses)
 
 	rs := w.restoreSession("op-hooks", "snap", appDataTarget(), "")
 	rs.Spec.Hooks = &corev1alpha1.RestoreHooks{
@@ -317,7 +326,7 @@ func TestHooksExecutionPolicy(t *testing.T) {
 		operatorHookTemplate(t, ns, p, server.port(t), "/"+p)
 	}
 	backupConfiguration(t, ns, "nightly", appDataTarget())
-	startController(t)
+	startController(t, allowLocalHookAddresses)
 	postHooks := []corev1alpha1.HookInfo{
 		hook("notify-failure", "on-failure", func(h *corev1alpha1.HookInfo) { h.ExecutionPolicy = corev1alpha1.ExecuteOnFailure }),
 		hook("notify-success", "on-success", func(h *corev1alpha1.HookInfo) { h.ExecutionPolicy = corev1alpha1.ExecuteOnSuccess }),
@@ -388,5 +397,53 @@ func TestHooksRefusedByUsagePolicy(t *testing.T) {
 	c := findCondition(got, corev1alpha1.TypeValidationPassed)
 	if c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, "usagePolicy") {
 		t.Errorf("ValidationPassed = %+v, want a message naming spec.hooks.preRestore[0].hookTemplate and its usagePolicy", c)
+	}
+}
+
+// TestHooksOperatorLimits: with the controller's defaults an Operator hook
+// aimed at 127.0.0.1 fails without reaching the server, saying which flag
+// allows it; with an Operator hook namespace selector, a RestoreSession in
+// a namespace whose labels do not match is Invalid.
+func TestHooksOperatorLimits(t *testing.T) {
+	const label, value = "restore.kubestash.com/operator-hooks", "allowed"
+	server := newHookServer(t, func(rw http.ResponseWriter, _ *http.Request, _ int) { fmt.Fprintln(rw, "ok") })
+	allowed, refused := newNamespace(t), newNamespace(t)
+	logsOnFailure(t, allowed)
+	patch := []byte(`{"metadata":{"labels":{"` + label + `":"` + value + `"}}}`)
+	if _, err := c.Client().CoreV1().Namespaces().Patch(context.Background(), allowed, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	selector, err := labels.Parse(label + "=" + value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := map[string]*corev1alpha1.RestoreSession{}
+	for _, ns := range []string{allowed, refused} {
+		w := newRestoreWorld(t, ns, "hooks-limits-"+ns, "repo")
+		w.dumpIntoAppData(t)
+		operatorHookTemplate(t, ns, "local", server.port(t), "/local")
+		rs := w.restoreSession("limited", "snap", appDataTarget(), "")
+		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PreRestore: []corev1alpha1.HookInfo{hook("local", "local")}}
+		sessions[ns] = rs
+	}
+	startController(t, func(o *controller.Options) { o.OperatorHookNamespaceSelector = selector })
+	for _, rs := range sessions {
+		createRestore(t, rs)
+	}
+
+	got := waitForPhase(t, refused, "limited", corev1alpha1.RestoreInvalid, restoreTimeout)
+	want := fmt.Sprintf(`HookTemplate %s/local uses the Operator executor, which namespace %q may not use (restore-controller --operator-hook-namespace-selector "%s=%s")`, refused, refused, label, value)
+	if c := findCondition(got, corev1alpha1.TypeValidationPassed); c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, want) {
+		t.Errorf("ValidationPassed = %+v, want a message naming spec.hooks.preRestore[0].hookTemplate and %q", c, want)
+	}
+
+	got = waitForPhase(t, allowed, "limited", corev1alpha1.RestoreFailed, restoreTimeout)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(int(server.port(t))))
+	refusal := "hook target " + addr + " is a loopback address, which hooks may not reach (restore-controller --hook-allow-local-addresses allows it)"
+	if h := hookStatus(got.Status.Hooks.PreHooks, "local"); h.Phase != corev1alpha1.HookExecutionFailed || !strings.Contains(h.Message, refusal) {
+		t.Errorf("hook status = %+v, want Failed with %q", h, refusal)
+	}
+	if n := len(server.received("/local")); n != 0 {
+		t.Errorf("the hook server got %d requests, want none", n)
 	}
 }
