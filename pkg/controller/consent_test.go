@@ -73,8 +73,10 @@ func TestConsentRefusals(t *testing.T) {
 		fragments: []string{"spec.dataSource.repository: Forbidden", "Repository prod/" + testRepo + " is in another namespace",
 			"allowedNamespaces.from unset, i.e. Same", `does not allow the RestoreSession's namespace "demo"`},
 	}, {
-		name:      "Repository of another namespace, BackupStorage policy Same",
-		edit:      func(f *fixture) { moveDataSource(f, testDataNS, &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromSame)}}) },
+		name: "Repository of another namespace, BackupStorage policy Same",
+		edit: func(f *fixture) {
+			moveDataSource(f, testDataNS, &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromSame)}})
+		},
 		fragments: []string{"spec.dataSource.repository: Forbidden", "allowedNamespaces.from: Same"},
 	}, {
 		name:      "Repository of another namespace, selector not matching",
