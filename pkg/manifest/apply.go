@@ -24,6 +24,11 @@ const AnnotationRestoredBy = "restore.kubestash.com/restored-by"
 // namespace with other content, and was not created by this restore.
 var ErrObjectExists = errors.New("object already exists in the restore namespace with different content")
 
+// ErrObjectExistsUnreadable: an object of a planned name exists where the
+// restore may create but not read (Secrets of another namespace than the
+// RestoreSession's), so its content cannot be compared.
+var ErrObjectExistsUnreadable = errors.New("object already exists in the restore namespace, which this restore may not read to compare")
+
 // Applier creates planned objects through the dynamic client.
 type Applier struct {
 	Client dynamic.Interface
@@ -83,7 +88,7 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		if apierrors.IsForbidden(err) {
 			// A restore into another namespace may create Secrets there
 			// but not read them, so it cannot tell its own from others'.
-			return res, fmt.Errorf("%w: %s; it was left unchanged, and this restore may not read it to compare: delete it or restore under another name", ErrObjectExists, what)
+			return res, fmt.Errorf("%w: %s; it was left unchanged: delete it or restore under another name", ErrObjectExistsUnreadable, what)
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s exists, reading it: %w", what, err)

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/internal/fstree"
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -130,41 +131,70 @@ func TestFullRestoreStatefulSet(t *testing.T) {
 	}
 }
 
-// TestFullRestorePartialWithForeignSecret restores only an included
-// subtree into a PVC, with the encryption Secret in another namespace: the
-// executor may read exactly that Secret there, through a Role the
-// controller creates in that namespace and deletes when the restore ends.
-func TestFullRestorePartialWithForeignSecret(t *testing.T) {
+// TestFullRestoreFromAnotherNamespace restores only an included subtree of
+// namespace prod's backup into a PVC of namespace staging, as a cluster
+// admin restoring production data into a staging namespace would. Without
+// the owner's consent (the BackupStorage's usagePolicy) the RestoreSession
+// is Invalid and nothing is created in either namespace; once the owner
+// allows staging, the same RestoreSession proceeds by itself, the executor
+// reads exactly the named objects of prod through a Role the controller
+// creates there and deletes when the restore ends. A Secret of a third
+// namespace is refused even with consent.
+func TestFullRestoreFromAnotherNamespace(t *testing.T) {
 	ctx := context.Background()
 	client := restoreClient(t)
-	ns := newNamespace(t)
-	secretNS := newNamespace(t)
-	logsOnFailure(t, ns)
-	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
+	prodNS := newNamespace(t)
+	stagingNS := newNamespace(t)
+	otherNS := newNamespace(t)
+	logsOnFailure(t, stagingNS)
+	w := newRestoreWorld(t, prodNS, "fake-"+prodNS, "repo")
 	addon := w.kopiaAddon(t)
 	src := t.TempDir()
 	writeData(t, src, 3)
 	w.seedSnapshot(t, "snap", "/kubestash-data", map[string]string{"dump": src})
 
-	// The same password, kept only in the other namespace.
-	local, err := c.Client().CoreV1().Secrets(ns).Get(ctx, "encrypt-secret", metav1.GetOptions{})
+	// The same password in a third namespace, which nobody vouches for.
+	prodKey, err := c.Client().CoreV1().Secrets(prodNS).Get(ctx, "encrypt-secret", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustCreate(t, func() error {
-		_, err := c.Client().CoreV1().Secrets(secretNS).Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: "shared-key"}, Data: local.Data,
+		_, err := c.Client().CoreV1().Secrets(otherNS).Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared-key"}, Data: prodKey.Data,
 		}, metav1.CreateOptions{})
 		return err
 	})
-	persistentVolumeClaim(t, ns, "app-data")
+	persistentVolumeClaim(t, stagingNS, "app-data")
 	startController(t)
 
-	rs := w.restoreSession("partial", "snap", appDataTarget(), `{"include":"keep"}`)
-	rs.Spec.Addon.Name = addon
-	rs.Spec.DataSource.EncryptionSecret = &common.ObjectReference{Namespace: secretNS, Name: "shared-key"}
+	restore := func(name string, secret *common.ObjectReference) *corev1alpha1.RestoreSession {
+		rs := w.restoreSession(name, "snap", appDataTarget(), `{"include":"keep"}`)
+		rs.Namespace = stagingNS
+		rs.Spec.Addon.Name = addon
+		rs.Spec.DataSource.Namespace = prodNS
+		rs.Spec.DataSource.EncryptionSecret = secret
+		return rs
+	}
+	thirdNS := restore("third-namespace-secret", &common.ObjectReference{Namespace: otherNS, Name: "shared-key"})
+	createRestore(t, thirdNS)
+	rs := restore("from-prod", nil)
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+
+	refused := waitForPhase(t, stagingNS, rs.Name, corev1alpha1.RestoreInvalid, time.Minute)
+	expectConditionMessage(t, refused, corev1alpha1.TypeValidationPassed, "spec.dataSource.repository: Forbidden",
+		fmt.Sprintf("Repository %s/repo is in another namespace", prodNS), fmt.Sprintf("does not allow the RestoreSession's namespace %q", stagingNS))
+	expectNothingCreated(t, stagingNS, prodNS, otherNS)
+
+	// The owner of prod allows every namespace.
+	bs, err := client.StorageV1alpha1().BackupStorages(prodNS).Get(ctx, "local-storage", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs.Spec.UsagePolicy = &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromAll)}}
+	if _, err := client.StorageV1alpha1().BackupStorages(prodNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := waitForPhase(t, stagingNS, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 
 	want := mustScan(t, src)
 	for p := range want {
@@ -172,7 +202,7 @@ func TestFullRestorePartialWithForeignSecret(t *testing.T) {
 			delete(want, p)
 		}
 	}
-	restored := claimDir(t, ns, "app-data")
+	restored := claimDir(t, stagingNS, "app-data")
 	if d := fstree.Diff(want, mustScan(t, restored), fstree.Options{}); len(d) > 0 {
 		t.Errorf("partial restore of keep/ differs:\n  %s", strings.Join(d, "\n  "))
 	}
@@ -180,17 +210,71 @@ func TestFullRestorePartialWithForeignSecret(t *testing.T) {
 		t.Errorf("component dump has no progress")
 	}
 
-	// The Role in the Secret's namespace is gone once the restore ended,
-	// and so is the finalizer that guaranteed it.
+	// Consent to the storage does not extend to a third namespace's Secret.
+	other := waitForPhase(t, stagingNS, thirdNS.Name, corev1alpha1.RestoreInvalid, time.Minute)
+	expectConditionMessage(t, other, corev1alpha1.TypeValidationPassed, "spec.dataSource.encryptionSecret: Forbidden",
+		fmt.Sprintf("Secret %s/shared-key is in another namespace", otherNS))
+
+	// The Role in prod is gone once the restore ended, and so is the
+	// finalizer that guaranteed it.
 	poll(t, 30*time.Second, "the foreign Role to be deleted", func(ctx context.Context) (bool, string, error) {
-		roles, err := c.Client().RbacV1().Roles(secretNS).List(ctx, metav1.ListOptions{})
+		roles, err := c.Client().RbacV1().Roles(prodNS).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		rs, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, "partial", metav1.GetOptions{})
+		rs, err := client.CoreV1alpha1().RestoreSessions(stagingNS).Get(ctx, "from-prod", metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return false, "", err
 		}
 		return len(roles.Items) == 0 && len(rs.Finalizers) == 0, fmt.Sprintf("%d roles, finalizers %v", len(roles.Items), rs.Finalizers), nil
 	})
+	expectNothingCreated(t, otherNS)
+}
+
+// expectConditionMessage fails unless the condition's message holds every
+// fragment.
+func expectConditionMessage(t *testing.T, rs *corev1alpha1.RestoreSession, condType string, fragments ...string) {
+	t.Helper()
+	for _, cond := range rs.Status.Conditions {
+		if cond.Type != condType {
+			continue
+		}
+		for _, f := range fragments {
+			if !strings.Contains(cond.Message, f) {
+				t.Errorf("condition %s message %q lacks %q", condType, cond.Message, f)
+			}
+		}
+		return
+	}
+	t.Errorf("no condition %s: %+v", condType, rs.Status.Conditions)
+}
+
+// expectNothingCreated fails if any namespace holds a Role, RoleBinding,
+// Job or ServiceAccount made by the controller.
+func expectNothingCreated(t *testing.T, namespaces ...string) {
+	t.Helper()
+	ctx := context.Background()
+	selector := metav1.ListOptions{LabelSelector: "kubestash.com/invoker-kind=RestoreSession"}
+	for _, ns := range namespaces {
+		roles, err := c.Client().RbacV1().Roles(ns).List(ctx, selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bindings, err := c.Client().RbacV1().RoleBindings(ns).List(ctx, selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs, err := c.Client().BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sas, err := c.Client().CoreV1().ServiceAccounts(ns).List(ctx, selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(roles.Items) + len(bindings.Items) + len(jobs.Items) + len(sas.Items); n > 0 {
+			t.Errorf("namespace %s holds %d Roles, %d RoleBindings, %d Jobs, %d ServiceAccounts of a refused restore",
+				ns, len(roles.Items), len(bindings.Items), len(jobs.Items), len(sas.Items))
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -22,6 +23,7 @@ import (
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/manifest"
+	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/test/framework"
 )
 
@@ -307,10 +309,21 @@ func seededManifestWorld(t *testing.T) (w *restoreWorld, addon string, src *post
 	installKubeDBCRDs(t)
 	ns := newNamespace(t)
 	dst = newNamespace(t)
+	acceptManifestRestores(t, dst, ns)
 	logsOnFailure(t, ns)
 	w = newRestoreWorld(t, ns, "fake-"+ns, "repo")
 	addon = w.manifestAddon(t)
 	src = newPostgresSource(t, ns)
 	src.snapshot(t, w)
 	return w, addon, src, dst
+}
+
+// acceptManifestRestores gives the consent of namespace dst's owner to
+// manifest restores from RestoreSessions of namespace from.
+func acceptManifestRestores(t *testing.T, dst, from string) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, refs.AnnotationAcceptManifestRestoresFrom, from)
+	if _, err := c.Client().CoreV1().Namespaces().Patch(context.Background(), dst, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -166,15 +166,15 @@ func expectColumns(t *testing.T, ns, name string, want map[string]string) {
 
 // TestRestoreStatefulSet applies the reference's sample RestoreSession:
 // components pod-0 and pod-2 of the latest Snapshot into the StatefulSet
-// restore-sts, with the encryption Secret in another namespace. Only those
-// two replicas' volumes receive data, and from the newest Snapshot.
+// restore-sts, exactly as the reference writes it (the encryption Secret
+// named with its namespace). Only those two replicas' volumes receive
+// data, and from the newest Snapshot.
 func TestRestoreStatefulSet(t *testing.T) {
 	t.Parallel()
 	install(t)
 	ns := newNamespace(t, "sts")
-	keys := newNamespace(t, "keys")
-	encryptionSecret(t, keys, "encrypt-secret", "sts-password")
-	storageDir := localRepository(t, ns, "gcs-demo-repo", keys, "encrypt-secret")
+	encryptionSecret(t, ns, "encrypt-secret", "sts-password")
+	storageDir := localRepository(t, ns, "gcs-demo-repo", ns, "encrypt-secret")
 
 	old, newer := map[string]string{}, map[string]string{}
 	want := map[string]fstree.Tree{}
@@ -219,11 +219,11 @@ spec:
     - name: logical-backup-restore
   dataSource:
     components: [pod-0, pod-2]
-    encryptionSecret: {name: encrypt-secret, namespace: %[2]s}
+    encryptionSecret: {name: encrypt-secret, namespace: %[1]s}
     repository: gcs-demo-repo
     snapshot: latest
   target: {apiGroup: apps, kind: StatefulSet, name: restore-sts, namespace: %[1]s}
-`, ns, keys))
+`, ns))
 
 	rs := waitForPhase(t, ns, "sample-restore", corev1alpha1.RestoreSucceeded)
 	if rs.Status.TotalComponents != 2 {
