@@ -7,7 +7,10 @@ import (
 
 // controllers run by kube-controller-manager. There is no scheduler (the
 // process kubelet binds pods) and no node lifecycle controller (the one node
-// never goes away, so it needs no heartbeats).
+// never goes away, so it needs no heartbeats). The clusterrole-aggregation
+// controller fills the built-in admin, edit and view ClusterRoles, which
+// hold no rules without it; the validatingadmissionpolicy-status controller
+// type-checks ValidatingAdmissionPolicies into their status.
 var controllers = []string{
 	"job-controller", "cronjob-controller", "ttl-after-finished-controller",
 	"garbage-collector-controller",
@@ -16,6 +19,7 @@ var controllers = []string{
 	"root-ca-certificate-publisher-controller",
 	"persistentvolume-binder-controller", "persistentvolume-protection-controller",
 	"persistentvolumeclaim-protection-controller", "pod-garbage-collector-controller",
+	"clusterrole-aggregation-controller", "validatingadmissionpolicy-status-controller",
 }
 
 // startControllerManager starts kube-controller-manager with the kubeconfig
