@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 
@@ -101,9 +102,11 @@ spec:
 				t.Errorf("restore Job container %s securityContext = %+v, want no privilege escalation and all capabilities dropped", ctr.Name, csc)
 			}
 		}
-		if job.Status.Succeeded != 1 {
-			t.Errorf("restore Job status = %+v, want one succeeded pod", job.Status)
-		}
+		// The Job completes a moment after its executor reported.
+		framework.Poll(t, time.Minute, "restore Job "+ns+"/restore-from-s3-dump to complete", func(ctx context.Context) (bool, string, error) {
+			out, err := tryKubectl("", "get", "job", "-n", ns, "restore-from-s3-dump", "-o", "jsonpath={.status.succeeded}")
+			return err == nil && out == "1", "succeeded=" + out, nil
+		})
 	})
 
 	t.Run("local hostPath storage", func(t *testing.T) {
@@ -131,8 +134,10 @@ spec:
 		if out := kubectl(t, "", "get", "jobs", "-n", ns, "-o", "name"); strings.TrimSpace(out) != "" {
 			t.Errorf("Jobs were created for a restore that cannot run: %s", out)
 		}
-		if out := kubectl(t, "", "get", "events", "-n", ns, "--field-selector", "involvedObject.name=from-local", "-o", "jsonpath={.items[*].message}"); !strings.Contains(out, "local (hostPath) storage") {
-			t.Errorf("no Event explains the failure: %s", out)
-		}
+		// Events are recorded asynchronously.
+		framework.Poll(t, time.Minute, "an Event explaining the failure", func(ctx context.Context) (bool, string, error) {
+			out, err := tryKubectl("", "get", "events", "-n", ns, "--field-selector", "involvedObject.name=from-local", "-o", "jsonpath={.items[*].message}")
+			return err == nil && strings.Contains(out, "local (hostPath) storage"), out, nil
+		})
 	})
 }
