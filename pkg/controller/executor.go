@@ -48,10 +48,21 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 		return fail("There is no component to restore.")
 	}
 
+	// The namespace's Pod Security level decides the Jobs' security
+	// context, and whether their pods can be admitted at all: a Job whose
+	// pods are rejected would wait forever.
+	pss, err := c.podSecurityOf(ctx, s.rs.Namespace)
+	if err != nil {
+		return false, err
+	}
+	if err := pss.checkStorage(s.storage); err != nil {
+		return fail(err.Error())
+	}
+
 	serviceAccount, ownSA := executorServiceAccount(s.rs)
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	for _, comp := range s.components {
-		job, err := buildJob(s, comp, serviceAccount, *c.opts.ExecutorBackoffLimit)
+		job, err := buildJob(s, comp, serviceAccount, *c.opts.ExecutorBackoffLimit, pss)
 		if err != nil {
 			return fail(fmt.Sprintf("Unable to build the restore Job of component %q: %v", comp, err))
 		}

@@ -268,8 +268,12 @@ func TestJobRuntimeSettings(t *testing.T) {
 		if !equality.Semantic.DeepEqual(ctr.Resources, resources) {
 			t.Errorf("resources = %+v", ctr.Resources)
 		}
-		if !equality.Semantic.DeepEqual(ctr.SecurityContext, secCtx) {
-			t.Errorf("securityContext = %+v", ctr.SecurityContext)
+		// The user's security context wins field by field: its user is
+		// kept (no root default), the unset fields get the defaults.
+		wantSC := secCtx.DeepCopy()
+		wantSC.AllowPrivilegeEscalation = ptr.To(false)
+		if !equality.Semantic.DeepEqual(ctr.SecurityContext, wantSC) {
+			t.Errorf("securityContext = %+v, want %+v", ctr.SecurityContext, wantSC)
 		}
 		for k, v := range map[string]string{invocation.EnvNiceAdjustment: "5", invocation.EnvIONiceClass: "2", invocation.EnvIONiceClassData: "4", "FOO": "bar"} {
 			if got := envValue(ctr.Env, k); got != v {

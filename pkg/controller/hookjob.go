@@ -77,7 +77,11 @@ func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage ho
 	if pod := hookPodSettings(h); pod != nil && pod.ServiceAccountName != "" {
 		serviceAccount, ownSA = pod.ServiceAccountName, false
 	}
-	job, err := buildHookJob(s, stage, h, attempt, serviceAccount)
+	pss, err := c.podSecurityOf(ctx, s.rs.Namespace)
+	if err != nil {
+		return hookResult{}, err
+	}
+	job, err := buildHookJob(s, stage, h, attempt, serviceAccount, pss)
 	if err != nil {
 		return hookResult{failure: err.Error()}, nil
 	}
@@ -139,9 +143,12 @@ func hookVariables(s *restoreState, h *resolvedHook) map[string]string {
 // buildHookJob returns the Job of one attempt of a Function hook: the
 // Function's image and command with the hook's variables substituted, the
 // template's and the hook's environment and volumes, and the hook's runtime
-// settings. The Job does not retry by itself (backoffLimit 0): the hook's
-// maxRetry is counted by the controller, one Job per attempt.
-func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string) (*batchv1.Job, error) {
+// settings, over the security defaults of the namespace's Pod Security
+// level (see podsecurity.go). The Job does not retry by itself
+// (backoffLimit 0): the hook's maxRetry is counted by the controller, one
+// Job per attempt. A Job the namespace's Pod Security would not let start
+// is an error.
+func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string, pss podSecurity) (*batchv1.Job, error) {
 	rs := s.rs
 	fn := h.function.Spec
 	fnExec := h.template.Spec.Executor.Function
@@ -198,6 +205,8 @@ func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int
 		applyPodRuntimeSettings(&podMeta, &podSpec, rt.Pod)
 	}
 	podSpec.Containers = []corev1.Container{ctr}
+	// A hook runs as its image's user where Pod Security allows root.
+	pss.applySecurityDefaults(&podSpec, nil)
 	if h.timeout > 0 {
 		podSpec.ActiveDeadlineSeconds = ptr.To(int64(math.Ceil(h.timeout.Seconds())))
 	}
@@ -218,6 +227,9 @@ func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int
 	if d := rs.Status.RestoreDeadline; d != nil {
 		remaining := math.Ceil(d.Sub(s.now.Time).Seconds())
 		job.Spec.ActiveDeadlineSeconds = ptr.To(max(int64(remaining), 1))
+	}
+	if err := pss.admit(&job.Spec.Template); err != nil {
+		return nil, fmt.Errorf("hook Job %s: %w", job.Name, err)
 	}
 	return job, nil
 }

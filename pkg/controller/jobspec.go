@@ -35,9 +35,12 @@ func (e *userError) Error() string { return e.msg }
 
 func userErrorf(format string, args ...any) error { return &userError{fmt.Sprintf(format, args...)} }
 
-// buildJob returns the restore Job of one component. It is a pure function
-// of the restore state: the same state always yields the same Job.
-func buildJob(s *restoreState, component, serviceAccount string, backoffLimit int32) (*batchv1.Job, error) {
+// buildJob returns the restore Job of one component, with the security
+// context of the namespace's Pod Security level (see podsecurity.go). It is
+// a pure function of the restore state: the same state always yields the
+// same Job. A Job the namespace's Pod Security would not let start is an
+// error.
+func buildJob(s *restoreState, component, serviceAccount string, backoffLimit int32, pss podSecurity) (*batchv1.Job, error) {
 	rs := s.rs
 	if len(s.tasks) == 0 {
 		return nil, userErrorf("no restore task of Addon %q can be resolved", rs.Spec.Addon.Name)
@@ -71,12 +74,14 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 	}
 
 	var containers []corev1.Container
+	taskContainers := map[string]bool{}
 	for i, t := range s.tasks {
 		ctr, err := taskContainer(s, t, i, component, mounts, jt)
 		if err != nil {
 			return nil, err
 		}
 		containers = append(containers, ctr)
+		taskContainers[ctr.Name] = true
 	}
 	// Tasks run in order: all but the last as init containers.
 	initContainers := append(append([]corev1.Container{}, jt.Spec.InitContainers...), containers[:len(containers)-1]...)
@@ -111,6 +116,9 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 		EnableServiceLinks:            jt.Spec.EnableServiceLinks,
 		TopologySpreadConstraints:     jt.Spec.TopologySpreadConstraints,
 	}
+	// The task containers run as root where Pod Security allows it, to
+	// restore file owners; the user's init containers as they are.
+	pss.applySecurityDefaults(&podSpec, func(name string) bool { return taskContainers[name] })
 
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
@@ -150,6 +158,9 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 	if d := rs.Status.RestoreDeadline; d != nil {
 		remaining := math.Ceil(d.Sub(s.now.Time).Seconds())
 		job.Spec.ActiveDeadlineSeconds = ptr.To(max(int64(remaining), 1))
+	}
+	if err := pss.admit(&job.Spec.Template); err != nil {
+		return nil, err
 	}
 	return job, nil
 }
