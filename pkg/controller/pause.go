@@ -26,7 +26,8 @@ func pausedByValue(rs *corev1alpha1.RestoreSession) string {
 
 // pauseBackups pauses every BackupConfiguration of the restore target before
 // any restore Job exists, so no backup reads half-restored data, and lists
-// them in status.pausedBackups. A BackupConfiguration created during the
+// them in status.pausedBackups (only on the API server's latest copy of the
+// RestoreSession, see checkFresh). A BackupConfiguration created during the
 // restore is paused when it appears. The pause is recorded on the
 // BackupConfiguration itself (AnnotationPausedBy) in the same patch that
 // pauses it, so a crash between the patch and the status write loses
@@ -42,6 +43,7 @@ func (c *Controller) pauseBackups(ctx context.Context, s *restoreState) error {
 	}
 	key := targetKey(t, s.rs.Namespace)
 	mine := pausedByValue(s.rs)
+	fresh := false
 	var paused []common.TypedObjectReference
 	for _, bc := range all {
 		if bc.Spec.Target == nil || targetKey(bc.Spec.Target, bc.Namespace) != key {
@@ -52,6 +54,14 @@ func (c *Controller) pauseBackups(ctx context.Context, s *restoreState) error {
 				// Paused by its owner or another restore: not ours to
 				// resume.
 				continue
+			}
+			// A stale copy may be of a restore that has ended since: its
+			// pause would outlive it. Pause only on the latest copy.
+			if !fresh {
+				if err := c.checkFresh(ctx, s); err != nil {
+					return err
+				}
+				fresh = true
 			}
 			if err := c.ensureFinalizer(ctx, s); err != nil {
 				return err
