@@ -53,6 +53,8 @@ type options struct {
 	targetPollInterval   time.Duration
 	executorBackoffLimit int
 	defaultHookTimeout   time.Duration
+	hookRetryBackoff     time.Duration
+	hookRetryBackoffMax  time.Duration
 	pushgatewayURL       string
 	pushgatewayTimeout   time.Duration
 	hookAllowLocal       bool
@@ -74,7 +76,9 @@ func main() {
 	flag.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up.")
 	flag.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often candidates try to acquire or renew the Lease.")
 	flag.DurationVar(&o.targetPollInterval, "target-poll-interval", 10*time.Second, "How often a restore waiting for its target looks again.")
-	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none: such attempts run inside a sync.")
+	flag.DurationVar(&o.defaultHookTimeout, "default-hook-timeout", 5*time.Minute, "Timeout of an attempt of an Operator or Pod hook that sets none.")
+	flag.DurationVar(&o.hookRetryBackoff, "hook-retry-backoff", time.Second, "Wait before retrying a hook whose first attempt failed; it doubles with each further failed attempt.")
+	flag.DurationVar(&o.hookRetryBackoffMax, "hook-retry-backoff-max", time.Minute, "Longest wait between two attempts of a hook.")
 	flag.BoolVar(&o.hookAllowLocal, "hook-allow-local-addresses", false, "Let the network actions of Operator and Pod hooks, which the controller performs from its own pod, connect to loopback, link-local, unspecified and cloud metadata addresses (127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, 0.0.0.0, ::, 169.254.169.254, fd00:ec2::254, 100.100.100.200). Off: such connections are refused.")
 	flag.StringVar(&o.operatorHookNSSel, "operator-hook-namespace-selector", "", "Label selector on Namespaces, e.g. restore.kubestash.com/operator-hooks=allowed: only RestoreSessions in matching namespaces may use Operator-executor HookTemplates, whose actions the controller performs from its own pod; elsewhere such a RestoreSession is Invalid. Empty: every namespace.")
 	flag.IntVar(&o.executorBackoffLimit, "executor-backoff-limit", 2, "backoffLimit of restore Jobs: retries of a failed executor, which resume where it stopped.")
@@ -154,6 +158,8 @@ func run(ctx context.Context, o options) error {
 			Metrics:                       metrics,
 			PodHookRunner:                 podHooks,
 			DefaultHookTimeout:            o.defaultHookTimeout,
+			HookRetryBackoff:              o.hookRetryBackoff,
+			HookRetryBackoffMax:           o.hookRetryBackoffMax,
 			HookAddressPolicy:             hookaction.AddressPolicy{AllowLocal: o.hookAllowLocal},
 			OperatorHookNamespaceSelector: operatorHookNamespaces,
 			MetricsPusher:                 pusher,

@@ -62,9 +62,14 @@ type Options struct {
 	// such hooks fail, saying so.
 	PodHookRunner PodHookRunner
 	// DefaultHookTimeout bounds an attempt of an Operator or Pod hook that
-	// sets no timeout of its own: those attempts run inside a sync, which
-	// must end (default 5m). Function hooks run as Jobs and have no default.
+	// sets no timeout of its own, so that the goroutine making it ends
+	// (default 5m). Function hooks run as Jobs and have no default.
 	DefaultHookTimeout time.Duration
+	// HookRetryBackoff is the wait before retrying a hook (of any executor)
+	// whose first attempt failed; it doubles with each further failed
+	// attempt, up to HookRetryBackoffMax (defaults 1s and 1m).
+	HookRetryBackoff    time.Duration
+	HookRetryBackoffMax time.Duration
 	// HookAddressPolicy limits the addresses that the network actions of
 	// Operator and Pod hooks, which the controller performs itself, may
 	// connect to. The zero value refuses loopback, link-local, unspecified
@@ -94,6 +99,12 @@ func (o *Options) setDefaults() {
 	if o.DefaultHookTimeout == 0 {
 		o.DefaultHookTimeout = 5 * time.Minute
 	}
+	if o.HookRetryBackoff == 0 {
+		o.HookRetryBackoff = time.Second
+	}
+	if o.HookRetryBackoffMax == 0 {
+		o.HookRetryBackoffMax = time.Minute
+	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
@@ -118,7 +129,10 @@ type Controller struct {
 	eventBroadcaster record.EventBroadcaster
 	recorder         record.EventRecorder
 	queue            workqueue.TypedRateLimitingInterface[cache.ObjectName]
-	opts             Options
+	// hookAttempts runs the attempts of Operator and Pod hooks outside the
+	// workers (hookasync.go).
+	hookAttempts *hookAttempts
+	opts         Options
 }
 
 // New wires a Controller to the informers it reads. kubeInformers must be
@@ -179,6 +193,7 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "RestoreSessions"},
 		),
 	}
+	c.hookAttempts = newHookAttempts(c.queue.Add)
 
 	handlers := []struct {
 		informer cache.SharedIndexInformer
@@ -214,7 +229,8 @@ func ManagedJobsSelector(o *metav1.ListOptions) {
 }
 
 // Run waits for the caches, then runs workers until ctx ends, and finally
-// drains the queue and stops the event broadcaster.
+// cancels the running hook attempts, drains the queue and stops the event
+// broadcaster.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrashWithContext(ctx)
 	if c.eventBroadcaster != nil {
@@ -233,6 +249,8 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}
 	<-ctx.Done()
 	logger.Info("Shutting down workers")
+	// A cancelled attempt does not count; the next leader makes it again.
+	c.hookAttempts.stop()
 	return nil
 }
 

@@ -98,6 +98,27 @@ func (f *fixture) start() *fixture {
 	f.informers = informers.NewSharedInformerFactory(f.client, 0)
 	f.kubeInf = kubeinformers.NewSharedInformerFactoryWithOptions(f.kubeClient, 0, kubeinformers.WithTweakListOptions(ManagedJobsSelector))
 	f.recorder = record.NewFakeRecorder(1000)
+	f.newController()
+	f.refresh()
+	return f
+}
+
+// restart replaces the controller with a new one on the same clients, as
+// a restarted controller process: the old one's hook attempts are stopped
+// (as its Run would at shutdown), the new one has informers of its own.
+func (f *fixture) restart() {
+	f.t.Helper()
+	f.c.hookAttempts.stop()
+	f.informers = informers.NewSharedInformerFactory(f.client, 0)
+	f.kubeInf = kubeinformers.NewSharedInformerFactoryWithOptions(f.kubeClient, 0, kubeinformers.WithTweakListOptions(ManagedJobsSelector))
+	f.newController()
+	f.refresh()
+}
+
+// newController builds a controller on the fixture's clients and informer
+// factories. Its hook attempts are stopped when the test ends.
+func (f *fixture) newController() {
+	f.t.Helper()
 	opts := f.opts
 	opts.Recorder = f.recorder
 	opts.Clock = f.clock
@@ -108,9 +129,9 @@ func (f *fixture) start() *fixture {
 	if err != nil {
 		f.t.Fatalf("New: %v", err)
 	}
+	f.t.Cleanup(c.queue.ShutDown)
+	f.t.Cleanup(c.hookAttempts.stop)
 	f.c = c
-	f.refresh()
-	return f
 }
 
 // refresh copies what the fake API servers hold into the indexers, as the

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
+	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/hookaction"
 	"github.com/restore-controller/restore/pkg/refs"
@@ -23,66 +25,79 @@ type PodHookRunner interface {
 	Run(ctx context.Context, action *corev1alpha1.HookAction, pods []corev1.Pod, strategy corev1alpha1.PodHookExecutionStrategy, policy hookaction.AddressPolicy) ([]hookaction.PodResult, error)
 }
 
-// inlineHookAttempt performs one attempt of an Operator or Pod hook within
-// the sync, bounded by the hook's timeout (or the controller's default, so
-// that a hook that never answers cannot hold a worker forever).
-func (c *Controller) inlineHookAttempt(ctx context.Context, s *restoreState, h *resolvedHook) (hookResult, error) {
-	action, err := substituteAction(h.template.Spec.Action, hookVariables(s, h))
-	if err != nil {
-		return hookResult{failure: err.Error()}, nil
-	}
-	// The attempt is recorded by this sync's status write: it must not
-	// fail on a stale copy, or the next sync would repeat the attempt.
-	if err := c.checkFresh(ctx, s); err != nil {
-		return hookResult{}, err
-	}
+// inlineHookCall is one attempt of an Operator or Pod hook with everything
+// it needs copied out of the sync that starts it: the attempt runs in a
+// goroutine (hookasync.go) after that sync ended, and shares nothing with
+// later syncs.
+type inlineHookCall struct {
+	action   *corev1alpha1.HookAction
+	executor corev1alpha1.HookExecutor
+	// namespace is the target's, where a Pod hook's pods are.
+	namespace string
+	target    *common.TypedObjectReference
+	// timeout bounds the attempt: the hook's, else the controller's
+	// default, so that every attempt ends.
+	timeout time.Duration
+}
+
+func (c *Controller) newInlineHookCall(s *restoreState, h *resolvedHook, action *corev1alpha1.HookAction) inlineHookCall {
 	timeout := h.timeout
 	if timeout == 0 {
 		timeout = c.opts.DefaultHookTimeout
 	}
-	attemptCtx, cancel := context.WithTimeout(ctx, timeout)
+	return inlineHookCall{
+		action:    action,
+		executor:  *h.template.Spec.Executor.DeepCopy(),
+		namespace: refs.TargetNamespace(s.rs),
+		target:    s.rs.Spec.Target.DeepCopy(),
+		timeout:   timeout,
+	}
+}
+
+// performInlineHook makes one attempt of an Operator or Pod hook, bounded
+// by its timeout. When ctx is cancelled (the controller stops) the outcome
+// is meaningless; the caller discards it.
+func (c *Controller) performInlineHook(ctx context.Context, call inlineHookCall) hookOutcome {
+	attemptCtx, cancel := context.WithTimeout(ctx, call.timeout)
 	defer cancel()
 
-	exec := h.template.Spec.Executor
-	if exec.Type == corev1alpha1.HookExecutorOperator {
-		err = hookaction.Perform(attemptCtx, action, hookaction.Endpoint{}, c.opts.HookAddressPolicy)
+	var err error
+	if call.executor.Type == corev1alpha1.HookExecutorOperator {
+		err = hookaction.Perform(attemptCtx, call.action, hookaction.Endpoint{}, c.opts.HookAddressPolicy)
 	} else {
-		err = c.runInPods(attemptCtx, s, exec.Pod, action)
+		err = c.runInPods(attemptCtx, call)
 	}
 	if err == nil {
-		return hookResult{}, nil
-	}
-	if ctx.Err() != nil {
-		// The controller is shutting down: this was no attempt.
-		return hookResult{}, ctx.Err()
+		return hookOutcome{}
 	}
 	var apiErr *hookAPIError
 	if errors.As(err, &apiErr) {
-		return hookResult{}, apiErr.err
+		return hookOutcome{apiErr: apiErr.err}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return hookResult{failure: fmt.Sprintf("no result within the timeout of %s: %v", timeout, err)}, nil
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return hookOutcome{result: hookResult{failure: fmt.Sprintf("no result within the timeout of %s: %v", call.timeout, err)}}
 	}
-	return hookResult{failure: err.Error()}, nil
+	return hookOutcome{result: hookResult{failure: err.Error()}}
 }
 
 // hookAPIError is a failure to read the pods a hook runs in: an API
-// problem a retry of the sync fixes, which must not count as an attempt.
+// problem, not a failed attempt. The sync that reads it returns it (and is
+// retried with rate limiting), and the attempt is made again, uncounted.
 type hookAPIError struct{ err error }
 
 func (e *hookAPIError) Error() string { return e.err.Error() }
 
 // runInPods runs the action in the pods the Pod executor selects: the pods
 // matching its selector, or the target workload's pods.
-func (c *Controller) runInPods(ctx context.Context, s *restoreState, spec *corev1alpha1.PodHookExecutorSpec, action *corev1alpha1.HookAction) error {
+func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	if c.opts.PodHookRunner == nil {
 		return errors.New("the controller runs without pod exec support (no PodHookRunner configured)")
 	}
-	selector, err := c.hookPodSelector(ctx, s, spec)
+	spec, ns := call.executor.Pod, call.namespace
+	selector, err := c.hookPodSelector(ctx, call)
 	if err != nil {
 		return err
 	}
-	ns := refs.TargetNamespace(s.rs)
 	list, err := c.kubeClient.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
 	if err != nil {
 		return &hookAPIError{fmt.Errorf("listing the pods of the hook (%s): %w", selector, err)}
@@ -91,7 +106,7 @@ func (c *Controller) runInPods(ctx context.Context, s *restoreState, spec *corev
 	if spec != nil && spec.Strategy != "" {
 		strategy = spec.Strategy
 	}
-	results, err := c.opts.PodHookRunner.Run(ctx, action, list.Items, strategy, c.opts.HookAddressPolicy)
+	results, err := c.opts.PodHookRunner.Run(ctx, call.action, list.Items, strategy, c.opts.HookAddressPolicy)
 	logger := klog.FromContext(ctx)
 	for _, r := range results {
 		logger.V(2).Info("Hook ran in pod", "pod", klog.KRef(ns, r.Pod), "error", r.Err)
@@ -104,15 +119,14 @@ func (c *Controller) runInPods(ctx context.Context, s *restoreState, spec *corev
 
 // hookPodSelector is the Pod executor's selector, or the target workload's
 // pod selector.
-func (c *Controller) hookPodSelector(ctx context.Context, s *restoreState, spec *corev1alpha1.PodHookExecutorSpec) (labels.Selector, error) {
-	if spec != nil && spec.Selector != "" {
+func (c *Controller) hookPodSelector(ctx context.Context, call inlineHookCall) (labels.Selector, error) {
+	if spec := call.executor.Pod; spec != nil && spec.Selector != "" {
 		return labels.Parse(spec.Selector)
 	}
-	t := s.rs.Spec.Target
+	t, ns := call.target, call.namespace
 	if t == nil {
 		return nil, errors.New("a Pod executor without selector needs a target")
 	}
-	ns := refs.TargetNamespace(s.rs)
 	apps := c.kubeClient.AppsV1()
 	var sel *metav1.LabelSelector
 	var err error

@@ -36,15 +36,19 @@ func hookJobName(rs *corev1alpha1.RestoreSession, stage hookStage, hook string, 
 }
 
 // functionHookAttempt runs one attempt of a Function hook as a Job: it
-// creates the Job, then reports it running until it completes, fails, or
+// creates the Job (once the retry backoff after the previous attempt has
+// passed), then reports it running until it completes, fails, or
 // outlives the hook's timeout (then the controller deletes it, because the
 // pod's own activeDeadlineSeconds is enforced by the kubelet, which may be
 // slow to act).
-func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, stage hookStage, h *resolvedHook, attempt int32) (hookResult, error) {
+func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, stage hookStage, i int, h *resolvedHook, attempt int32) (hookResult, error) {
 	rs := s.rs
 	name := hookJobName(rs, stage, h.info.Name, attempt)
 	job, err := c.jobs.Jobs(rs.Namespace).Get(name)
 	if apierrors.IsNotFound(err) {
+		if c.waitForHookRetry(s, hookAttemptKey{hookID: hookIDOf(rs, stage, i, h.info.Name), attempt: attempt}) {
+			return hookResult{running: true}, nil
+		}
 		return c.startHookJob(ctx, s, stage, h, attempt)
 	}
 	if err != nil {

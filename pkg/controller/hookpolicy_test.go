@@ -77,9 +77,7 @@ func TestOperatorHookLocalAddress(t *testing.T) {
 			withPreRestoreHook(f, "ping")
 			f.start()
 
-			for i := 0; i < 5 && len(f.jobs()) == 0 && f.rs().Status.Phase != corev1alpha1.RestoreFailed; i++ {
-				f.mustSync()
-			}
+			f.syncHooks(5, func() bool { return len(f.jobs()) > 0 || f.rs().Status.Phase == corev1alpha1.RestoreFailed })
 			got := f.rs()
 			pre := got.Status.Hooks.PreHooks[0]
 
@@ -165,9 +163,7 @@ func TestOperatorHookNamespaceSelector(t *testing.T) {
 				return
 			}
 			expectCondition(t, got, corev1alpha1.TypeValidationPassed, metav1.ConditionTrue, "")
-			for i := 0; i < 5 && len(f.jobs()) == 0; i++ {
-				f.mustSync()
-			}
+			f.syncHooks(5, func() bool { return len(f.jobs()) > 0 })
 			if pre := f.rs().Status.Hooks.PreHooks[0]; pre.Phase != corev1alpha1.HookExecutionSucceeded {
 				t.Errorf("hook status = %+v, want Succeeded", pre)
 			}
@@ -205,9 +201,7 @@ func TestOperatorHookNamespaceSelectorAtRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded})
-	for i := 0; i < 5 && f.rs().Status.Phase != corev1alpha1.RestoreFailed; i++ {
-		f.mustSync()
-	}
+	f.syncHooks(5, func() bool { return f.rs().Status.Phase == corev1alpha1.RestoreFailed })
 	got := f.rs()
 	if post := got.Status.Hooks.PostHooks; len(post) != 1 || post[0].Phase != corev1alpha1.HookExecutionFailed ||
 		!strings.Contains(post[0].Message, `which namespace "demo" may not use`) {

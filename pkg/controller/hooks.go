@@ -18,9 +18,10 @@ import (
 // sync resumes exactly where the previous one stopped, after a restart too:
 //
 //   - Pending: not started. The first attempt sets Running and Attempts 1.
-//   - Running: an attempt is under way (a Function hook's Job) or is about
-//     to be made. A failed attempt with retries left increments Attempts;
-//     without, the hook is Failed.
+//   - Running: attempt Attempts is under way (a Function hook's Job, an
+//     Operator or Pod hook's goroutine, see hookasync.go) or is about to be
+//     made, after the retry backoff (hookbackoff.go). A failed attempt with
+//     retries left increments Attempts; without, the hook is Failed.
 //   - Succeeded, Failed, Skipped: final.
 //
 // The first Failed hook ends its stage: the hooks after it are Skipped and
@@ -159,9 +160,9 @@ func (c *Controller) advanceHook(ctx context.Context, s *restoreState, stage hoo
 
 	var res hookResult
 	if h.template.Spec.Executor.Type == corev1alpha1.HookExecutorFunction {
-		res, err = c.functionHookAttempt(ctx, s, stage, h, entry.Attempts)
+		res, err = c.functionHookAttempt(ctx, s, stage, i, h, entry.Attempts)
 	} else {
-		res, err = c.inlineHookAttempt(ctx, s, h)
+		res, err = c.inlineHookAttempt(ctx, s, stage, i, h, entry.Attempts)
 	}
 	if err != nil {
 		return false, err
@@ -179,11 +180,14 @@ func (c *Controller) advanceHook(ctx context.Context, s *restoreState, stage hoo
 	entry.Message = res.failure
 	maxAttempts := info.MaxRetry + 1
 	if entry.Attempts < maxAttempts {
-		logger.Info("Hook attempt failed; retrying", "attempt", entry.Attempts, "maxAttempts", maxAttempts, "error", res.failure)
+		backoff := c.opts.hookRetryBackoff(entry.Attempts)
+		logger.Info("Hook attempt failed; retrying", "attempt", entry.Attempts, "maxAttempts", maxAttempts, "backoff", backoff, "error", res.failure)
 		s.recordEvent(corev1.EventTypeWarning, EventReasonHookAttemptFailed,
 			fmt.Sprintf(EventMessageHookAttemptFailed, stage.title(), entry.Name, entry.Attempts, maxAttempts, res.failure))
-		// The status write this causes wakes the next sync, which makes
-		// the next attempt.
+		// The next attempt is made by the first sync after the backoff
+		// (hookbackoff.go).
+		c.hookAttempts.recordFailure(s.key(), hookIDOf(s.rs, stage, i, entry.Name), entry.Attempts, s.now.Time)
+		s.result.requeueWithin(backoff)
 		entry.Attempts++
 		return false, nil
 	}

@@ -135,7 +135,8 @@ func podHookTemplate(name string) *corev1alpha1.HookTemplate {
 
 // TestPodHook: a Pod-executor pre-restore hook runs in the target
 // StatefulSet's pods with its params substituted, is retried once after a
-// failed attempt, and only then are the restore Jobs created.
+// failed attempt and its backoff, and only then are the restore Jobs
+// created.
 func TestPodHook(t *testing.T) {
 	f := newFixture(t)
 	runner := &recordingPodRunner{failFirst: 1}
@@ -154,9 +155,7 @@ func TestPodHook(t *testing.T) {
 	f.replaceObject(rs)
 	f.start()
 
-	for i := 0; i < 5 && len(f.jobs()) == 0; i++ {
-		f.mustSync()
-	}
+	f.syncHooks(10, func() bool { return len(f.jobs()) > 0 })
 	if len(runner.calls) != 2 {
 		t.Fatalf("pod hook ran %d times, want 2 (one failure, one retry)", len(runner.calls))
 	}
@@ -237,7 +236,8 @@ func TestFunctionHookJobTimeout(t *testing.T) {
 	}
 
 	f.clock.Step(61 * time.Second)
-	f.mustSync() // first attempt timed out: deleted, attempt 2 due
+	f.mustSync() // first attempt timed out: deleted, attempt 2 due after the backoff
+	f.clock.Step(time.Second)
 	f.mustSync() // attempt 2 created
 	names := map[string]bool{}
 	for _, j := range f.jobs() {

@@ -82,6 +82,11 @@ type event struct {
 
 func (s *restoreState) status() *corev1alpha1.RestoreSessionStatus { return &s.rs.Status }
 
+// key is the RestoreSession's workqueue key.
+func (s *restoreState) key() cache.ObjectName {
+	return cache.ObjectName{Namespace: s.rs.Namespace, Name: s.rs.Name}
+}
+
 func (s *restoreState) setCondition(condType string, st metav1.ConditionStatus, reason, message string) {
 	status.SetCondition(s.status(), condType, st, reason, message, s.rs.Generation, s.now)
 }
@@ -99,11 +104,15 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	cached, err := c.restoreSessions.RestoreSessions(ref.Namespace).Get(ref.Name)
 	if apierrors.IsNotFound(err) {
 		logger.V(4).Info("RestoreSession is gone")
+		c.hookAttempts.prune(ref, nil)
 		return syncResult{}, nil
 	}
 	if err != nil {
 		return syncResult{}, err
 	}
+	// Hook attempts the written status has moved past, or of a
+	// RestoreSession that ended or was replaced, are dropped.
+	c.hookAttempts.prune(ref, cached)
 	// The cache's object is shared: work on a copy.
 	rs := cached.DeepCopy()
 
