@@ -134,7 +134,8 @@ func hookStatus(list []corev1alpha1.HookExecutionStatus, name string) corev1alph
 }
 
 // TestHooksOperatorRetryAndTimeout: an Operator httpGet pre-restore hook
-// whose first attempt outlives its timeout is retried and succeeds; its
+// whose first attempt outlives its timeout is retried after the retry
+// backoff and succeeds; its
 // params and variables reach the server. A post-restore hook runs after
 // every component finished.
 func TestHooksOperatorRetryAndTimeout(t *testing.T) {
@@ -181,8 +182,8 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 	if len(calls) != 2 {
 		t.Fatalf("quiesce called %d times, want 2 (a timed-out attempt, then a retry)", len(calls))
 	}
-	if gap := calls[1].at.Sub(calls[0].at); gap < 2*time.Second {
-		t.Errorf("retry came %s after the first attempt, before the 2s timeout", gap)
+	if gap := calls[1].at.Sub(calls[0].at); gap < 3*time.Second {
+		t.Errorf("retry came %s after the first attempt, before the 2s timeout and the 1s retry backoff", gap)
 	}
 	if calls[1].query != "restore=op-hooks&target=app-data" || calls[1].header != "s3cret" {
 		t.Errorf("quiesce request query=%q token=%q: variables or params not substituted", calls[1].query, calls[1].header)
@@ -211,6 +212,88 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 		t.Errorf("restore Job created at %s, before the pre-restore hook succeeded at %s", restoreJob, calls[1].at)
 	}
 	t.Logf("restore with hooks took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestHooksSlowOperatorHooksDoNotBlock: two RestoreSessions whose
+// pre-restore Operator hooks the server holds for a minute do not occupy
+// the controller's two workers: a third RestoreSession, without hooks,
+// gets its restore Job within seconds. Once the server answers, the two
+// held restores go on.
+func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
+	const held = 60 * time.Second
+	ns := newNamespace(t)
+	logsOnFailure(t, ns)
+	w := newRestoreWorld(t, ns, "hooks-slow-"+ns, "repo")
+	w.dumpIntoAppData(t)
+
+	release := make(chan struct{})
+	server := newHookServer(t, func(rw http.ResponseWriter, r *http.Request, _ int) {
+		select {
+		case <-release:
+		case <-time.After(held):
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	var releaseOnce sync.Once
+	releaseAll := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseAll) // before the server closes, which waits for held requests
+	operatorHookTemplate(t, ns, "slow", server.port(t), "/slow")
+	startController(t, allowLocalHookAddresses) // two workers
+
+	hooked := []string{"slow-1", "slow-2"}
+	for _, name := range hooked {
+		rs := w.restoreSession(name, "snap", appDataTarget(), "")
+		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PreRestore: []corev1alpha1.HookInfo{hook("slow", "slow")}}
+		createRestore(t, rs)
+	}
+	poll(t, 30*time.Second, "the server to hold both hooks", func(context.Context) (bool, string, error) {
+		n := len(server.received("/slow"))
+		return n == len(hooked), fmt.Sprintf("%d requests", n), nil
+	})
+	heldSince := time.Now()
+
+	plain := w.restoreSession("plain", "snap", appDataTarget(), "")
+	created := time.Now()
+	createRestore(t, plain)
+	poll(t, held/2, "the restore Job of the RestoreSession without hooks", func(context.Context) (bool, string, error) {
+		n := len(restoreJobs(t, ns, plain.Name))
+		return n > 0, fmt.Sprintf("%d Jobs", n), nil
+	})
+	delay := time.Since(created)
+	t.Logf("restore Job of the RestoreSession without hooks created %s after it, while two hooks were held", delay.Round(time.Millisecond))
+	if delay >= 10*time.Second {
+		t.Errorf("restore Job created %s after its RestoreSession, want < 10s: slow hooks block the workers", delay)
+	}
+	if n := len(server.received("/slow")); n != len(hooked) || time.Since(heldSince) >= held {
+		t.Fatalf("%d hook requests, held for %s: want both hooks still held by their first request", n, time.Since(heldSince))
+	}
+	for _, name := range hooked {
+		if jobs := restoreJobs(t, ns, name); len(jobs) != 0 {
+			t.Errorf("RestoreSession %s has %d Jobs while its pre-restore hook is held", name, len(jobs))
+		}
+	}
+
+	releaseAll()
+	for _, name := range hooked {
+		var h corev1alpha1.HookExecutionStatus
+		poll(t, 30*time.Second, "the hook to succeed and the restore Job of "+name, func(ctx context.Context) (bool, string, error) {
+			rs, err := restoreClient(t).CoreV1alpha1().RestoreSessions(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil || rs.Status.Hooks == nil {
+				return false, fmt.Sprint(err), nil
+			}
+			h = hookStatus(rs.Status.Hooks.PreHooks, "slow")
+			n := len(restoreJobs(t, ns, name))
+			return h.Phase == corev1alpha1.HookExecutionSucceeded && n > 0, fmt.Sprintf("hook %+v, %d Jobs", h, n), nil
+		})
+		if h.Attempts != 1 {
+			t.Errorf("%s: hook status = %+v, want Succeeded after 1 attempt", name, h)
+		}
+	}
+	if n := len(server.received("/slow")); n != len(hooked) {
+		t.Errorf("%d hook requests in all, want %d (one per hook)", n, len(hooked))
+	}
 }
 
 // TestHooksFunctionJob: Function hooks run as Jobs with the hook's volumes
