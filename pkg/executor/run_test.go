@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 
+	"github.com/restore-controller/restore/internal/treetest"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
@@ -109,8 +110,8 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 	ctx := testContext(t)
 	env := newKubeEnv(t, goodSecret)
 	src0, src1 := t.TempDir(), t.TempDir()
-	writeTree(t, src0, 10)
-	writeTree(t, src1, 11)
+	treetest.Write(t, src0, 10)
+	treetest.Write(t, src1, 11)
 	snap := env.snapshot(t, ctx,
 		ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src0, HostPath: "/data"}}},
 		ComponentSources{Name: "pod-1", Sources: []SnapshotSource{{Dir: src1, HostPath: "/data"}}})
@@ -137,8 +138,8 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("RunRestore: %v", err)
 	}
-	compareTrees(t, src0, filepath.Join(targets["pod-0"], "data"))
-	compareTrees(t, src1, filepath.Join(targets["pod-1"], "data"))
+	treetest.Compare(t, src0, filepath.Join(targets["pod-0"], "data"))
+	treetest.Compare(t, src1, filepath.Join(targets["pod-1"], "data"))
 
 	rs := env.session(t)
 	if rs.Status.Phase != corev1alpha1.RestoreRunning || rs.Status.TotalComponents != 2 {
@@ -153,7 +154,7 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 			t.Errorf("%s: %+v, want Succeeded with a duration", comp, cs)
 		}
 		if p := cs.Progress; p == nil || p.Percentage != 100 || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes ||
-			p.TotalFiles != 8 || p.RestoredFiles != 8 || p.LastUpdateTime == nil || p.Speed == "" {
+			p.TotalFiles != treetest.WriteFiles || p.RestoredFiles != treetest.WriteFiles || p.LastUpdateTime == nil || p.Speed == "" {
 			t.Errorf("%s: progress %+v", comp, cs.Progress)
 		}
 	}
@@ -192,7 +193,7 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 			ctx := testContext(t)
 			env := newKubeEnv(t, goodSecret)
 			src := t.TempDir()
-			writeTree(t, src, 3)
+			treetest.Write(t, src, 3)
 			env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src, HostPath: "/data"}}})
 			// Swap the Secret for the case's (or delete it).
 			secrets := env.c.Kube.CoreV1().Secrets(testNS)
