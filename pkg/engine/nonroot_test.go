@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"encoding/json"
@@ -18,7 +18,7 @@ import (
 // restore Jobs in namespaces that enforce Pod Security "restricted".
 const nonRootID = 65532
 
-const nonRootChildEnv = "EXECUTOR_TEST_NONROOT_CHILD"
+const nonRootChildEnv = "ENGINE_TEST_NONROOT_CHILD"
 
 // nonRootRestore is what TestRestoreAsNonRootIntoFSGroupVolume hands its
 // child.
@@ -101,7 +101,7 @@ func TestRestoreAsNonRootIntoFSGroupVolume(t *testing.T) {
 	must(t, os.Mkdir(scratch, 0o700))
 	must(t, os.Chown(scratch, nonRootID, nonRootID))
 	// The test binary may lie in a directory only root can enter.
-	bin := filepath.Join(base, "executor.test")
+	bin := filepath.Join(base, "engine.test")
 	copyFile(t, os.Args[0], bin, 0o755)
 
 	var entries []SnapshotEntry

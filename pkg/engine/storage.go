@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -77,9 +77,10 @@ func s3Endpoint(endpoint string) (hostPort string, noTLS bool, err error) {
 	return u.Host, noTLS, nil
 }
 
-// s3Prefix joins prefix parts into kopia's object-name prefix, which must end
-// in "/" to act as a directory (or be empty).
-func s3Prefix(parts ...string) string {
+// S3Prefix joins prefix parts (a BackupStorage's prefix and a Repository's
+// spec.path) into kopia's object-name prefix, which must end in "/" to act
+// as a directory (or be empty).
+func S3Prefix(parts ...string) string {
 	p := strings.Trim(path.Join(parts...), "/")
 	if p == "" || p == "." {
 		return ""
