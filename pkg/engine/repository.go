@@ -82,7 +82,7 @@ func OpenRepository(ctx context.Context, opts RepositoryOptions) (*Repository, e
 	if opts.Password == "" {
 		return nil, fmt.Errorf("repository password is empty")
 	}
-	st, err := openStorage(ctx, opts.Storage, opts.Create)
+	st, err := OpenStorage(ctx, opts.Storage, opts.Create)
 	if err != nil {
 		return nil, err
 	}
