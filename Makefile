@@ -4,7 +4,8 @@
 #                  cluster and verify the data (STORAGE=s3: from an S3 server)
 #   make test      unit tests, then the tests against a real local cluster
 #   make build     compile everything
-#   make verify    generated code, CRDs, gofmt and go vet are clean
+#   make verify    generated code, CRDs, gofmt and go vet are clean, and
+#                  pkg/engine imports no Kubernetes package
 #   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
 #   make cluster-up / cluster-down   a local cluster to explore with kubectl
 #   make tools     the kopia CLI, versitygw and Pushgateway peers the tests run (_output/tools)
@@ -18,7 +19,7 @@ export CLUSTER_BIN_DIR
 RESTORE_TOOLS_DIR ?= $(CURDIR)/_output/tools
 export RESTORE_TOOLS_DIR
 
-.PHONY: all build test unit-test cluster-test verify vet fmt-check codegen crds cluster-binaries clean
+.PHONY: all build test unit-test cluster-test verify vet fmt-check engine-imports codegen crds cluster-binaries clean
 .PHONY: localcluster cluster-up cluster-down cluster-status tools bench demo images
 LOCALCLUSTER := _output/bin/localcluster
 
@@ -97,8 +98,13 @@ images:
 codegen crds:
 	./hack/update-codegen.sh
 
-verify: fmt-check vet
+verify: fmt-check vet engine-imports
 	./hack/verify-codegen.sh
+
+## engine-imports: the restore engine (pkg/engine) depends on no Kubernetes
+## package; pkg/executor is the layer that knows the API.
+engine-imports:
+	$(GO) test -count=1 -run 'KubernetesFree|EngineImportsNoKubernetes' ./pkg/engine
 
 vet:
 	$(GO) vet ./...

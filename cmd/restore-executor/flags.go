@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/pkg/invocation"
@@ -37,7 +38,7 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.StringVar(&mounts, "target-mount-paths", getenv(invocation.EnvTargetMountPaths), "':'-separated mount paths destinations must lie in (env "+invocation.EnvTargetMountPaths+")")
 	fs.StringVar(&include, invocation.ParamInclude, "", "comma-separated snapshot paths to restore (partial restore)")
 	fs.StringVar(&exclude, invocation.ParamExclude, "", "comma-separated glob patterns of paths not to restore")
-	fs.IntVar(&o.Restore.Parallel, invocation.ParamParallel, 0, "files restored at once (0: executor.DefaultParallel, at least 8)")
+	fs.IntVar(&o.Restore.Parallel, invocation.ParamParallel, 0, "files restored at once (0: engine.DefaultParallel, at least 8)")
 	fs.BoolVar(&o.Restore.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
 	fs.BoolVar(&o.Restore.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
 	fs.BoolVar(&o.Restore.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
@@ -182,10 +183,10 @@ func (f *groupedFlag[V, G]) groups() []G {
 }
 
 // componentFlag collects repeated --component NAME=DIR[:HOSTPATH].
-func componentFlag() *groupedFlag[executor.SnapshotSource, executor.ComponentSources] {
-	return &groupedFlag[executor.SnapshotSource, executor.ComponentSources]{
+func componentFlag() *groupedFlag[engine.SnapshotSource, executor.ComponentSources] {
+	return &groupedFlag[engine.SnapshotSource, executor.ComponentSources]{
 		parse: executor.ParseComponentFlag,
-		group: func(name string, srcs []executor.SnapshotSource) executor.ComponentSources {
+		group: func(name string, srcs []engine.SnapshotSource) executor.ComponentSources {
 			return executor.ComponentSources{Name: name, Sources: srcs}
 		},
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -12,6 +13,7 @@ import (
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/pkg/refs"
 )
@@ -22,6 +24,21 @@ type Clients struct {
 	Kube    kubernetes.Interface
 	Restore versioned.Interface
 }
+
+// Messages of the Secrets the executor cannot read; the restore engine's
+// own are engine.Err*. Callers match the sentinels with errors.Is; the
+// strings are what users read in status.components[<name>].error.
+const (
+	msgMissingSecret    = "secret not found"
+	msgMissingSecretKey = "secret has no such key"
+)
+
+var (
+	// ErrMissingSecret and ErrMissingSecretKey: a Secret the executor needs
+	// is absent or lacks the expected key.
+	ErrMissingSecret    = errors.New(msgMissingSecret)
+	ErrMissingSecretKey = errors.New(msgMissingSecretKey)
+)
 
 // getSecret reads a Secret and the first present of keys.
 func getSecret(ctx context.Context, c Clients, namespace, name string, keys ...string) (*corev1.Secret, string, error) {
@@ -65,7 +82,7 @@ func orDefault(ns, def string) string {
 type RepositoryAccess struct {
 	Repository *storagev1alpha1.Repository
 	Storage    *storagev1alpha1.BackupStorage
-	Config     StorageConfig
+	Config     engine.StorageConfig
 	Password   string
 }
 
@@ -112,14 +129,14 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 		if base == "" {
 			return nil, fmt.Errorf("BackupStorage %s/%s: local storage has no mountPath", stNS, storage.Name)
 		}
-		acc.Config.Local = &LocalStorage{Path: filepath.Join(base, repository.Spec.Path)}
+		acc.Config.Local = &engine.LocalStorage{Path: filepath.Join(base, repository.Spec.Path)}
 	case b.Provider == storagev1alpha1.ProviderS3 || (b.Provider == "" && b.S3 != nil):
 		if b.S3 == nil {
 			return nil, fmt.Errorf("BackupStorage %s/%s: provider s3 without spec.storage.s3", stNS, storage.Name)
 		}
-		s3 := &S3Storage{
+		s3 := &engine.S3Storage{
 			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
-			Prefix: s3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
+			Prefix: engine.S3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
 		}
 		if secretRef, ok := refs.StorageSecret(storage); ok {
 			sec, _, err := getSecret(ctx, c, secretRef.Namespace, secretRef.Name)
@@ -147,7 +164,7 @@ type RestoreInputs struct {
 	Session  *corev1alpha1.RestoreSession
 	Snapshot *storagev1alpha1.Snapshot
 	RepositoryAccess
-	Entries []SnapshotEntry
+	Entries []engine.SnapshotEntry
 }
 
 // ResolveRestoreInputs GETs the RestoreSession, the Snapshot, the
@@ -181,7 +198,7 @@ func ResolveRestoreInputs(ctx context.Context, c Clients, namespace, session, co
 	}
 	in := &RestoreInputs{Session: rs, Snapshot: snap, RepositoryAccess: *acc}
 	for _, ks := range comp.KopiaStats {
-		in.Entries = append(in.Entries, SnapshotEntry{SnapshotID: ks.SnapshotID, HostPath: ks.HostPath})
+		in.Entries = append(in.Entries, engine.SnapshotEntry{SnapshotID: ks.SnapshotID, HostPath: ks.HostPath})
 	}
 	return in, nil
 }

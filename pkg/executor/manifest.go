@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/klog/v2"
 
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/manifest"
 )
 
@@ -58,7 +59,7 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 // when a retry may get past it (Retryable). Only o's identity fields,
 // ScratchDir, LocalStorageDir and Priority are used.
 func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions) error {
-	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*Progress, error) {
+	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*engine.Progress, error) {
 		mo := in.Session.Spec.ManifestOptions
 		if mo == nil || mo.RestoreNamespace == "" {
 			return nil, fmt.Errorf("spec.manifestOptions.restoreNamespace of RestoreSession %s/%s is required for a manifest restore", o.Namespace, o.RestoreSession)
@@ -108,8 +109,8 @@ func restoreManifestFiles(ctx context.Context, in *RestoreInputs, o RunOptions) 
 			klog.FromContext(ctx).Error(err, "Removing the restored manifests", "dir", dir)
 		}
 	}()
-	_, err = Restore(ctx, RestoreOptions{
-		Repository: RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir},
+	_, err = engine.Restore(ctx, engine.RestoreOptions{
+		Repository: engine.RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir},
 		Entries:    in.Entries,
 		TargetRoot: dir,
 	})
@@ -190,7 +191,7 @@ func DumpManifestComponents(ctx context.Context, mc ManifestClients, comps []Man
 			return nil, fmt.Errorf("component %q: %w", comp.Name, err)
 		}
 		klog.FromContext(ctx).Info("Dumped manifests", "component", comp.Name, "objects", len(objs))
-		out = append(out, ComponentSources{Name: comp.Name, Sources: []SnapshotSource{{Dir: compDir, HostPath: ManifestHostPath}}})
+		out = append(out, ComponentSources{Name: comp.Name, Sources: []engine.SnapshotSource{{Dir: compDir, HostPath: ManifestHostPath}}})
 	}
 	return out, nil
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 // Retryable reports whether a retried Job can be expected to get past err:
@@ -18,7 +20,7 @@ func Retryable(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, ErrStorageUnreachable),
+	case errors.Is(err, engine.ErrStorageUnreachable),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &netErr):
 		return true

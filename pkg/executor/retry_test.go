@@ -9,6 +9,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 func TestRetryable(t *testing.T) {
@@ -19,15 +21,15 @@ func TestRetryable(t *testing.T) {
 		want bool
 	}{
 		{"nil", nil, false},
-		{"unreachable storage", fmt.Errorf("opening: %w", ErrStorageUnreachable), true},
+		{"unreachable storage", fmt.Errorf("opening: %w", engine.ErrStorageUnreachable), true},
 		{"pod stopped", fmt.Errorf("restoring: %w", context.Canceled), true},
 		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{"API overloaded", apierrors.NewTooManyRequests("slow down", 1), true},
 		{"API timeout", apierrors.NewServerTimeout(gr, "get", 1), true},
-		{"wrong password", fmt.Errorf("opening: %w", ErrInvalidPassword), false},
-		{"snapshot missing", ErrSnapshotNotFound, false},
-		{"corruption", ErrRepositoryCorruption, false},
-		{"no space", ErrNoSpaceLeft, false},
+		{"wrong password", fmt.Errorf("opening: %w", engine.ErrInvalidPassword), false},
+		{"snapshot missing", engine.ErrSnapshotNotFound, false},
+		{"corruption", engine.ErrRepositoryCorruption, false},
+		{"no space", engine.ErrNoSpaceLeft, false},
 		{"secret missing", ErrMissingSecret, false},
 		{"forbidden", apierrors.NewForbidden(gr, "x", errors.New("no")), false},
 		{"RestoreSession gone", apierrors.NewNotFound(gr, "x"), false},

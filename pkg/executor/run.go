@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 // RunOptions are the restore subcommand's inputs (flags defaulting to the
@@ -21,7 +23,7 @@ type RunOptions struct {
 	// Restore holds how to restore: target, include/exclude, parallelism,
 	// resume, delete-extra, sparse, progress interval. RunRestore fills in
 	// its Repository, Entries and Progress from the API.
-	Restore RestoreOptions
+	Restore engine.RestoreOptions
 	// LocalStorageDir replaces a local BackupStorage's mountPath.
 	LocalStorageDir string
 	Priority        Priority
@@ -41,13 +43,13 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 	if o.Restore.ProgressInterval <= 0 {
 		o.Restore.ProgressInterval = 5 * time.Second
 	}
-	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error) {
+	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*engine.Progress, error) {
 		logger := klog.FromContext(ctx)
 		logger.Info("Restoring component", "task", o.TaskName, "storage", in.Config.String(), "entries", len(in.Entries))
 
 		// Progress reports come from restore workers: hand them to one goroutine
 		// so API latency never stalls the restore, and keep only the newest.
-		progressCh := make(chan Progress, 1)
+		progressCh := make(chan engine.Progress, 1)
 		statusDone := make(chan struct{})
 		go func() {
 			defer close(statusDone)
@@ -58,16 +60,16 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 			}
 		}()
 		opts := o.Restore
-		opts.Repository = RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir}
+		opts.Repository = engine.RepositoryOptions{Storage: in.Config, Password: in.Password, ScratchDir: o.ScratchDir}
 		opts.Entries = in.Entries
-		opts.Progress = func(p Progress) {
+		opts.Progress = func(p engine.Progress) {
 			select {
 			case <-progressCh: // drop the stale one
 			default:
 			}
 			progressCh <- p
 		}
-		res, err := Restore(ctx, opts)
+		res, err := engine.Restore(ctx, opts)
 		close(progressCh)
 		<-statusDone
 		// The final status carries the last progress, if any was made.
@@ -82,7 +84,7 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 // restores from the resolved inputs and returns the progress to report in
 // the final status (nil for none) and the restore's error. ctx carries the
 // logger with the restore's identity; sw may report Running progress.
-type restoreBody func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*Progress, error)
+type restoreBody func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*engine.Progress, error)
 
 // runReported is the reporting scaffold of RunRestore and
 // RunManifestRestore. After validating o's identity it always ends with a
@@ -101,7 +103,7 @@ func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody)
 	sw := &StatusWriter{Client: c.Restore, Namespace: o.Namespace, Name: o.RestoreSession, Component: o.Component}
 	start := time.Now()
 
-	var last *Progress
+	var last *engine.Progress
 	defer func() {
 		// The final status is written even after SIGTERM cancelled ctx.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalStatusTimeout)

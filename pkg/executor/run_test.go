@@ -14,12 +14,33 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2/ktesting"
 
+	"github.com/restore-controller/restore/internal/treetest"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned/fake"
 )
+
+// testPassword opens the kopia repositories of the tests' fake API.
+const testPassword = "test-password"
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	_, ctx := ktesting.NewTestContext(t)
+	ctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
 
 const (
 	testNS       = "demo"
@@ -89,7 +110,7 @@ func (e kubeEnv) runOpts(t *testing.T, component, target string) RunOptions {
 	return RunOptions{
 		Namespace: testNS, RestoreSession: testSession, Component: component, Snapshot: "snap-1",
 		ScratchDir: t.TempDir(), LocalStorageDir: e.storageDir,
-		Restore: RestoreOptions{TargetRoot: target, Parallel: 2, Resume: true, ProgressInterval: time.Millisecond},
+		Restore: engine.RestoreOptions{TargetRoot: target, Parallel: 2, Resume: true, ProgressInterval: time.Millisecond},
 	}
 }
 
@@ -109,11 +130,11 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 	ctx := testContext(t)
 	env := newKubeEnv(t, goodSecret)
 	src0, src1 := t.TempDir(), t.TempDir()
-	writeTree(t, src0, 10)
-	writeTree(t, src1, 11)
+	treetest.Write(t, src0, 10)
+	treetest.Write(t, src1, 11)
 	snap := env.snapshot(t, ctx,
-		ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src0, HostPath: "/data"}}},
-		ComponentSources{Name: "pod-1", Sources: []SnapshotSource{{Dir: src1, HostPath: "/data"}}})
+		ComponentSources{Name: "pod-0", Sources: []engine.SnapshotSource{{Dir: src0, HostPath: "/data"}}},
+		ComponentSources{Name: "pod-1", Sources: []engine.SnapshotSource{{Dir: src1, HostPath: "/data"}}})
 	if snap.Status.Phase != storagev1alpha1.SnapshotSucceeded || snap.Status.TotalComponents != 2 ||
 		snap.Labels[storagev1alpha1.LabelRepoName] != testRepoName || snap.Labels[storagev1alpha1.LabelAppRefKind] != "StatefulSet" ||
 		snap.Status.Components["pod-1"].Driver != storagev1alpha1.DriverKopia || len(snap.Status.Components["pod-1"].KopiaStats) != 1 {
@@ -137,8 +158,8 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 	for err := range errs {
 		t.Fatalf("RunRestore: %v", err)
 	}
-	compareTrees(t, src0, filepath.Join(targets["pod-0"], "data"))
-	compareTrees(t, src1, filepath.Join(targets["pod-1"], "data"))
+	treetest.Compare(t, src0, filepath.Join(targets["pod-0"], "data"))
+	treetest.Compare(t, src1, filepath.Join(targets["pod-1"], "data"))
 
 	rs := env.session(t)
 	if rs.Status.Phase != corev1alpha1.RestoreRunning || rs.Status.TotalComponents != 2 {
@@ -153,7 +174,7 @@ func TestRunRestoreConcurrentComponentsKeepEachOthersStatus(t *testing.T) {
 			t.Errorf("%s: %+v, want Succeeded with a duration", comp, cs)
 		}
 		if p := cs.Progress; p == nil || p.Percentage != 100 || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes ||
-			p.TotalFiles != 8 || p.RestoredFiles != 8 || p.LastUpdateTime == nil || p.Speed == "" {
+			p.TotalFiles != treetest.WriteFiles || p.RestoredFiles != treetest.WriteFiles || p.LastUpdateTime == nil || p.Speed == "" {
 			t.Errorf("%s: progress %+v", comp, cs.Progress)
 		}
 	}
@@ -180,7 +201,7 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 		wantMsg   []string
 	}{
 		{name: "wrong password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyKopia: []byte("wrong")}, component: "pod-0",
-			wantErr: ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
+			wantErr: engine.ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
 		{name: "restic password key is accepted", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte(testPassword)}, component: "pod-0"},
 		{name: "secret without password key", secret: map[string][]byte{"other": []byte("x")}, component: "pod-0",
 			wantErr: ErrMissingSecretKey, wantMsg: []string{"demo/encryption-secret", "KOPIA_PASSWORD or RESTIC_PASSWORD"}},
@@ -192,8 +213,8 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 			ctx := testContext(t)
 			env := newKubeEnv(t, goodSecret)
 			src := t.TempDir()
-			writeTree(t, src, 3)
-			env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src, HostPath: "/data"}}})
+			treetest.Write(t, src, 3)
+			env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []engine.SnapshotSource{{Dir: src, HostPath: "/data"}}})
 			// Swap the Secret for the case's (or delete it).
 			secrets := env.c.Kube.CoreV1().Secrets(testNS)
 			must(t, secrets.Delete(ctx, "encryption-secret", metav1.DeleteOptions{}))
@@ -234,13 +255,13 @@ func TestRunRestoreRetryableFailureKeepsComponentRunning(t *testing.T) {
 	env := newKubeEnv(t, goodSecret)
 	src := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644))
-	env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []SnapshotSource{{Dir: src, HostPath: "/data"}}})
+	env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []engine.SnapshotSource{{Dir: src, HostPath: "/data"}}})
 
 	o := env.runOpts(t, "pod-0", t.TempDir())
 	o.LocalStorageDir = filepath.Join(t.TempDir(), "not-mounted")
 	err := RunRestore(ctx, env.c, o)
-	if !errors.Is(err, ErrStorageUnreachable) || !Retryable(err) {
-		t.Fatalf("RunRestore with unreachable storage: %v, want a retryable ErrStorageUnreachable", err)
+	if !errors.Is(err, engine.ErrStorageUnreachable) || !Retryable(err) {
+		t.Fatalf("RunRestore with unreachable storage: %v, want a retryable engine.ErrStorageUnreachable", err)
 	}
 	cs := env.session(t).Status.Components["pod-0"]
 	if cs.Phase != corev1alpha1.RestoreRunning || !strings.Contains(cs.Error, "attempt failed") ||

@@ -11,25 +11,26 @@ import (
 	"k8s.io/klog/v2"
 
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 // ComponentSources are the directories of one Snapshot component.
 type ComponentSources struct {
 	Name    string
-	Sources []SnapshotSource
+	Sources []engine.SnapshotSource
 }
 
 // ParseComponentFlag parses NAME=DIR[:HOSTPATH].
-func ParseComponentFlag(s string) (name string, src SnapshotSource, err error) {
+func ParseComponentFlag(s string) (name string, src engine.SnapshotSource, err error) {
 	name, rest, ok := strings.Cut(s, "=")
 	if !ok || name == "" || rest == "" {
-		return "", SnapshotSource{}, fmt.Errorf("component %q: want NAME=DIR[:HOSTPATH]", s)
+		return "", engine.SnapshotSource{}, fmt.Errorf("component %q: want NAME=DIR[:HOSTPATH]", s)
 	}
 	dir, host, _ := strings.Cut(rest, ":")
 	if dir == "" {
-		return "", SnapshotSource{}, fmt.Errorf("component %q: empty DIR", s)
+		return "", engine.SnapshotSource{}, fmt.Errorf("component %q: empty DIR", s)
 	}
-	return name, SnapshotSource{Dir: dir, HostPath: host}, nil
+	return name, engine.SnapshotSource{Dir: dir, HostPath: host}, nil
 }
 
 // SnapshotObjectOptions configures CreateSnapshotObject.
@@ -62,7 +63,7 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 	if err != nil {
 		return nil, err
 	}
-	rep, err := OpenRepository(ctx, RepositoryOptions{Storage: acc.Config, Password: acc.Password, ScratchDir: o.ScratchDir, Create: true})
+	rep, err := engine.OpenRepository(ctx, engine.RepositoryOptions{Storage: acc.Config, Password: acc.Password, ScratchDir: o.ScratchDir, Create: true})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 	var total int64
 	for _, comp := range o.Components {
 		cstart := now()
-		results, err := CreateSnapshots(ctx, rep, comp.Sources)
+		results, err := engine.CreateSnapshots(ctx, rep, comp.Sources)
 		if err != nil {
 			return nil, fmt.Errorf("component %q: %w", comp.Name, err)
 		}

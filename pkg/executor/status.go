@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/engine"
 	corev1alpha1ac "github.com/restore-controller/restore/pkg/generated/applyconfiguration/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/pkg/invocation"
@@ -48,7 +49,7 @@ func (w *StatusWriter) apply(ctx context.Context, cs *corev1alpha1ac.ComponentRe
 	return nil
 }
 
-func (w *StatusWriter) progress(p *Progress) *corev1alpha1ac.RestoreProgressApplyConfiguration {
+func (w *StatusWriter) progress(p *engine.Progress) *corev1alpha1ac.RestoreProgressApplyConfiguration {
 	if p == nil {
 		return nil
 	}
@@ -65,7 +66,7 @@ func (w *StatusWriter) progress(p *Progress) *corev1alpha1ac.RestoreProgressAppl
 }
 
 // Running reports the component as Running, with progress when known.
-func (w *StatusWriter) Running(ctx context.Context, p *Progress) error {
+func (w *StatusWriter) Running(ctx context.Context, p *engine.Progress) error {
 	cs := corev1alpha1ac.ComponentRestoreStatus().WithPhase(corev1alpha1.RestoreRunning)
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
@@ -75,7 +76,7 @@ func (w *StatusWriter) Running(ctx context.Context, p *Progress) error {
 
 // Retrying keeps the component Running after an attempt failed with an
 // error a retried Job may get past, and says so in its error.
-func (w *StatusWriter) Retrying(ctx context.Context, p *Progress, attemptErr error) error {
+func (w *StatusWriter) Retrying(ctx context.Context, p *engine.Progress, attemptErr error) error {
 	cs := corev1alpha1ac.ComponentRestoreStatus().WithPhase(corev1alpha1.RestoreRunning).
 		WithError("attempt failed, the restore Job retries and resumes: " + attemptErr.Error())
 	if pa := w.progress(p); pa != nil {
@@ -86,7 +87,7 @@ func (w *StatusWriter) Retrying(ctx context.Context, p *Progress, attemptErr err
 
 // Finished reports Succeeded (restoreErr nil) or Failed with the error,
 // with the duration and the last progress.
-func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *Progress, restoreErr error) error {
+func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *engine.Progress, restoreErr error) error {
 	cs := corev1alpha1ac.ComponentRestoreStatus().WithDuration(formatDuration(duration))
 	if restoreErr != nil {
 		cs.WithPhase(corev1alpha1.RestoreFailed).WithError(restoreErr.Error())

@@ -17,6 +17,7 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/test/framework"
@@ -54,7 +55,7 @@ func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs ma
 	t.Helper()
 	var comps []executor.ComponentSources
 	for comp, dir := range dirs {
-		comps = append(comps, executor.ComponentSources{Name: comp, Sources: []executor.SnapshotSource{{Dir: dir, HostPath: hostPath}}})
+		comps = append(comps, executor.ComponentSources{Name: comp, Sources: []engine.SnapshotSource{{Dir: dir, HostPath: hostPath}}})
 	}
 	slices.SortFunc(comps, func(a, b executor.ComponentSources) int { return strings.Compare(a.Name, b.Name) })
 	_, err := executor.CreateSnapshotObject(context.Background(), executor.Clients{Kube: c.Client(), Restore: restoreClient(t)}, executor.SnapshotObjectOptions{

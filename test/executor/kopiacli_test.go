@@ -10,7 +10,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 // Snapshots made by the kopia CLI itself (v0.21.1, its default repository
@@ -21,7 +21,7 @@ import (
 const cliPassword = "kopia-cli-password"
 
 // TestKopiaCLISnapshotRestoresByteForByte: a filesystem repository created
-// and written by the kopia CLI restores through executor.Restore into the
+// and written by the kopia CLI restores through engine.Restore into the
 // destination its hostPath names, identical in bytes, modes, mtimes and
 // symlinks; the executor's scratch space holds nothing afterwards (the
 // kopia config file carries the repository's credentials).
@@ -35,13 +35,13 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 	id := k.snapshot(src)
 
 	targetRoot, scratch := t.TempDir(), t.TempDir()
-	res, err := executor.Restore(context.Background(), executor.RestoreOptions{
-		Repository: executor.RepositoryOptions{
-			Storage:    executor.StorageConfig{Local: &executor.LocalStorage{Path: repoDir}},
+	res, err := engine.Restore(context.Background(), engine.RestoreOptions{
+		Repository: engine.RepositoryOptions{
+			Storage:    engine.StorageConfig{Local: &engine.LocalStorage{Path: repoDir}},
 			Password:   cliPassword,
 			ScratchDir: scratch,
 		},
-		Entries:          []executor.SnapshotEntry{{SnapshotID: id, HostPath: "/var/lib/app"}},
+		Entries:          []engine.SnapshotEntry{{SnapshotID: id, HostPath: "/var/lib/app"}},
 		TargetRoot:       targetRoot,
 		TargetMountPaths: []string{"/var/lib/app"},
 	})
@@ -67,13 +67,13 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 
 	t.Run("partial restore of a sub path", func(t *testing.T) {
 		target := t.TempDir()
-		_, err := executor.Restore(context.Background(), executor.RestoreOptions{
-			Repository: executor.RepositoryOptions{
-				Storage:    executor.StorageConfig{Local: &executor.LocalStorage{Path: repoDir}},
+		_, err := engine.Restore(context.Background(), engine.RestoreOptions{
+			Repository: engine.RepositoryOptions{
+				Storage:    engine.StorageConfig{Local: &engine.LocalStorage{Path: repoDir}},
 				Password:   cliPassword,
 				ScratchDir: t.TempDir(),
 			},
-			Entries:    []executor.SnapshotEntry{{SnapshotID: id, HostPath: "/data"}},
+			Entries:    []engine.SnapshotEntry{{SnapshotID: id, HostPath: "/data"}},
 			TargetRoot: target,
 			Include:    []string{"deep/a"},
 		})
@@ -90,16 +90,16 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		target := t.TempDir()
-		_, err := executor.Restore(context.Background(), executor.RestoreOptions{
-			Repository: executor.RepositoryOptions{
-				Storage:    executor.StorageConfig{Local: &executor.LocalStorage{Path: repoDir}},
+		_, err := engine.Restore(context.Background(), engine.RestoreOptions{
+			Repository: engine.RepositoryOptions{
+				Storage:    engine.StorageConfig{Local: &engine.LocalStorage{Path: repoDir}},
 				Password:   "not-" + cliPassword,
 				ScratchDir: t.TempDir(),
 			},
-			Entries:    []executor.SnapshotEntry{{SnapshotID: id, HostPath: "/data"}},
+			Entries:    []engine.SnapshotEntry{{SnapshotID: id, HostPath: "/data"}},
 			TargetRoot: target,
 		})
-		if !errors.Is(err, executor.ErrInvalidPassword) {
+		if !errors.Is(err, engine.ErrInvalidPassword) {
 			t.Fatalf("restore with a wrong password: %v, want ErrInvalidPassword", err)
 		}
 		if left, _ := os.ReadDir(target); len(left) != 0 {
@@ -139,16 +139,16 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	}
 
 	targetRoot := t.TempDir()
-	_, err := executor.Restore(ctx, executor.RestoreOptions{
-		Repository: executor.RepositoryOptions{
-			Storage: executor.StorageConfig{S3: &executor.S3Storage{
+	_, err := engine.Restore(ctx, engine.RestoreOptions{
+		Repository: engine.RepositoryOptions{
+			Storage: engine.StorageConfig{S3: &engine.S3Storage{
 				Endpoint: "http://" + gw.Endpoint, Bucket: bucket, Prefix: prefix,
 				AccessKeyID: gw.Access, SecretAccessKey: gw.Secret,
 			}},
 			Password:   cliPassword,
 			ScratchDir: t.TempDir(),
 		},
-		Entries:    []executor.SnapshotEntry{{SnapshotID: id, HostPath: "/restore"}},
+		Entries:    []engine.SnapshotEntry{{SnapshotID: id, HostPath: "/restore"}},
 		TargetRoot: targetRoot,
 	})
 	if err != nil {

@@ -1,8 +1,8 @@
 // Command bench-executor is the executor leg of the restore benchmark: it
 // restores one kopia snapshot from a filesystem repository with
-// pkg/executor's library entry (the same code the Job's executor runs,
-// minus the Kubernetes status patches), so restorebench can measure it as
-// a child process like the other tools.
+// pkg/engine, the restore engine the Job's executor runs (minus
+// pkg/executor's Kubernetes side: reading the objects, status patches), so
+// restorebench can measure it as a child process like the other tools.
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/engine"
 )
 
 func main() {
@@ -30,14 +30,14 @@ func main() {
 		os.Exit(2)
 	}
 	start := time.Now()
-	res, err := executor.Restore(context.Background(), executor.RestoreOptions{
-		Repository: executor.RepositoryOptions{
-			Storage:    executor.StorageConfig{Local: &executor.LocalStorage{Path: *repoPath}},
+	res, err := engine.Restore(context.Background(), engine.RestoreOptions{
+		Repository: engine.RepositoryOptions{
+			Storage:    engine.StorageConfig{Local: &engine.LocalStorage{Path: *repoPath}},
 			Password:   *password,
 			ScratchDir: *scratch,
 		},
 		// The snapshot's root lands in TargetRoot/HostPath.
-		Entries:    []executor.SnapshotEntry{{SnapshotID: *snapID, HostPath: "/"}},
+		Entries:    []engine.SnapshotEntry{{SnapshotID: *snapID, HostPath: "/"}},
 		TargetRoot: *target,
 		Parallel:   *parallel,
 	})

@@ -1,5 +1,5 @@
 // Command restorebench restores the same data four ways and prints a table
-// side by side: the restore executor (pkg/executor, run as a child process by
+// side by side: the restore engine (pkg/engine, run as a child process by
 // bench/cmd/bench-executor), the kopia CLI (`kopia snapshot restore` from the
 // same kopia repository), restic (`restic restore` from an equivalent restic
 // repository) and `cp -a` of the raw files, the disk's limit.

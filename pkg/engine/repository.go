@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -28,7 +28,7 @@ type RepositoryOptions struct {
 	ReadOnly bool
 }
 
-// Repository is an open kopia repository plus what the executor needs to
+// Repository is an open kopia repository plus what the engine needs to
 // tear it down and to learn about fatal repository errors.
 type Repository struct {
 	repo.Repository
@@ -82,7 +82,7 @@ func OpenRepository(ctx context.Context, opts RepositoryOptions) (*Repository, e
 	if opts.Password == "" {
 		return nil, fmt.Errorf("repository password is empty")
 	}
-	st, err := openStorage(ctx, opts.Storage, opts.Create)
+	st, err := OpenStorage(ctx, opts.Storage, opts.Create)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func OpenRepository(ctx context.Context, opts RepositoryOptions) (*Repository, e
 	return r, nil
 }
 
-// classifyRepoError adds the executor's sentinel to kopia's errors so that
+// classifyRepoError adds the engine's sentinel to kopia's errors so that
 // users read one clear cause and callers can match it.
 func classifyRepoError(err error) error {
 	switch {

@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"encoding/json"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/restore-controller/restore/internal/treetest"
 )
 
 // nonRootID is the executor image's user and group, and the fsGroup of
 // restore Jobs in namespaces that enforce Pod Security "restricted".
 const nonRootID = 65532
 
-const nonRootChildEnv = "EXECUTOR_TEST_NONROOT_CHILD"
+const nonRootChildEnv = "ENGINE_TEST_NONROOT_CHILD"
 
 // nonRootRestore is what TestRestoreAsNonRootIntoFSGroupVolume hands its
 // child.
@@ -42,7 +44,7 @@ func TestRestoreAsNonRootIntoFSGroupVolume(t *testing.T) {
 
 	// A source tree with files of several owners, snapshotted as root.
 	src := t.TempDir()
-	writeTree(t, src, 7)
+	treetest.Write(t, src, 7)
 	must(t, os.Lchown(filepath.Join(src, "sub/b.dat"), 1000, 1000))
 	must(t, os.Lchown(filepath.Join(src, "other"), 999, 999))
 	// Everything the child touches lies under base, readable by anyone.
@@ -99,7 +101,7 @@ func TestRestoreAsNonRootIntoFSGroupVolume(t *testing.T) {
 	must(t, os.Mkdir(scratch, 0o700))
 	must(t, os.Chown(scratch, nonRootID, nonRootID))
 	// The test binary may lie in a directory only root can enter.
-	bin := filepath.Join(base, "executor.test")
+	bin := filepath.Join(base, "engine.test")
 	copyFile(t, os.Args[0], bin, 0o755)
 
 	var entries []SnapshotEntry
@@ -117,21 +119,21 @@ func TestRestoreAsNonRootIntoFSGroupVolume(t *testing.T) {
 		t.Fatalf("restore as uid %d: %v\n%s", nonRootID, err, out)
 	}
 
-	want, got := readTree(t, src), readTree(t, volume)
+	want, got := treetest.Read(t, src), treetest.Read(t, volume)
 	for rel, we := range want {
 		ge, ok := got[rel]
 		if !ok {
 			t.Errorf("%s: missing after the restore", rel)
 			continue
 		}
-		if string(ge.content) != string(we.content) || ge.link != we.link {
+		if string(ge.Content) != string(we.Content) || ge.Link != we.Link {
 			t.Errorf("%s: content or link target differs", rel)
 		}
 		if rel == "." || rel == "a.txt" || rel == "sub" {
 			continue // root's: only root could change their mode and times
 		}
-		if ge.mode != we.mode || !ge.mtime.Equal(we.mtime) {
-			t.Errorf("%s: mode %v mtime %v, want %v %v", rel, ge.mode, ge.mtime, we.mode, we.mtime)
+		if ge.Mode != we.Mode || !ge.MTime.Equal(we.MTime) {
+			t.Errorf("%s: mode %v mtime %v, want %v %v", rel, ge.Mode, ge.MTime, we.Mode, we.MTime)
 		}
 		st, err := os.Lstat(filepath.Join(volume, rel))
 		must(t, err)

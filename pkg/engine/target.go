@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"errors"
@@ -85,15 +85,4 @@ func checkNoSymlinks(boundary, p string, leafMayBeFile bool) error {
 		}
 	}
 	return nil
-}
-
-// parseMountPaths splits RESTORE_TARGET_MOUNT_PATHS (':'-separated).
-func parseMountPaths(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ":") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, filepath.Clean(p))
-		}
-	}
-	return out
 }

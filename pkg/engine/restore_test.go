@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -6,13 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/restore-controller/restore/internal/treetest"
 )
 
 func TestRestoreRoundTrip(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 1)
+	treetest.Write(t, src, 1)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data/app"})
 
 	for _, sparse := range []bool{false, true} {
@@ -25,9 +27,9 @@ func TestRestoreRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Restore(sparse=%v): %v", sparse, err)
 		}
-		compareTrees(t, src, filepath.Join(target, "data/app"))
-		if got.TotalBytes != res[0].Size || got.RestoredBytes != got.TotalBytes || got.TotalFiles != 8 || got.RestoredFiles != 8 {
-			t.Errorf("result %+v, want %d bytes and 8 files restored", got.Progress, res[0].Size)
+		treetest.Compare(t, src, filepath.Join(target, "data/app"))
+		if got.TotalBytes != res[0].Size || got.RestoredBytes != got.TotalBytes || got.TotalFiles != treetest.WriteFiles || got.RestoredFiles != treetest.WriteFiles {
+			t.Errorf("result %+v, want %d bytes and %d files restored", got.Progress, res[0].Size, treetest.WriteFiles)
 		}
 		if len(reports) == 0 || reports[len(reports)-1].Percentage() != 100 {
 			t.Errorf("last progress report %+v, want 100%%", reports)
@@ -43,7 +45,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("partial Restore: %v", err)
 	}
 	for _, inc := range opts.Include {
-		compareTrees(t, filepath.Join(src, inc), filepath.Join(target, "data/app", inc))
+		treetest.Compare(t, filepath.Join(src, inc), filepath.Join(target, "data/app", inc))
 	}
 }
 
@@ -51,7 +53,7 @@ func TestRestoreRejectsDestinationsOutsideTarget(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 2)
+	treetest.Write(t, src, 2)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 
 	for _, tc := range []struct {
@@ -83,5 +85,5 @@ func TestRestoreRejectsDestinationsOutsideTarget(t *testing.T) {
 	if _, err := Restore(context.Background(), opts); err != nil {
 		t.Fatalf("Restore into mount path: %v", err)
 	}
-	compareTrees(t, src, filepath.Join(target, "data"))
+	treetest.Compare(t, src, filepath.Join(target, "data"))
 }

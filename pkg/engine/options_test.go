@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -6,13 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/restore-controller/restore/internal/treetest"
 )
 
 func TestRestorePartialAndExclude(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 4)
+	treetest.Write(t, src, 4)
 	rep := r.open(t, ctx) // once: opening derives the key (slow under -race)
 	res, err := CreateSnapshots(ctx, rep, []SnapshotSource{{Dir: src, HostPath: "/data"}})
 	must(t, err)
@@ -105,7 +107,7 @@ func TestRestoreResumeAfterCancel(t *testing.T) {
 	for i := range 40 {
 		must(t, os.WriteFile(filepath.Join(src, "many", "f"+string(rune('a'+i%26))+string(rune('a'+i/26))), make([]byte, 20000+i), 0o644))
 	}
-	writeTree(t, src, 5) // also fixes the mtimes of the files above
+	treetest.Write(t, src, 5) // also fixes the mtimes of the files above
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 	target := t.TempDir()
 
@@ -132,7 +134,7 @@ func TestRestoreResumeAfterCancel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("resumed Restore: %v", err)
 	}
-	compareTrees(t, src, filepath.Join(target, "data"))
+	treetest.Compare(t, src, filepath.Join(target, "data"))
 	if second.SkippedFiles < first.RestoredFiles {
 		t.Errorf("resumed run skipped %d files, want at least the %d restored before", second.SkippedFiles, first.RestoredFiles)
 	}
@@ -145,7 +147,7 @@ func TestRestoreDeleteExtra(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 6)
+	treetest.Write(t, src, 6)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 
 	target := t.TempDir()

@@ -1,8 +1,8 @@
-package executor
+package engine
 
 import "errors"
 
-// Messages the executor reports. Callers and tests match on the sentinel
+// Messages the engine reports. Callers and tests match on the sentinel
 // errors with errors.Is; the strings are what users read in
 // status.components[<name>].error.
 const (
@@ -13,8 +13,6 @@ const (
 	msgOutsideTarget        = "restore destination lies outside the allowed target"
 	msgSymlinkInPath        = "refusing to restore through a symbolic link"
 	msgStorageUnreachable   = "unable to reach the backup storage"
-	msgMissingSecret        = "secret not found"
-	msgMissingSecretKey     = "secret has no such key"
 	msgNoSpaceLeftOnTarget  = "no space left on the restore target"
 	msgRepositoryCorruption = "repository data is corrupt or unreadable"
 )
@@ -36,10 +34,6 @@ var (
 	ErrSymlinkInPath = errors.New(msgSymlinkInPath)
 	// ErrStorageUnreachable: the blob storage cannot be reached or read.
 	ErrStorageUnreachable = errors.New(msgStorageUnreachable)
-	// ErrMissingSecret and ErrMissingSecretKey: a Secret the executor needs
-	// is absent or lacks the expected key.
-	ErrMissingSecret    = errors.New(msgMissingSecret)
-	ErrMissingSecretKey = errors.New(msgMissingSecretKey)
 	// ErrNoSpaceLeft: the target filesystem ran out of space (ENOSPC/EDQUOT).
 	ErrNoSpaceLeft = errors.New(msgNoSpaceLeftOnTarget)
 	// ErrRepositoryCorruption: repository data failed its integrity check.

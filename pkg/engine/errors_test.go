@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -14,13 +14,15 @@ import (
 	"github.com/kopia/kopia/repo/object"
 	"github.com/kopia/kopia/snapshot"
 	"github.com/kopia/kopia/snapshot/snapshotfs"
+
+	"github.com/restore-controller/restore/internal/treetest"
 )
 
 func TestRestoreErrors(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 7)
+	treetest.Write(t, src, 7)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 
 	t.Run("wrong password", func(t *testing.T) {
@@ -62,7 +64,7 @@ func TestRestoreDetectsCorruptPack(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 8)
+	treetest.Write(t, src, 8)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 	var packs int
 	must(t, filepath.Walk(r.opts.Storage.Local.Path, func(p string, info os.FileInfo, err error) error {
@@ -105,7 +107,7 @@ func TestRestoreNoSpaceLeft(t *testing.T) {
 	ctx := testContext(t)
 	r := newTestRepo(t)
 	src := t.TempDir()
-	writeTree(t, src, 9)
+	treetest.Write(t, src, 9)
 	res := r.snapshot(t, ctx, SnapshotSource{Dir: src, HostPath: "/data"})
 	target := t.TempDir()
 	if err := syscall.Mount("tmpfs", target, "tmpfs", 0, "size=1m"); err != nil {

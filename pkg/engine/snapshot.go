@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-	"time"
 
 	"github.com/kopia/kopia/fs/localfs"
 	"github.com/kopia/kopia/repo"
@@ -101,30 +100,4 @@ func CreateSnapshots(ctx context.Context, rep repo.Repository, sources []Snapsho
 		results = append(results, res)
 	}
 	return results, nil
-}
-
-// FormatBytes renders n in binary units as KubeStash writes sizes ("1.5 MiB").
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// formatDuration rounds for status fields.
-func formatDuration(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return d.Round(time.Second).String()
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond).String()
-	default:
-		return d.String()
-	}
 }

@@ -1,4 +1,4 @@
-package executor
+package engine
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 // syncFilesystem flushes the filesystem holding p to stable storage.
-// Kopia v0.21.1 does not fsync restored files, so the executor syncs each
+// Kopia v0.21.1 does not fsync restored files, so the restore syncs each
 // destination's filesystem once before it reports success; syncfs(2) writes
 // back that filesystem only, not every mounted one.
 func syncFilesystem(p string) error {

@@ -1,0 +1,80 @@
+// Package engine is the kopia restore engine: it opens a kopia repository
+// in a backup storage, walks a snapshot and writes it into a target
+// directory tree without ever writing outside it. It is built on the kopia
+// v0.21.1 Go packages (no kopia binary) and knows nothing of Kubernetes:
+// pkg/executor resolves a RestoreSession's objects into the plain options
+// here and reports the result. Besides kopia it only imports klog, for
+// contextual logging; TestEngineImportsNoKubernetes keeps it that way.
+//
+// # Storage and repositories
+//
+// A StorageConfig names one backend (LocalStorage: a directory;
+// S3Storage: a bucket and prefix). OpenStorage is the one constructor of
+// kopia blob storage from it; each backend lives in its own file
+// (storage_local.go, storage_s3.go), and a new one is a field of
+// StorageConfig, a case of OpenStorage's switch and a file of its own.
+//
+// OpenRepository connects to the kopia repository in a storage with a
+// password, writing kopia's config file and caches into a private directory
+// under RepositoryOptions.ScratchDir that Repository.Close removes. Kopia's
+// fatal-error hook, which would exit the process, is redirected to
+// Repository.Fatal.
+//
+// # Restoring
+//
+// Restore opens the repository in RestoreOptions.Repository read-only,
+// restores RestoreOptions.Entries one after the other and closes it;
+// RestoreFromRepository does the same with a repository the caller opened.
+// Each SnapshotEntry (a kopia snapshot manifest ID and the hostPath the
+// data came from) is restored to TargetRoot/HostPath, entirely or, with
+// Include, only the listed sub-paths; Exclude drops glob patterns; Resume
+// skips files whose size and mtime already match, so a retried restore
+// continues where the last one stopped; DeleteExtra removes what the
+// snapshot lacks; Progress receives reports, throttled to one per
+// ProgressInterval plus a final one. Files, directories (their own recorded
+// mtime, not kopia's newest-in-subtree) and symlinks get the snapshot's
+// modes, owners (when permitted) and mtimes. Restored data is flushed with
+// syncfs(2) before Restore returns success: kopia v0.21.1 does not fsync.
+//
+// CreateSnapshots snapshots local directories into an open repository and
+// records each under the hostPath a restore puts it back to (tests, demos,
+// the benchmark and the executor's snapshot subcommand).
+//
+// # Errors
+//
+// Errors wrap a sentinel callers match with errors.Is, and whose text is
+// what users read in a component's status: ErrInvalidPassword,
+// ErrRepositoryNotInitialized, ErrSnapshotNotFound, ErrStorageUnreachable,
+// ErrRepositoryCorruption (a failed integrity check), ErrNoSpaceLeft, and
+// the target guards ErrUnsafeEntryName, ErrOutsideTarget and
+// ErrSymlinkInPath. Which of them a retry may get past is the caller's
+// decision (executor.Retryable).
+//
+// # Never writing outside the target
+//
+// A snapshot is data from the repository, which anyone with write access to
+// the storage can forge. The restore keeps every write inside its
+// destination:
+//
+//   - a hostPath (and an include path) must resolve, after cleaning "..",
+//     under TargetRoot and, when TargetMountPaths is set, under one of the
+//     target's volume mounts; all destinations are checked before anything
+//     is written (ErrOutsideTarget);
+//   - no existing directory between that mount (or the target root) and the
+//     destination may be a symlink (ErrSymlinkInPath);
+//   - every name in a snapshot directory must be a single path element,
+//     unique in its directory (ErrUnsafeEntryName): no "..", "/", NUL or
+//     duplicates;
+//   - a symlink already in the target where the snapshot has a directory or
+//     a file is removed, never followed; files and symlinks are only written
+//     into directories the restore itself created or verified; symlinks in
+//     the snapshot are restored as links, never followed.
+//
+// Known limit: these checks are made with lstat(2) and path names, not with
+// directory file descriptors (openat2 RESOLVE_BENEATH), and kopia's
+// FilesystemOutput opens paths that follow symlinks. A process writing into
+// the target at the same time could replace a checked directory with a
+// symlink between the check and kopia's write, and so redirect that write.
+// The guarantee holds for a target no one else modifies during the restore;
+// nothing else should write to a volume while it is being restored.
+package engine
