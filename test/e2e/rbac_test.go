@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restore-controller/restore/test/framework"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,8 +18,7 @@ import (
 // Role grants (listing config maps) and forbids the rest (secrets). The
 // harness's minted service account config is held to the same rules.
 func TestServiceAccountRBAC(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{}); err != nil {
