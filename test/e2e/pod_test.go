@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/restore-controller/restore/test/framework"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // runPod creates pod in ns and waits until it has finished.

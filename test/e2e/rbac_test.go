@@ -5,12 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/restore-controller/restore/test/framework"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestServiceAccountRBAC: a mapped binary using in-cluster config

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/restore-controller/restore/test/framework"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestStatefulSetWithClaims: a StatefulSet of an unmapped image gets its
