@@ -93,8 +93,8 @@ func newFixture(t *testing.T) *fixture {
 // fills the informers' indexers with the objects.
 func (f *fixture) start() *fixture {
 	f.t.Helper()
-	f.client = fake.NewSimpleClientset(f.objects...)
-	f.kubeClient = k8sfake.NewSimpleClientset(f.kubeObjects...)
+	f.client = fake.NewClientset(f.objects...)
+	f.kubeClient = k8sfake.NewClientset(f.kubeObjects...)
 	f.informers = informers.NewSharedInformerFactory(f.client, 0)
 	f.kubeInf = kubeinformers.NewSharedInformerFactoryWithOptions(f.kubeClient, 0, kubeinformers.WithTweakListOptions(ManagedJobsSelector))
 	f.recorder = record.NewFakeRecorder(1000)

@@ -23,33 +23,27 @@ const ns = "admission"
 
 var (
 	c       *cluster.Cluster
-	applier *framework.Applier
+	applier framework.Once[*framework.Applier]
 )
 
 func TestMain(m *testing.M) {
 	os.Exit(cluster.TestMain(m, cluster.Options{}, &c))
 }
 
+// setup installs the CRDs and creates the namespace ns once, and returns an
+// Applier acting as the cluster admin.
 func setup(t *testing.T) *framework.Applier {
 	t.Helper()
-	if applier != nil {
-		return applier
-	}
-	ctx := context.Background()
-	root, err := cluster.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := framework.InstallCRDs(ctx, c.Config(), filepath.Join(root, "artifacts", "crds")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if applier, err = framework.NewApplier(c.Config()); err != nil {
-		t.Fatal(err)
-	}
-	return applier
+	return applier.Do(t, "setting up admission tests", func() (*framework.Applier, error) {
+		ctx := context.Background()
+		if err := framework.InstallProjectCRDs(ctx, c.Config()); err != nil {
+			return nil, err
+		}
+		if _, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return nil, err
+		}
+		return framework.NewApplier(c.Config())
+	})
 }
 
 // restoreSession returns a valid RestoreSession named name with spec lines

@@ -1,12 +1,12 @@
 package admission
 
 import (
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/restore-controller/restore/test/cluster"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestKubectlApply installs the CRDs and the reference's sample the way the
@@ -20,12 +20,7 @@ func TestKubectlApply(t *testing.T) {
 	}
 	kubectl := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", c.KubeconfigPath()}, args...)...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+		return framework.MustKubectl(t, c.KubeconfigPath(), "", args...)
 	}
 	kubectl("apply", "-f", filepath.Join(root, "artifacts", "crds"))
 	kubectl("create", "namespace", "demo")

@@ -10,10 +10,8 @@ package admission
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,10 +55,7 @@ const (
 // (ClusterRoleBindings), for what the roles hold outside namespaces.
 var clusterWide = map[string]string{"global-admin": "admin", "global-edit": "edit", "global-view": "view"}
 
-var (
-	tenancyOnce sync.Once
-	tenancyErr  error
-)
+var tenancy framework.Once[struct{}]
 
 // setupTenancy installs the CRDs, the policy (`kubectl apply -k
 // artifacts/admission`) and the users' ClusterRoles, creates the
@@ -69,10 +64,7 @@ var (
 func setupTenancy(t *testing.T) {
 	t.Helper()
 	setup(t)
-	tenancyOnce.Do(func() { tenancyErr = doSetupTenancy() })
-	if tenancyErr != nil {
-		t.Fatalf("setting up tenancy: %v", tenancyErr)
-	}
+	tenancy.Do(t, "setting up tenancy", func() (struct{}, error) { return struct{}{}, doSetupTenancy() })
 }
 
 func doSetupTenancy() error {
@@ -81,11 +73,11 @@ func doSetupTenancy() error {
 	if err != nil {
 		return err
 	}
-	if out, err := kubectlOut("apply", "-k", filepath.Join(root, "artifacts", "admission")); err != nil {
-		return fmt.Errorf("%v\n%s", err, out)
+	if _, err := framework.Kubectl(c.KubeconfigPath(), "", "apply", "-k", filepath.Join(root, "artifacts", "admission")); err != nil {
+		return err
 	}
-	if out, err := kubectlOut("apply", "-f", filepath.Join(root, "artifacts", "rbac", "user-roles.yaml")); err != nil {
-		return fmt.Errorf("%v\n%s", err, out)
+	if _, err := framework.Kubectl(c.KubeconfigPath(), "", "apply", "-f", filepath.Join(root, "artifacts", "rbac", "user-roles.yaml")); err != nil {
+		return err
 	}
 
 	kc := c.Client()
@@ -230,13 +222,6 @@ func applierAs(t *testing.T, user string) *framework.Applier {
 		t.Fatal(err)
 	}
 	return a
-}
-
-func kubectlOut(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", c.KubeconfigPath()}, args...)...).CombinedOutput()
-	return string(out), err
 }
 
 // tenantRestore is a RestoreSession named name in tenantNS with spec lines

@@ -46,6 +46,10 @@ type Options struct {
 	ImageBinaries map[string]string
 	// NodeName of the single node; default "local-node".
 	NodeName string
+	// Setup, if set, runs once the cluster is ready, before Start returns:
+	// it installs what every user of the cluster expects (CRDs, RBAC). Its
+	// error fails Start.
+	Setup func(ctx context.Context, c *Cluster) error
 }
 
 // Cluster is a running local cluster.
@@ -67,8 +71,8 @@ type Cluster struct {
 }
 
 // Start starts the cluster and returns when the apiserver is ready, the
-// node is registered and Ready, and the default service account and
-// kube-root-ca.crt exist in the default namespace.
+// node is registered and Ready, the default service account and
+// kube-root-ca.crt exist in the default namespace, and opts.Setup is done.
 func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	begin := time.Now()
 	logger := klog.FromContext(ctx).WithName("cluster")
@@ -175,6 +179,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	c.startTime = time.Since(begin)
 	logger.Info("Cluster ready", "host", c.host, "dir", c.dir, "startup", c.startTime)
+	if opts.Setup != nil {
+		if err := opts.Setup(ctx, c); err != nil {
+			return nil, fmt.Errorf("setting up the cluster: %w", err)
+		}
+	}
 	return c, nil
 }
 

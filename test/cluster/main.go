@@ -27,12 +27,19 @@ func TestMain(m *testing.M, opts Options, c **Cluster) int {
 	}
 	fmt.Printf("local cluster started in %s (dir %s)\n", cl.StartupTime().Round(1e6), cl.Dir())
 	*c = cl
-	code := m.Run()
+	return cl.Finish(m.Run())
+}
+
+// Finish ends a test binary's use of the cluster once its tests exited
+// with code: after a failure (code != 0) it keeps the cluster directory and
+// prints the tail of the control plane logs; then it stops the cluster. It
+// returns the code to exit with, 1 if the tests passed but stopping failed.
+func (c *Cluster) Finish(code int) int {
 	if code != 0 {
-		cl.Keep()
-		cl.DumpLogs(os.Stderr, 30)
+		c.Keep()
+		c.DumpLogs(os.Stderr, 30)
 	}
-	if err := cl.Stop(); err != nil {
+	if err := c.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stopping local cluster: %v\n", err)
 		if code == 0 {
 			code = 1

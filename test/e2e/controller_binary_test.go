@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,11 +48,11 @@ func TestControllerBinary(t *testing.T) {
 	writeKubeconfig(t, kubeconfig)
 
 	start := func(name string) *controllerProcess {
-		metricsPort, probePort := freePort(t), freePort(t)
+		metricsAddr, probeAddr := framework.FreeAddress(t), framework.FreeAddress(t)
 		p := &controllerProcess{
 			log:        filepath.Join(dir, name+".log"),
-			metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
-			probeURL:   fmt.Sprintf("http://127.0.0.1:%d", probePort),
+			metricsURL: "http://" + metricsAddr + "/metrics",
+			probeURL:   "http://" + probeAddr,
 			exited:     make(chan error, 1),
 		}
 		logFile, err := os.Create(p.log)
@@ -66,8 +63,8 @@ func TestControllerBinary(t *testing.T) {
 			"--leader-election-namespace", framework.ControllerNamespace,
 			"--leader-election-id", "restore-controller-e2e",
 			"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms",
-			"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", metricsPort),
-			"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probePort),
+			"--metrics-bind-address", metricsAddr,
+			"--health-probe-bind-address", probeAddr,
 			"--target-poll-interval", "500ms", "--executor-backoff-limit", "0")
 		p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 		if err := p.cmd.Start(); err != nil {
@@ -87,7 +84,7 @@ func TestControllerBinary(t *testing.T) {
 
 	const leading = "Starting RestoreSession controller"
 	var leader, standby *controllerProcess
-	poll(t, 60*time.Second, "one replica to lead", func(context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "one replica to lead", func(context.Context) (bool, string, error) {
 		a, b := strings.Contains(replicas[0].logText(), leading), strings.Contains(replicas[1].logText(), leading)
 		switch {
 		case a && b:
@@ -105,23 +102,25 @@ func TestControllerBinary(t *testing.T) {
 	}
 	for _, p := range replicas {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			poll(t, 30*time.Second, p.probeURL+path, func(context.Context) (bool, string, error) {
-				code, body := httpGet(p.probeURL + path)
-				return code == http.StatusOK, fmt.Sprintf("%d %s", code, body), nil
+			framework.Poll(t, 30*time.Second, p.probeURL+path, func(context.Context) (bool, string, error) {
+				code, body, err := framework.HTTPGet(p.probeURL + path)
+				return err == nil && code == http.StatusOK, fmt.Sprintf("%d %s %v", code, body, err), nil
 			})
 		}
 	}
 
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "binary-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	target := appDataTarget()
 	createRestore(t, w.restoreSession("first", "snap", target, ""))
-	waitForPhase(t, ns, "first", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.WaitForPhase(t, restoreClient, ns, "first", corev1alpha1.RestoreSucceeded, restoreTimeout)
 
-	poll(t, 30*time.Second, "the leader's metrics to count the restore", func(context.Context) (bool, string, error) {
-		_, body := httpGet(leader.metricsURL)
+	framework.Poll(t, 30*time.Second, "the leader's metrics to count the restore", func(context.Context) (bool, string, error) {
+		_, body, err := framework.HTTPGet(leader.metricsURL)
+		if err != nil {
+			return false, err.Error(), nil
+		}
 		return strings.Contains(body, `restore_controller_restores_finished_total{phase="Succeeded"} 1`) &&
 			strings.Contains(body, `workqueue_adds_total{name="RestoreSessions"}`) &&
 			strings.Contains(body, `restore_controller_restore_duration_seconds_count{phase="Succeeded"} 1`), body, nil
@@ -141,11 +140,11 @@ func TestControllerBinary(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("leader did not exit within 30s of SIGTERM")
 	}
-	poll(t, 30*time.Second, "the standby to take over", func(context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the standby to take over", func(context.Context) (bool, string, error) {
 		return strings.Contains(standby.logText(), leading), "", nil
 	})
 	createRestore(t, w.restoreSession("second", "snap", target, ""))
-	waitForPhase(t, ns, "second", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.WaitForPhase(t, restoreClient, ns, "second", corev1alpha1.RestoreSucceeded, restoreTimeout)
 }
 
 // writeKubeconfig writes a kubeconfig with the controller's service
@@ -161,25 +160,4 @@ func writeKubeconfig(t *testing.T, path string) {
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func httpGet(url string) (int, string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, _ = io.Copy(&buf, resp.Body)
-	return resp.StatusCode, buf.String()
 }

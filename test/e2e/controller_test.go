@@ -15,6 +15,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -40,14 +41,13 @@ func stsTarget(name string) *common.TypedObjectReference {
 // and the status ends as the reference shows it.
 func TestControllerSampleRestore(t *testing.T) {
 	ctx := context.Background()
-	restoreClient(t) // installs the CRDs
 	const ns = "demo"
-	mustCreate(t, func() error {
+	framework.MustCreate(t, "Namespace", func() error {
 		_, err := c.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 		return err
 	})
 	t.Cleanup(func() { _ = c.Client().CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}) })
-	logsOnFailure(t, ns)
+	framework.LogsOnFailure(t, c, ns)
 
 	w := newRestoreWorld(t, ns, "workload-addon", "gcs-demo-repo")
 	const snapName = "gcs-demo-repo-sample-backup-sts-demo-session-1702543201"
@@ -71,7 +71,7 @@ func TestControllerSampleRestore(t *testing.T) {
 		t.Fatalf("applying the reference sample: %v", err)
 	}
 
-	rs := waitForPhase(t, ns, "sample-restore", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	rs := framework.WaitForPhase(t, restoreClient, ns, "sample-restore", corev1alpha1.RestoreSucceeded, restoreTimeout)
 
 	// Exactly two Jobs, one per requested component, each mounting its
 	// replica's PVC where the StatefulSet mounts it.
@@ -134,7 +134,7 @@ func TestControllerSampleRestore(t *testing.T) {
 		corev1alpha1.TypeRestoreExecutorEnsured: corev1alpha1.MessageRestoreExecutorEnsured,
 		corev1alpha1.TypeMetricsPushed:          corev1alpha1.MessageMetricsPushed,
 	} {
-		if cond := findCondition(rs, condType); cond == nil || cond.Status != metav1.ConditionTrue || cond.Message != msg {
+		if cond := apimeta.FindStatusCondition(rs.Status.Conditions, condType); cond == nil || cond.Status != metav1.ConditionTrue || cond.Message != msg {
 			t.Errorf("condition %s = %+v, want True %q", condType, cond, msg)
 		}
 	}
@@ -161,8 +161,7 @@ func TestControllerSampleRestore(t *testing.T) {
 // Deployment's volume named by targetVolumes.
 func TestControllerTargets(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "targets-"+ns, "repo")
 	w.snapshot(t, "pvc-snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
 	startController(t)
@@ -171,7 +170,7 @@ func TestControllerTargets(t *testing.T) {
 		persistentVolumeClaim(t, ns, "app-data")
 		rs := w.restoreSession("pvc-restore", "pvc-snap", appDataTarget(), "")
 		createRestore(t, rs)
-		waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+		framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 		jobs := restoreJobs(t, ns, rs.Name)
 		if len(jobs) != 1 {
 			t.Fatalf("%d Jobs, want 1", len(jobs))
@@ -187,7 +186,7 @@ func TestControllerTargets(t *testing.T) {
 
 	t.Run("Deployment", func(t *testing.T) {
 		persistentVolumeClaim(t, ns, "web-data")
-		mustCreate(t, func() error { return createDeployment(ctx, ns, "web") })
+		framework.MustCreate(t, "Deployment", func() error { return createDeployment(ctx, ns, "web") })
 		rs := w.restoreSession("deploy-restore", "pvc-snap", &common.TypedObjectReference{APIGroup: "apps", Kind: "Deployment", Name: "web"}, "")
 		rs.Spec.Addon.Tasks[0].TargetVolumes = &corev1alpha1.TargetVolumeInfo{
 			Volumes: []corev1.Volume{{Name: "web-data", VolumeSource: corev1.VolumeSource{
@@ -196,7 +195,7 @@ func TestControllerTargets(t *testing.T) {
 			VolumeMounts: []corev1.VolumeMount{{Name: "web-data", MountPath: "/kubestash-data"}},
 		}
 		createRestore(t, rs)
-		waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+		framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 		jobs := restoreJobs(t, ns, rs.Name)
 		if len(jobs) != 1 {
 			t.Fatalf("%d Jobs, want 1", len(jobs))
@@ -210,8 +209,7 @@ func TestControllerTargets(t *testing.T) {
 // TestControllerLatestPicksNewest: "latest" is the newest Succeeded
 // Snapshot of the Repository; a newer Failed one does not count.
 func TestControllerLatestPicksNewest(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "latest-"+ns, "repo")
 	now := time.Now()
 	w.snapshot(t, "snap-old", now.Add(-3*time.Hour), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
@@ -222,7 +220,7 @@ func TestControllerLatestPicksNewest(t *testing.T) {
 
 	rs := w.restoreSession("latest", corev1alpha1.SnapshotLatest, appDataTarget(), "")
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 	if !hasDependency(got, "Snapshot", "snap-new") {
 		t.Errorf("dependencies = %+v, want Snapshot snap-new", got.Status.Dependencies)
 	}
@@ -237,9 +235,7 @@ func TestControllerLatestPicksNewest(t *testing.T) {
 // another target's is not touched.
 func TestControllerPausesAndResumesBackups(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "pause-"+ns, "repo")
 	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/data", "pod-0", "pod-1")
 	statefulSet(t, ns, "db", 2)
@@ -250,18 +246,18 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 
 	rs := w.restoreSession("paused", "snap", stsTarget("db"), `{"outcome":"wait"}`)
 	createRestore(t, rs)
-	poll(t, restoreTimeout, "the first restore Job", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, restoreTimeout, "the first restore Job", func(ctx context.Context) (bool, string, error) {
 		return len(restoreJobs(t, ns, rs.Name)) > 0, "", nil
 	})
 	// A Job exists, so the pause must already have happened.
-	bc, err := client.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
+	bc, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bc.Spec.Paused || bc.Annotations[controller.AnnotationPausedBy] != ns+"/paused" {
 		t.Fatalf("BackupConfiguration nightly not paused before the Jobs: paused=%t annotations=%v", bc.Spec.Paused, bc.Annotations)
 	}
-	other, err := client.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "unrelated", metav1.GetOptions{})
+	other, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "unrelated", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +265,8 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 		t.Error("BackupConfiguration of another target was paused")
 	}
 	// The status lists the pause once the sync that paused it is written.
-	poll(t, 30*time.Second, "pausedBackups to list nightly, with the finalizer", func(ctx context.Context) (bool, string, error) {
-		running, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
+	framework.Poll(t, 30*time.Second, "pausedBackups to list nightly, with the finalizer", func(ctx context.Context) (bool, string, error) {
+		running, err := restoreClient.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -280,13 +276,13 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 	})
 
 	release(t, ns, rs.Name)
-	waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
-	poll(t, 30*time.Second, "nightly resumed and the finalizer removed", func(ctx context.Context) (bool, string, error) {
-		bc, err := client.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
+	framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.Poll(t, 30*time.Second, "nightly resumed and the finalizer removed", func(ctx context.Context) (bool, string, error) {
+		bc, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		got, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
+		got, err := restoreClient.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -298,8 +294,7 @@ func TestControllerPausesAndResumesBackups(t *testing.T) {
 // TestControllerDeadline: a restore still running at its deadline fails
 // with a message saying so, and its Jobs are stopped.
 func TestControllerDeadline(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "deadline-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	startController(t)
@@ -307,15 +302,15 @@ func TestControllerDeadline(t *testing.T) {
 	rs := w.restoreSession("slow", "snap", appDataTarget(), `{"outcome":"hang"}`)
 	rs.Spec.RestoreTimeout = &metav1.Duration{Duration: 4 * time.Second}
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
-	cond := findCondition(got, corev1alpha1.TypeDeadlineExceeded)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+	cond := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypeDeadlineExceeded)
 	if cond == nil || cond.Status != metav1.ConditionTrue || !strings.Contains(cond.Message, "restoreTimeout (4s)") {
 		t.Fatalf("DeadlineExceeded = %+v, want True naming restoreTimeout (4s)", cond)
 	}
 	if got.Status.RestoreDeadline == nil || got.Status.RestoreDeadline.Sub(got.CreationTimestamp.Time) > 6*time.Second {
 		t.Errorf("restoreDeadline = %v for a restore created at %v with a 4s timeout", got.Status.RestoreDeadline, got.CreationTimestamp)
 	}
-	poll(t, 30*time.Second, "the hanging Job to be stopped", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the hanging Job to be stopped", func(ctx context.Context) (bool, string, error) {
 		jobs := restoreJobs(t, ns, rs.Name)
 		for _, job := range jobs {
 			if job.DeletionTimestamp == nil {
@@ -330,21 +325,20 @@ func TestControllerDeadline(t *testing.T) {
 // does not exist is Invalid, says which field is wrong, and proceeds once
 // the Snapshot appears.
 func TestControllerInvalidReference(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "invalid-"+ns, "repo")
 	persistentVolumeClaim(t, ns, "app-data")
 	startController(t)
 
 	rs := w.restoreSession("bad-ref", "does-not-exist", appDataTarget(), "")
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
-	cond := findCondition(got, corev1alpha1.TypeValidationPassed)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
+	cond := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypeValidationPassed)
 	if cond == nil || cond.Reason != corev1alpha1.ReasonResourceValidationFailed ||
 		!strings.Contains(cond.Message, "spec.dataSource.snapshot") || !strings.Contains(cond.Message, "not found") {
 		t.Fatalf("ValidationPassed = %+v, want a failure naming spec.dataSource.snapshot", cond)
 	}
-	poll(t, 30*time.Second, "a Warning Event naming the field", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "a Warning Event naming the field", func(ctx context.Context) (bool, string, error) {
 		events, err := c.Client().CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
@@ -362,23 +356,22 @@ func TestControllerInvalidReference(t *testing.T) {
 	}
 
 	w.snapshot(t, "does-not-exist", time.Now(), storagev1alpha1.SnapshotSucceeded, "/kubestash-data", "dump")
-	waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 }
 
 // TestControllerJobEndsEarly: an executor that dies without reporting fails
 // its Job; the restore is marked incomplete with the Job's reason and the
 // component keeps the status the executor last reported.
 func TestControllerJobEndsEarly(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "crash-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	startController(t)
 
 	rs := w.restoreSession("crash", "snap", appDataTarget(), `{"outcome":"crash"}`)
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
-	cond := findCondition(got, corev1alpha1.TypeRestoreIncomplete)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+	cond := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypeRestoreIncomplete)
 	if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion ||
 		!strings.Contains(cond.Message, "BackoffLimitExceeded") {
 		t.Fatalf("RestoreIncomplete = %+v, want True with the Job's reason", cond)
@@ -391,9 +384,7 @@ func TestControllerJobEndsEarly(t *testing.T) {
 // TestControllerRestartMidRestore: a controller stopped while Jobs run and
 // replaced by a new one creates no duplicate Job and finishes the restore.
 func TestControllerRestartMidRestore(t *testing.T) {
-	client := restoreClient(t)
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "restart-"+ns, "repo")
 	w.snapshot(t, "snap", time.Now(), storagev1alpha1.SnapshotSucceeded, "/data", "pod-0", "pod-1")
 	statefulSet(t, ns, "db", 2)
@@ -401,8 +392,8 @@ func TestControllerRestartMidRestore(t *testing.T) {
 
 	rs := w.restoreSession("restart", "snap", stsTarget("db"), `{"outcome":"wait"}`)
 	createRestore(t, rs)
-	poll(t, restoreTimeout, "both components Running", func(ctx context.Context) (bool, string, error) {
-		got, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
+	framework.Poll(t, restoreTimeout, "both components Running", func(ctx context.Context) (bool, string, error) {
+		got, err := restoreClient.CoreV1alpha1().RestoreSessions(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -412,14 +403,14 @@ func TestControllerRestartMidRestore(t *testing.T) {
 				running++
 			}
 		}
-		return running == 2, describeStatus(got), nil
+		return running == 2, framework.DescribeStatus(got), nil
 	})
 	before := jobUIDs(restoreJobs(t, ns, rs.Name))
 	stop()
 
 	startController(t)
 	release(t, ns, rs.Name)
-	waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 	if after := jobUIDs(restoreJobs(t, ns, rs.Name)); !slices.Equal(before, after) {
 		t.Fatalf("Jobs changed across the restart: before %v, after %v", before, after)
 	}
@@ -438,7 +429,7 @@ func jobUIDs(jobs []batchv1.Job) []string {
 func release(t *testing.T, ns, name string) {
 	t.Helper()
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{releaseAnnotation: "true"}}})
-	if _, err := restoreClient(t).CoreV1alpha1().RestoreSessions(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := restoreClient.CoreV1alpha1().RestoreSessions(ns).Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -502,19 +493,18 @@ func createDeployment(ctx context.Context, ns, name string) error {
 // instead of retrying, and the restore fails with the component's error.
 func TestControllerComponentFails(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "fails-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	framework.StartController(t, controllerConfig(t), controller.Options{ExecutorBackoffLimit: ptr.To[int32](3)})
 
 	rs := w.restoreSession("fails", "snap", appDataTarget(), `{"outcome":"fail"}`)
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 	if comp := got.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreFailed || comp.Error != "simulated restore failure" {
 		t.Errorf("component dump = %+v, want Failed with the executor's error", comp)
 	}
-	poll(t, 30*time.Second, "the Job to fail by its pod failure policy", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the Job to fail by its pod failure policy", func(ctx context.Context) (bool, string, error) {
 		job, err := c.Client().BatchV1().Jobs(ns).Get(ctx, "restore-fails-dump", metav1.GetOptions{})
 		if err != nil {
 			return false, "", err

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/restore-controller/restore/internal/fstree"
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -58,7 +57,7 @@ func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs ma
 		comps = append(comps, executor.ComponentSources{Name: comp, Sources: []engine.SnapshotSource{{Dir: dir, HostPath: hostPath}}})
 	}
 	slices.SortFunc(comps, func(a, b executor.ComponentSources) int { return strings.Compare(a.Name, b.Name) })
-	_, err := executor.CreateSnapshotObject(context.Background(), executor.Clients{Kube: c.Client(), Restore: restoreClient(t)}, executor.SnapshotObjectOptions{
+	_, err := executor.CreateSnapshotObject(context.Background(), executor.Clients{Kube: c.Client(), Restore: restoreClient}, executor.SnapshotObjectOptions{
 		Namespace: w.ns, Repository: w.repository, Name: name, Components: comps,
 		LocalStorageDir: w.storageDir, ScratchDir: t.TempDir(),
 	})
@@ -74,36 +73,13 @@ func writeData(t *testing.T, dir string, seed int) {
 	framework.WriteTree(t, dir, seed, map[string]int{"app/config.yaml": 300, "app/db/data.bin": 3 << 20, "keep/notes.txt": 5000, "cache/tmp.bin": 70000})
 }
 
-// claimDir is the host directory of a bound PVC.
-func claimDir(t *testing.T, ns, claim string) string {
-	t.Helper()
-	pvc, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), claim, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pvc.Spec.VolumeName == "" {
-		t.Fatalf("PVC %s is not bound", claim)
-	}
-	return c.VolumeDir(pvc.Spec.VolumeName)
-}
-
-func mustScan(t *testing.T, dir string) fstree.Tree {
-	t.Helper()
-	tree, err := fstree.Scan(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
-}
-
 // TestFullRestoreStatefulSet is the whole product on the local cluster: a
 // Snapshot made with the executor's library, the controller (with its RBAC
 // manifest's permissions) creating one Job per replica, and the real
 // executor restoring each replica's data into that replica's PVC with the
 // least-privilege Role the controller made.
 func TestFullRestoreStatefulSet(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
 	addon := w.kopiaAddon(t)
 	sources := map[string]string{"pod-0": t.TempDir(), "pod-1": t.TempDir()}
@@ -117,13 +93,11 @@ func TestFullRestoreStatefulSet(t *testing.T) {
 	rs := w.restoreSession("full", corev1alpha1.SnapshotLatest, stsTarget("db"), "")
 	rs.Spec.Addon.Name = addon
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 
 	for i, comp := range []string{"pod-0", "pod-1"} {
-		restored := claimDir(t, ns, fmt.Sprintf("data-db-%d", i))
-		if d := fstree.Diff(mustScan(t, sources[comp]), mustScan(t, restored), fstree.Options{}); len(d) > 0 {
-			t.Errorf("replica %d's volume differs from component %s:\n  %s", i, comp, strings.Join(d, "\n  "))
-		}
+		restored := framework.ClaimDir(t, c, ns, fmt.Sprintf("data-db-%d", i))
+		framework.ExpectSameTree(t, fmt.Sprintf("replica %d's volume, restored from component %s", i, comp), framework.ScanTree(t, sources[comp]), restored)
 		st := got.Status.Components[comp]
 		p := st.Progress
 		if p == nil || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes || p.Percentage != 100 || st.Duration == "" {
@@ -143,11 +117,9 @@ func TestFullRestoreStatefulSet(t *testing.T) {
 // namespace is refused even with consent.
 func TestFullRestoreFromAnotherNamespace(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
-	prodNS := newNamespace(t)
-	stagingNS := newNamespace(t)
-	otherNS := newNamespace(t)
-	logsOnFailure(t, stagingNS)
+	prodNS := framework.NewNamespace(t, c, "e2e-")
+	stagingNS := framework.NewNamespace(t, c, "e2e-")
+	otherNS := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, prodNS, "fake-"+prodNS, "repo")
 	addon := w.kopiaAddon(t)
 	src := t.TempDir()
@@ -159,7 +131,7 @@ func TestFullRestoreFromAnotherNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(t, func() error {
+	framework.MustCreate(t, "Secret", func() error {
 		_, err := c.Client().CoreV1().Secrets(otherNS).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "shared-key"}, Data: prodKey.Data,
 		}, metav1.CreateOptions{})
@@ -181,73 +153,53 @@ func TestFullRestoreFromAnotherNamespace(t *testing.T) {
 	rs := restore("from-prod", nil)
 	createRestore(t, rs)
 
-	refused := waitForPhase(t, stagingNS, rs.Name, corev1alpha1.RestoreInvalid, time.Minute)
-	expectConditionMessage(t, refused, corev1alpha1.TypeValidationPassed, "spec.dataSource.repository: Forbidden",
+	refused := framework.WaitForPhase(t, restoreClient, stagingNS, rs.Name, corev1alpha1.RestoreInvalid, time.Minute)
+	framework.ExpectConditionMessage(t, refused, corev1alpha1.TypeValidationPassed, "spec.dataSource.repository: Forbidden",
 		fmt.Sprintf("Repository %s/repo is in another namespace", prodNS), fmt.Sprintf("does not allow the RestoreSession's namespace %q", stagingNS))
 	expectNothingCreated(t, stagingNS, prodNS, otherNS)
 
 	// The owner of prod allows every namespace.
-	bs, err := client.StorageV1alpha1().BackupStorages(prodNS).Get(ctx, "local-storage", metav1.GetOptions{})
+	bs, err := restoreClient.StorageV1alpha1().BackupStorages(prodNS).Get(ctx, "local-storage", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bs.Spec.UsagePolicy = &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromAll)}}
-	if _, err := client.StorageV1alpha1().BackupStorages(prodNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
+	if _, err := restoreClient.StorageV1alpha1().BackupStorages(prodNS).Update(ctx, bs, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got := waitForPhase(t, stagingNS, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+	got := framework.WaitForPhase(t, restoreClient, stagingNS, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 
-	want := mustScan(t, src)
+	want := framework.ScanTree(t, src)
 	for p := range want {
 		if p != "keep" && !strings.HasPrefix(p, "keep/") {
 			delete(want, p)
 		}
 	}
-	restored := claimDir(t, stagingNS, "app-data")
-	if d := fstree.Diff(want, mustScan(t, restored), fstree.Options{}); len(d) > 0 {
-		t.Errorf("partial restore of keep/ differs:\n  %s", strings.Join(d, "\n  "))
-	}
+	restored := framework.ClaimDir(t, c, stagingNS, "app-data")
+	framework.ExpectSameTree(t, "the partial restore of keep/", want, restored)
 	if got.Status.Components["dump"].Progress == nil {
 		t.Errorf("component dump has no progress")
 	}
 
 	// Consent to the storage does not extend to a third namespace's Secret.
-	other := waitForPhase(t, stagingNS, thirdNS.Name, corev1alpha1.RestoreInvalid, time.Minute)
-	expectConditionMessage(t, other, corev1alpha1.TypeValidationPassed, "spec.dataSource.encryptionSecret: Forbidden",
+	other := framework.WaitForPhase(t, restoreClient, stagingNS, thirdNS.Name, corev1alpha1.RestoreInvalid, time.Minute)
+	framework.ExpectConditionMessage(t, other, corev1alpha1.TypeValidationPassed, "spec.dataSource.encryptionSecret: Forbidden",
 		fmt.Sprintf("Secret %s/shared-key is in another namespace", otherNS))
 
 	// The Role in prod is gone once the restore ended, and so is the
 	// finalizer that guaranteed it.
-	poll(t, 30*time.Second, "the foreign Role to be deleted", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the foreign Role to be deleted", func(ctx context.Context) (bool, string, error) {
 		roles, err := c.Client().RbacV1().Roles(prodNS).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
 		}
-		rs, err := client.CoreV1alpha1().RestoreSessions(stagingNS).Get(ctx, "from-prod", metav1.GetOptions{})
+		rs, err := restoreClient.CoreV1alpha1().RestoreSessions(stagingNS).Get(ctx, "from-prod", metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return false, "", err
 		}
 		return len(roles.Items) == 0 && len(rs.Finalizers) == 0, fmt.Sprintf("%d roles, finalizers %v", len(roles.Items), rs.Finalizers), nil
 	})
 	expectNothingCreated(t, otherNS)
-}
-
-// expectConditionMessage fails unless the condition's message holds every
-// fragment.
-func expectConditionMessage(t *testing.T, rs *corev1alpha1.RestoreSession, condType string, fragments ...string) {
-	t.Helper()
-	for _, cond := range rs.Status.Conditions {
-		if cond.Type != condType {
-			continue
-		}
-		for _, f := range fragments {
-			if !strings.Contains(cond.Message, f) {
-				t.Errorf("condition %s message %q lacks %q", condType, cond.Message, f)
-			}
-		}
-		return
-	}
-	t.Errorf("no condition %s: %+v", condType, rs.Status.Conditions)
 }
 
 // expectNothingCreated fails if any namespace holds a Role, RoleBinding,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,6 +29,7 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/hookaction"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // hookServer is a test HTTP server that hooks call. respond decides each
@@ -99,8 +101,8 @@ func allowLocalHookAddresses(o *controller.Options) {
 // header.
 func operatorHookTemplate(t *testing.T, ns, name string, port int32, path string) {
 	t.Helper()
-	mustCreate(t, func() error {
-		_, err := restoreClient(t).CoreV1alpha1().HookTemplates(ns).Create(context.Background(), &corev1alpha1.HookTemplate{
+	framework.MustCreate(t, "HookTemplate", func() error {
+		_, err := restoreClient.CoreV1alpha1().HookTemplates(ns).Create(context.Background(), &corev1alpha1.HookTemplate{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1alpha1.HookTemplateSpec{
 				Params: []common.ParameterDefinition{{Name: "token", Default: "none"}},
@@ -139,8 +141,7 @@ func hookStatus(list []corev1alpha1.HookExecutionStatus, name string) corev1alph
 // params and variables reach the server. A post-restore hook runs after
 // every component finished.
 func TestHooksOperatorRetryAndTimeout(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "hooks-op-"+ns, "repo")
 	w.dumpIntoAppData(t)
 
@@ -172,7 +173,7 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 	}
 	start := time.Now()
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
 
 	pre := hookStatus(got.Status.Hooks.PreHooks, "quiesce")
 	if pre.Phase != corev1alpha1.HookExecutionSucceeded || pre.Attempts != 2 {
@@ -189,7 +190,7 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 		t.Errorf("quiesce request query=%q token=%q: variables or params not substituted", calls[1].query, calls[1].header)
 	}
 	for _, cond := range []string{corev1alpha1.TypePreRestoreHooksExecutionSucceeded, corev1alpha1.TypePostRestoreHooksExecutionSucceeded} {
-		if c := findCondition(got, cond); c == nil || c.Status != metav1.ConditionTrue {
+		if c := apimeta.FindStatusCondition(got.Status.Conditions, cond); c == nil || c.Status != metav1.ConditionTrue {
 			t.Errorf("condition %s = %+v, want True", cond, c)
 		}
 	}
@@ -221,8 +222,7 @@ func TestHooksOperatorRetryAndTimeout(t *testing.T) {
 // held restores go on.
 func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
 	const held = 60 * time.Second
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "hooks-slow-"+ns, "repo")
 	w.dumpIntoAppData(t)
 
@@ -248,7 +248,7 @@ func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
 		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PreRestore: []corev1alpha1.HookInfo{hook("slow", "slow")}}
 		createRestore(t, rs)
 	}
-	poll(t, 30*time.Second, "the server to hold both hooks", func(context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the server to hold both hooks", func(context.Context) (bool, string, error) {
 		n := len(server.received("/slow"))
 		return n == len(hooked), fmt.Sprintf("%d requests", n), nil
 	})
@@ -257,7 +257,7 @@ func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
 	plain := w.restoreSession("plain", "snap", appDataTarget(), "")
 	created := time.Now()
 	createRestore(t, plain)
-	poll(t, held/2, "the restore Job of the RestoreSession without hooks", func(context.Context) (bool, string, error) {
+	framework.Poll(t, held/2, "the restore Job of the RestoreSession without hooks", func(context.Context) (bool, string, error) {
 		n := len(restoreJobs(t, ns, plain.Name))
 		return n > 0, fmt.Sprintf("%d Jobs", n), nil
 	})
@@ -278,8 +278,8 @@ func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
 	releaseAll()
 	for _, name := range hooked {
 		var h corev1alpha1.HookExecutionStatus
-		poll(t, 30*time.Second, "the hook to succeed and the restore Job of "+name, func(ctx context.Context) (bool, string, error) {
-			rs, err := restoreClient(t).CoreV1alpha1().RestoreSessions(ns).Get(ctx, name, metav1.GetOptions{})
+		framework.Poll(t, 30*time.Second, "the hook to succeed and the restore Job of "+name, func(ctx context.Context) (bool, string, error) {
+			rs, err := restoreClient.CoreV1alpha1().RestoreSessions(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil || rs.Status.Hooks == nil {
 				return false, fmt.Sprint(err), nil
 			}
@@ -302,14 +302,12 @@ func TestHooksSlowOperatorHooksDoNotBlock(t *testing.T) {
 // backup paused.
 func TestHooksFunctionJob(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "hooks-fn-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	fnName := "hook-fn-" + ns
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+	framework.MustCreate(t, "Function", func() error {
+		_, err := restoreClient.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
 			ObjectMeta: metav1.ObjectMeta{Name: fnName},
 			Spec: addonsv1alpha1.FunctionSpec{
 				Image:   workloadImage,
@@ -319,9 +317,9 @@ func TestHooksFunctionJob(t *testing.T) {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, fnName, metav1.DeleteOptions{}) })
-	mustCreate(t, func() error {
-		_, err := client.CoreV1alpha1().HookTemplates(ns).Create(ctx, &corev1alpha1.HookTemplate{
+	t.Cleanup(func() { _ = restoreClient.AddonsV1alpha1().Functions().Delete(ctx, fnName, metav1.DeleteOptions{}) })
+	framework.MustCreate(t, "HookTemplate", func() error {
+		_, err := restoreClient.CoreV1alpha1().HookTemplates(ns).Create(ctx, &corev1alpha1.HookTemplate{
 			ObjectMeta: metav1.ObjectMeta{Name: "run"},
 			Spec: corev1alpha1.HookTemplateSpec{
 				Params: []common.ParameterDefinition{{Name: "mode", Required: true}, {Name: "message"}, {Name: "file"}},
@@ -350,13 +348,13 @@ func TestHooksFunctionJob(t *testing.T) {
 		})},
 	}
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 
 	marker, err := os.ReadFile(filepath.Join(out, "marker.txt"))
 	if err != nil || string(marker) != "written by the hook" {
 		t.Errorf("pre-restore Function hook output = %q, %v; want the param's message in the hook volume", marker, err)
 	}
-	if c := findCondition(got, corev1alpha1.TypePostRestoreHooksExecutionSucceeded); c == nil || c.Status != metav1.ConditionFalse ||
+	if c := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypePostRestoreHooksExecutionSucceeded); c == nil || c.Status != metav1.ConditionFalse ||
 		c.Reason != corev1alpha1.ReasonFailedToExecutePostRestoreHooks || !strings.Contains(c.Message, `"always-fails"`) {
 		t.Errorf("post-restore hooks condition = %+v, want False naming the hook", c)
 	}
@@ -381,8 +379,8 @@ func TestHooksFunctionJob(t *testing.T) {
 // waitForResumed waits until the BackupConfiguration is not paused.
 func waitForResumed(t *testing.T, ns, name string) {
 	t.Helper()
-	poll(t, 30*time.Second, name+" resumed", func(ctx context.Context) (bool, string, error) {
-		bc, err := restoreClient(t).CoreV1alpha1().BackupConfigurations(ns).Get(ctx, name, metav1.GetOptions{})
+	framework.Poll(t, 30*time.Second, name+" resumed", func(ctx context.Context) (bool, string, error) {
+		bc, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
@@ -394,8 +392,7 @@ func waitForResumed(t *testing.T, ns, name string) {
 // runs and an OnSuccess one is skipped; a failing pre-restore hook skips
 // the restore, fails it and resumes the paused backups.
 func TestHooksExecutionPolicy(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "hooks-policy-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	server := newHookServer(t, func(rw http.ResponseWriter, r *http.Request, _ int) {
@@ -419,7 +416,7 @@ func TestHooksExecutionPolicy(t *testing.T) {
 		rs := w.restoreSession("fails", "snap", appDataTarget(), `{"outcome":"fail"}`)
 		rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PostRestore: postHooks}
 		createRestore(t, rs)
-		got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+		got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
 		if n := len(server.received("/on-failure")); n != 1 {
 			t.Errorf("OnFailure hook called %d times, want 1", n)
 		}
@@ -438,8 +435,8 @@ func TestHooksExecutionPolicy(t *testing.T) {
 			PostRestore: postHooks,
 		}
 		createRestore(t, rs)
-		got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
-		c := findCondition(got, corev1alpha1.TypePreRestoreHooksExecutionSucceeded)
+		got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, restoreTimeout)
+		c := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypePreRestoreHooksExecutionSucceeded)
 		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "500") || !strings.Contains(c.Message, "database refuses to quiesce") {
 			t.Errorf("pre-restore hooks condition = %+v, want False with the server's answer", c)
 		}
@@ -463,9 +460,8 @@ func TestHooksExecutionPolicy(t *testing.T) {
 // usagePolicy does not admit the RestoreSession's namespace makes the
 // restore Invalid, naming the hook's field.
 func TestHooksRefusedByUsagePolicy(t *testing.T) {
-	ns := newNamespace(t)
-	other := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
+	other := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "hooks-policy-ns-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	operatorHookTemplate(t, other, "private", 1, "/")
@@ -476,8 +472,8 @@ func TestHooksRefusedByUsagePolicy(t *testing.T) {
 		Name: "foreign", HookTemplate: common.ObjectReference{Name: "private", Namespace: other},
 	}}}
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
-	c := findCondition(got, corev1alpha1.TypeValidationPassed)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreInvalid, restoreTimeout)
+	c := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypeValidationPassed)
 	if c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, "usagePolicy") {
 		t.Errorf("ValidationPassed = %+v, want a message naming spec.hooks.preRestore[0].hookTemplate and its usagePolicy", c)
 	}
@@ -490,8 +486,7 @@ func TestHooksRefusedByUsagePolicy(t *testing.T) {
 func TestHooksOperatorLimits(t *testing.T) {
 	const label, value = "restore.kubestash.com/operator-hooks", "allowed"
 	server := newHookServer(t, func(rw http.ResponseWriter, _ *http.Request, _ int) { fmt.Fprintln(rw, "ok") })
-	allowed, refused := newNamespace(t), newNamespace(t)
-	logsOnFailure(t, allowed)
+	allowed, refused := framework.NewNamespace(t, c, "e2e-"), framework.NewNamespace(t, c, "e2e-")
 	patch := []byte(`{"metadata":{"labels":{"` + label + `":"` + value + `"}}}`)
 	if _, err := c.Client().CoreV1().Namespaces().Patch(context.Background(), allowed, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -514,13 +509,13 @@ func TestHooksOperatorLimits(t *testing.T) {
 		createRestore(t, rs)
 	}
 
-	got := waitForPhase(t, refused, "limited", corev1alpha1.RestoreInvalid, restoreTimeout)
+	got := framework.WaitForPhase(t, restoreClient, refused, "limited", corev1alpha1.RestoreInvalid, restoreTimeout)
 	want := fmt.Sprintf(`HookTemplate %s/local uses the Operator executor, which namespace %q may not use (restore-controller --operator-hook-namespace-selector "%s=%s")`, refused, refused, label, value)
-	if c := findCondition(got, corev1alpha1.TypeValidationPassed); c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, want) {
+	if c := apimeta.FindStatusCondition(got.Status.Conditions, corev1alpha1.TypeValidationPassed); c == nil || !strings.Contains(c.Message, "spec.hooks.preRestore[0].hookTemplate") || !strings.Contains(c.Message, want) {
 		t.Errorf("ValidationPassed = %+v, want a message naming spec.hooks.preRestore[0].hookTemplate and %q", c, want)
 	}
 
-	got = waitForPhase(t, allowed, "limited", corev1alpha1.RestoreFailed, restoreTimeout)
+	got = framework.WaitForPhase(t, restoreClient, allowed, "limited", corev1alpha1.RestoreFailed, restoreTimeout)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(int(server.port(t))))
 	refusal := "hook target " + addr + " is a loopback address, which hooks may not reach (restore-controller --hook-allow-local-addresses allows it)"
 	if h := hookStatus(got.Status.Hooks.PreHooks, "local"); h.Phase != corev1alpha1.HookExecutionFailed || !strings.Contains(h.Message, refusal) {

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/test/framework"
 )
@@ -23,8 +24,7 @@ import (
 // controller sees the pod succeed, and the bytes land in the PV's host
 // directory.
 func TestJobWritesToPVC(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 
@@ -52,7 +52,7 @@ func TestJobWritesToPVC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	poll(t, 60*time.Second, "job to complete", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "job to complete", func(ctx context.Context) (bool, string, error) {
 		j, err := cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -86,8 +86,7 @@ func TestJobWritesToPVC(t *testing.T) {
 // controller retry it backoffLimit times, then fail the Job with
 // BackoffLimitExceeded.
 func TestJobBackoffLimit(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	job := workloadJob("failer", 1, corev1.RestartPolicyNever, "exit", "7")
@@ -95,7 +94,7 @@ func TestJobBackoffLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var final *batchv1.Job
-	poll(t, 90*time.Second, "job to fail", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 90*time.Second, "job to fail", func(ctx context.Context) (bool, string, error) {
 		j, err := cs.BatchV1().Jobs(ns).Get(ctx, job.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -131,22 +130,21 @@ func TestJobBackoffLimit(t *testing.T) {
 // TestPodDeletionSendsSIGTERM: deleting a running pod stops its process
 // gracefully and the pod disappears.
 func TestPodDeletionSendsSIGTERM(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "sleeper"},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: ptr64(20),
+			TerminationGracePeriodSeconds: ptr.To[int64](20),
 			Containers:                    []corev1.Container{{Name: "main", Image: workloadImage, Args: []string{"sleep"}}},
 		},
 	}
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "pod running and ready", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "pod running and ready", func(ctx context.Context) (bool, string, error) {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -159,7 +157,7 @@ func TestPodDeletionSendsSIGTERM(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "pod to disappear", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "pod to disappear", func(ctx context.Context) (bool, string, error) {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
@@ -180,22 +178,21 @@ func TestPodDeletionSendsSIGTERM(t *testing.T) {
 // TestPodDeletionKillsAfterGracePeriod: a process that ignores SIGTERM is
 // killed once terminationGracePeriodSeconds has passed.
 func TestPodDeletionKillsAfterGracePeriod(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "hanger"},
 		Spec: corev1.PodSpec{
 			RestartPolicy:                 corev1.RestartPolicyNever,
-			TerminationGracePeriodSeconds: ptr64(2),
+			TerminationGracePeriodSeconds: ptr.To[int64](2),
 			Containers:                    []corev1.Container{{Name: "main", Image: workloadImage, Args: []string{"hang"}}},
 		},
 	}
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "container running", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "container running", func(ctx context.Context) (bool, string, error) {
 		log := c.ContainerLog(ns, pod.Name, "main")
 		return strings.Contains(log, "hanging"), log, nil
 	})
@@ -203,7 +200,7 @@ func TestPodDeletionKillsAfterGracePeriod(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 30*time.Second, "pod to disappear", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "pod to disappear", func(ctx context.Context) (bool, string, error) {
 		_, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, "", nil
@@ -219,14 +216,11 @@ func TestPodDeletionKillsAfterGracePeriod(t *testing.T) {
 	}
 }
 
-func ptr64(v int64) *int64 { return &v }
-
 // TestJobOnFailureRestarts: with restartPolicy OnFailure the kubelet
 // restarts the failing container in place; the Job controller counts the
 // restarts against backoffLimit and fails the Job.
 func TestJobOnFailureRestarts(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	job := workloadJob("restarter", 2, corev1.RestartPolicyOnFailure, "exit", "1")
@@ -234,7 +228,7 @@ func TestJobOnFailureRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var maxRestarts int32
-	poll(t, 60*time.Second, "job to fail", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "job to fail", func(ctx context.Context) (bool, string, error) {
 		if pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
 			for _, p := range pods.Items {
 				for _, st := range p.Status.ContainerStatuses {

@@ -209,7 +209,7 @@ func TestManifestRestorePostgres(t *testing.T) {
 
 	rs := w.manifestRestore("manifests", addon, dst)
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
 	if cs := got.Status.Components["manifest"]; cs.Phase != corev1alpha1.RestoreSucceeded || cs.Duration == "" {
 		t.Errorf("component manifest = %+v, want Succeeded with a duration", cs)
 	}
@@ -256,7 +256,7 @@ func TestManifestRestorePostgres(t *testing.T) {
 	src.untouched(t)
 
 	// The executor's Role in the restore namespace goes with the restore.
-	poll(t, 30*time.Second, "the executor Role in the restore namespace to be deleted", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "the executor Role in the restore namespace to be deleted", func(ctx context.Context) (bool, string, error) {
 		roles, err := c.Client().RbacV1().Roles(dst).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
@@ -283,7 +283,7 @@ func TestManifestRestoreRefusesToOverwrite(t *testing.T) {
 
 	rs := w.manifestRestore("manifests", addon, dst)
 	createRestore(t, rs)
-	got := waitForPhase(t, ns, rs.Name, corev1alpha1.RestoreFailed, 3*time.Minute)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreFailed, 3*time.Minute)
 	cs := got.Status.Components["manifest"]
 	want := "Secret " + dst + "/pg-restored-auth"
 	if cs.Phase != corev1alpha1.RestoreFailed || !strings.Contains(cs.Error, want) || !strings.Contains(cs.Error, "already exists") {
@@ -307,10 +307,9 @@ func TestManifestRestoreRefusesToOverwrite(t *testing.T) {
 func seededManifestWorld(t *testing.T) (w *restoreWorld, addon string, src *postgresSource, dst string) {
 	t.Helper()
 	installKubeDBCRDs(t)
-	ns := newNamespace(t)
-	dst = newNamespace(t)
+	ns := framework.NewNamespace(t, c, "e2e-")
+	dst = framework.NewNamespace(t, c, "e2e-")
 	acceptManifestRestores(t, dst, ns)
-	logsOnFailure(t, ns)
 	w = newRestoreWorld(t, ns, "fake-"+ns, "repo")
 	addon = w.manifestAddon(t)
 	src = newPostgresSource(t, ns)

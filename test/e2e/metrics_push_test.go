@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -26,8 +27,7 @@ import (
 // duration with the grouping and restore labels.
 func TestMetricsPushToPushgateway(t *testing.T) {
 	gw := startPushgateway(t)
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "metrics-"+ns, "repo")
 	w.dumpIntoAppData(t)
 	pusher, err := metricspush.New(metricspush.Options{URL: gw})
@@ -38,8 +38,8 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 
 	for _, name := range []string{"first", "second"} {
 		createRestore(t, w.restoreSession(name, "snap", appDataTarget(), ""))
-		rs := waitForPhase(t, ns, name, corev1alpha1.RestoreSucceeded, restoreTimeout)
-		if cond := findCondition(rs, corev1alpha1.TypeMetricsPushed); cond == nil || cond.Status != metav1.ConditionTrue ||
+		rs := framework.WaitForPhase(t, restoreClient, ns, name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+		if cond := apimeta.FindStatusCondition(rs.Status.Conditions, corev1alpha1.TypeMetricsPushed); cond == nil || cond.Status != metav1.ConditionTrue ||
 			cond.Reason != corev1alpha1.ReasonSuccessfullyPushedMetrics {
 			t.Fatalf("%s: MetricsPushed = %+v, want True %s", name, cond, corev1alpha1.ReasonSuccessfullyPushedMetrics)
 		}
@@ -96,13 +96,11 @@ func TestMetricsPushToPushgateway(t *testing.T) {
 // still resumed.
 func TestMetricsPushUnreachablePushgateway(t *testing.T) {
 	ctx := context.Background()
-	client := restoreClient(t)
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	w := newRestoreWorld(t, ns, "nopush-"+ns, "repo")
 	w.dumpIntoAppData(t)
-	mustCreate(t, func() error {
-		_, err := client.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
+	framework.MustCreate(t, "BackupConfiguration", func() error {
+		_, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Create(ctx, &corev1alpha1.BackupConfiguration{
 			ObjectMeta: metav1.ObjectMeta{Name: "nightly"},
 			Spec:       corev1alpha1.BackupConfigurationSpec{Target: appDataTarget()},
 		}, metav1.CreateOptions{})
@@ -117,9 +115,9 @@ func TestMetricsPushUnreachablePushgateway(t *testing.T) {
 	startController(t, func(o *controller.Options) { o.MetricsPusher = pusher })
 
 	createRestore(t, w.restoreSession("unpushed", "snap", appDataTarget(), ""))
-	rs := waitForPhase(t, ns, "unpushed", corev1alpha1.RestoreFailed, restoreTimeout)
+	rs := framework.WaitForPhase(t, restoreClient, ns, "unpushed", corev1alpha1.RestoreFailed, restoreTimeout)
 
-	cond := findCondition(rs, corev1alpha1.TypeMetricsPushed)
+	cond := apimeta.FindStatusCondition(rs.Status.Conditions, corev1alpha1.TypeMetricsPushed)
 	if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != corev1alpha1.ReasonFailedToPushMetrics {
 		t.Fatalf("MetricsPushed = %+v, want False %s", cond, corev1alpha1.ReasonFailedToPushMetrics)
 	}
@@ -136,7 +134,7 @@ func TestMetricsPushUnreachablePushgateway(t *testing.T) {
 	if len(rs.Status.PausedBackups) != 1 || rs.Status.PausedBackups[0].Name != "nightly" {
 		t.Errorf("pausedBackups = %v, want nightly", rs.Status.PausedBackups)
 	}
-	bc, err := client.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
+	bc, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Get(ctx, "nightly", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

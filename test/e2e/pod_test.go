@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // runPod creates pod in ns and waits until it has finished.
@@ -22,7 +24,7 @@ func runPod(t *testing.T, ns string, pod *corev1.Pod) *corev1.Pod {
 		t.Fatal(err)
 	}
 	var final *corev1.Pod
-	poll(t, 30*time.Second, "pod "+pod.Name+" to finish", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "pod "+pod.Name+" to finish", func(ctx context.Context) (bool, string, error) {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -38,8 +40,7 @@ func runPod(t *testing.T, ns string, pod *corev1.Pod) *corev1.Pod {
 // containers before the main one, and secret, configMap, emptyDir,
 // hostPath and projected (token, kube-root-ca.crt, namespace) volumes.
 func TestPodEnvironmentAndVolumes(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{

@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestServiceAccountRBAC: a mapped binary using in-cluster config
@@ -17,8 +19,7 @@ import (
 // Role grants (listing config maps) and forbids the rest (secrets). The
 // harness's minted service account config is held to the same rules.
 func TestServiceAccountRBAC(t *testing.T) {
-	ns := newNamespace(t)
-	logsOnFailure(t, ns)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{}); err != nil {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +19,6 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller"
-	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
-	"github.com/restore-controller/restore/test/cluster"
 	"github.com/restore-controller/restore/test/framework"
 )
 
@@ -33,41 +29,10 @@ const executorImage = "example.com/fakeexecutor:v1"
 // releaseAnnotation lets a fakeexecutor started with --outcome=wait finish.
 const releaseAnnotation = "e2e.restore.kubestash.com/release"
 
-var (
-	crdsOnce sync.Once
-	crdsErr  error
-)
-
-// restoreClient installs the CRDs once per package and returns a client of
-// the generated clientset.
-func restoreClient(t *testing.T) versioned.Interface {
-	t.Helper()
-	crdsOnce.Do(func() {
-		root, err := cluster.RepoRoot()
-		if err != nil {
-			crdsErr = err
-			return
-		}
-		crdsErr = framework.InstallCRDs(context.Background(), c.Config(), filepath.Join(root, "artifacts", "crds"))
-		if crdsErr == nil {
-			crdsErr = framework.InstallControllerRBAC(context.Background(), c.Config(), filepath.Join(root, "artifacts", "rbac", "controller.yaml"))
-		}
-	})
-	if crdsErr != nil {
-		t.Fatalf("installing CRDs: %v", crdsErr)
-	}
-	client, err := versioned.NewForConfig(c.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return client
-}
-
 // controllerConfig is a client config with the controller's service
 // account: only what artifacts/rbac/controller.yaml grants.
 func controllerConfig(t *testing.T) *rest.Config {
 	t.Helper()
-	restoreClient(t) // installs CRDs and RBAC
 	cfg, err := c.ServiceAccountConfig(context.Background(), framework.ControllerNamespace, framework.ControllerServiceAccount)
 	if err != nil {
 		t.Fatal(err)
@@ -106,18 +71,17 @@ type restoreWorld struct {
 func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 	t.Helper()
 	ctx := context.Background()
-	client := restoreClient(t)
 	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo, storageDir: t.TempDir()}
 
-	mustCreate(t, func() error {
+	framework.MustCreate(t, "Secret", func() error {
 		_, err := c.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: "encrypt-secret"},
 			StringData: map[string]string{storagev1alpha1.EncryptionKeyRestic: "not-read-by-the-fake-executor"},
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
-		_, err := client.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
+	framework.MustCreate(t, "BackupStorage", func() error {
+		_, err := restoreClient.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
 			ObjectMeta: metav1.ObjectMeta{Name: "local-storage"},
 			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
 				Provider: storagev1alpha1.ProviderLocal,
@@ -131,8 +95,8 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	mustCreate(t, func() error {
-		_, err := client.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
+	framework.MustCreate(t, "Repository", func() error {
+		_, err := restoreClient.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
 			ObjectMeta: metav1.ObjectMeta{Name: repo},
 			Spec: storagev1alpha1.RepositorySpec{
 				StorageRef:       common.ObjectReference{Name: "local-storage"},
@@ -158,8 +122,7 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 func (w *restoreWorld) snapshot(t *testing.T, name string, at time.Time, phase storagev1alpha1.SnapshotPhase, hostPath string, components ...string) {
 	t.Helper()
 	ctx := context.Background()
-	client := restoreClient(t)
-	snap, err := client.StorageV1alpha1().Snapshots(w.ns).Create(ctx, &storagev1alpha1.Snapshot{
+	snap, err := restoreClient.StorageV1alpha1().Snapshots(w.ns).Create(ctx, &storagev1alpha1.Snapshot{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{storagev1alpha1.LabelRepoName: w.repository}},
 		Spec:       storagev1alpha1.SnapshotSpec{Repository: w.repository},
 	}, metav1.CreateOptions{})
@@ -178,7 +141,7 @@ func (w *restoreWorld) snapshot(t *testing.T, name string, at time.Time, phase s
 			KopiaStats: []storagev1alpha1.KopiaStats{{SnapshotID: "k" + comp, HostPath: hostPath, Size: "1 KiB"}},
 		}
 	}
-	if _, err := client.StorageV1alpha1().Snapshots(w.ns).UpdateStatus(ctx, snap, metav1.UpdateOptions{}); err != nil {
+	if _, err := restoreClient.StorageV1alpha1().Snapshots(w.ns).UpdateStatus(ctx, snap, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -210,7 +173,7 @@ func (w *restoreWorld) restoreSession(name, snapshot string, target *common.Type
 func statefulSet(t *testing.T, ns, name string, replicas int32) {
 	t.Helper()
 	labels := map[string]string{"app": name}
-	mustCreate(t, func() error {
+	framework.MustCreate(t, "StatefulSet", func() error {
 		_, err := c.Client().AppsV1().StatefulSets(ns).Create(context.Background(), &appsv1.StatefulSet{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: appsv1.StatefulSetSpec{
@@ -241,7 +204,7 @@ func statefulSet(t *testing.T, ns, name string, replicas int32) {
 // persistentVolumeClaim creates a PVC of the default StorageClass.
 func persistentVolumeClaim(t *testing.T, ns, name string) {
 	t.Helper()
-	mustCreate(t, func() error {
+	framework.MustCreate(t, "PersistentVolumeClaim", func() error {
 		_, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Create(context.Background(), &corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: corev1.PersistentVolumeClaimSpec{
@@ -255,33 +218,6 @@ func persistentVolumeClaim(t *testing.T, ns, name string) {
 	})
 }
 
-// waitForPhase waits until the RestoreSession reaches phase and returns it.
-func waitForPhase(t *testing.T, ns, name string, phase corev1alpha1.RestorePhase, timeout time.Duration) *corev1alpha1.RestoreSession {
-	t.Helper()
-	client := restoreClient(t)
-	var rs *corev1alpha1.RestoreSession
-	poll(t, timeout, "RestoreSession "+name+" to be "+string(phase), func(ctx context.Context) (bool, string, error) {
-		got, err := client.CoreV1alpha1().RestoreSessions(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		rs = got
-		return got.Status.Phase == phase, describeStatus(got), nil
-	})
-	return rs
-}
-
-func describeStatus(rs *corev1alpha1.RestoreSession) string {
-	s := "phase=" + string(rs.Status.Phase)
-	for _, cond := range rs.Status.Conditions {
-		s += " " + cond.Type + "=" + string(cond.Status) + "(" + cond.Message + ")"
-	}
-	for name, comp := range rs.Status.Components {
-		s += " " + name + ":" + string(comp.Phase)
-	}
-	return s
-}
-
 // restoreJobs lists the Jobs the controller made for a RestoreSession.
 func restoreJobs(t *testing.T, ns, rsName string) []batchv1.Job {
 	t.Helper()
@@ -292,15 +228,6 @@ func restoreJobs(t *testing.T, ns, rsName string) []batchv1.Job {
 		t.Fatal(err)
 	}
 	return jobs.Items
-}
-
-func findCondition(rs *corev1alpha1.RestoreSession, condType string) *metav1.Condition {
-	for i := range rs.Status.Conditions {
-		if rs.Status.Conditions[i].Type == condType {
-			return &rs.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 // dumpIntoAppData creates the Snapshot "snap" with one component "dump"
@@ -320,7 +247,7 @@ func appDataTarget() *common.TypedObjectReference {
 // createRestore creates a RestoreSession through the generated clientset.
 func createRestore(t *testing.T, rs *corev1alpha1.RestoreSession) {
 	t.Helper()
-	if _, err := restoreClient(t).CoreV1alpha1().RestoreSessions(rs.Namespace).Create(context.Background(), rs, metav1.CreateOptions{}); err != nil {
+	if _, err := restoreClient.CoreV1alpha1().RestoreSessions(rs.Namespace).Create(context.Background(), rs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -329,8 +256,8 @@ func createRestore(t *testing.T, rs *corev1alpha1.RestoreSession) {
 // restore of the same target to pause.
 func backupConfiguration(t *testing.T, ns, name string, target *common.TypedObjectReference) {
 	t.Helper()
-	mustCreate(t, func() error {
-		_, err := restoreClient(t).CoreV1alpha1().BackupConfigurations(ns).Create(context.Background(), &corev1alpha1.BackupConfiguration{
+	framework.MustCreate(t, "BackupConfiguration", func() error {
+		_, err := restoreClient.CoreV1alpha1().BackupConfigurations(ns).Create(context.Background(), &corev1alpha1.BackupConfiguration{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec:       corev1alpha1.BackupConfigurationSpec{Target: target},
 		}, metav1.CreateOptions{})
@@ -344,23 +271,22 @@ func backupConfiguration(t *testing.T, ns, name string, target *common.TypedObje
 func createAddon(t *testing.T, addon, function string, fn addonsv1alpha1.FunctionSpec, task addonsv1alpha1.Task) {
 	t.Helper()
 	ctx := context.Background()
-	client := restoreClient(t)
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
+	framework.MustCreate(t, "Function", func() error {
+		_, err := restoreClient.AddonsV1alpha1().Functions().Create(ctx, &addonsv1alpha1.Function{
 			ObjectMeta: metav1.ObjectMeta{Name: function}, Spec: fn,
 		}, metav1.CreateOptions{})
 		return err
 	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Functions().Delete(ctx, function, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = restoreClient.AddonsV1alpha1().Functions().Delete(ctx, function, metav1.DeleteOptions{}) })
 	task.Function = function
 	task.Driver = string(storagev1alpha1.DriverKopia)
 	task.Executor = addonsv1alpha1.ExecutorJob
-	mustCreate(t, func() error {
-		_, err := client.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
+	framework.MustCreate(t, "Addon", func() error {
+		_, err := restoreClient.AddonsV1alpha1().Addons().Create(ctx, &addonsv1alpha1.Addon{
 			ObjectMeta: metav1.ObjectMeta{Name: addon},
 			Spec:       addonsv1alpha1.AddonSpec{RestoreTasks: []addonsv1alpha1.Task{task}},
 		}, metav1.CreateOptions{})
 		return err
 	})
-	t.Cleanup(func() { _ = client.AddonsV1alpha1().Addons().Delete(ctx, addon, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = restoreClient.AddonsV1alpha1().Addons().Delete(ctx, addon, metav1.DeleteOptions{}) })
 }

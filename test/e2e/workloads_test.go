@@ -12,13 +12,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // TestStatefulSetWithClaims: a StatefulSet of an unmapped image gets its
 // claims from volumeClaimTemplates provisioned and Bound, and its pods are
 // reported Ready, so the StatefulSet becomes ready.
 func TestStatefulSetWithClaims(t *testing.T) {
-	ns := newNamespace(t)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	labels := map[string]string{"app": "db"}
@@ -47,7 +49,7 @@ func TestStatefulSetWithClaims(t *testing.T) {
 	if _, err := cs.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 60*time.Second, "statefulset ready", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "statefulset ready", func(ctx context.Context) (bool, string, error) {
 		s, err := cs.AppsV1().StatefulSets(ns).Get(ctx, sts.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
@@ -76,7 +78,7 @@ func TestStatefulSetWithClaims(t *testing.T) {
 // TestOwnerDeletionCollectsJobs: the garbage collector deletes the Jobs of a
 // deleted owner, and their pods go with them (the kubelet finalizes them).
 func TestOwnerDeletionCollectsJobs(t *testing.T) {
-	ns := newNamespace(t)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	owner, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner"}}, metav1.CreateOptions{})
@@ -93,7 +95,7 @@ func TestOwnerDeletionCollectsJobs(t *testing.T) {
 		}
 		jobs = append(jobs, job.Name)
 	}
-	poll(t, 30*time.Second, "jobs' pods running", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 30*time.Second, "jobs' pods running", func(ctx context.Context) (bool, string, error) {
 		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, "", err
@@ -109,7 +111,7 @@ func TestOwnerDeletionCollectsJobs(t *testing.T) {
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, owner.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 60*time.Second, "jobs and pods collected", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "jobs and pods collected", func(ctx context.Context) (bool, string, error) {
 		left := 0
 		for _, name := range jobs {
 			_, err := cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
@@ -131,7 +133,7 @@ func TestOwnerDeletionCollectsJobs(t *testing.T) {
 // unmapped images are bound to the node and reported Ready, so both
 // workloads become available.
 func TestDeploymentAndDaemonSet(t *testing.T) {
-	ns := newNamespace(t)
+	ns := framework.NewNamespace(t, c, "e2e-")
 	ctx := context.Background()
 	cs := c.Client()
 	labels := map[string]string{"app": "web"}
@@ -151,14 +153,14 @@ func TestDeploymentAndDaemonSet(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 60*time.Second, "deployment available", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "deployment available", func(ctx context.Context) (bool, string, error) {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return false, "", err
 		}
 		return d.Status.AvailableReplicas == 2 && d.Status.ReadyReplicas == 2, fmt.Sprintf("%+v", d.Status), nil
 	})
-	poll(t, 60*time.Second, "daemonset ready", func(ctx context.Context) (bool, string, error) {
+	framework.Poll(t, 60*time.Second, "daemonset ready", func(ctx context.Context) (bool, string, error) {
 		d, err := cs.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
 		if err != nil {
 			return false, "", err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,7 +63,7 @@ func TestRestoreJobRestoresIntoPVC(t *testing.T) {
 // from the BackupStorage's Secret (which its Role must name) and the
 // repository from the bucket under prefix/path.
 func TestRestoreJobRestoresFromS3(t *testing.T) {
-	gw := startVersitygw(t)
+	gw := framework.StartVersitygw(t)
 	const bucket = "restore-e2e"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -116,8 +115,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := framework.NewNamespace(t, kc, "executor-")
-	framework.LogsOnFailure(t, cl, ns)
+	ns := framework.NewNamespace(t, cl, "executor-")
 
 	const (
 		storageName   = "backup-storage"
@@ -173,8 +171,8 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	// the admin kubeconfig, writes the kopia snapshot into the storage
 	// directory and records the Snapshot object.
 	src := filepath.Join(t.TempDir(), "src")
-	writeTree(t, src, 48<<20)
-	runHost(t, ctx, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
+	framework.WriteEdgeCaseTree(t, src, 48<<20)
+	framework.RunCommand(t, nil, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
 		"--repository", repoName, "--name", snapshotName,
 		"--component", component + "=" + src + ":" + hostPath}, sc.seedArgs...)...)
 	snap, err := rc.StorageV1alpha1().Snapshots(ns).Get(ctx, snapshotName, metav1.GetOptions{})
@@ -313,7 +311,8 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	if claim.Spec.VolumeName == "" {
 		t.Fatalf("claim %s is not bound after the Job ran", claimName)
 	}
-	sameTree(t, src, cl.VolumeDir(claim.Spec.VolumeName))
+	want := framework.ScanTree(t, src)
+	framework.ExpectSameTree(t, "the restored PVC", want, cl.VolumeDir(claim.Spec.VolumeName))
 
 	// The status history.
 	var history []corev1alpha1.ComponentRestoreStatus
@@ -322,13 +321,13 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	case <-ctx.Done():
 		t.Fatal("watch did not finish")
 	}
-	wantFiles, wantBytes := readTree(t, src).Stats()
+	wantFiles, wantBytes := want.Stats()
 	var runningWithProgress, midway int
 	var lastBytes, lastFiles int64
 	for i, s := range history {
 		if s.Progress != nil {
 			if s.Progress.RestoredBytes < lastBytes || s.Progress.RestoredFiles < lastFiles {
-				t.Errorf("progress went backwards at status version %d:\n%s", i, describe(history))
+				t.Errorf("progress went backwards at status version %d:\n%s", i, describeHistory(history))
 			}
 			lastBytes, lastFiles = s.Progress.RestoredBytes, s.Progress.RestoredFiles
 		}
@@ -341,14 +340,14 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	}
 	t.Logf("observed %d status versions of component %s: %d Running with progress, %d of them part way", len(history), component, runningWithProgress, midway)
 	if runningWithProgress == 0 {
-		t.Errorf("component %s was never seen Running with progress (totalBytes %d); history:\n%s", component, wantBytes, describe(history))
+		t.Errorf("component %s was never seen Running with progress (totalBytes %d); history:\n%s", component, wantBytes, describeHistory(history))
 	}
 	if len(history) == 0 {
 		t.Fatal("no status of the component was observed")
 	}
 	final := history[len(history)-1]
 	if final.Phase != corev1alpha1.RestoreSucceeded {
-		t.Fatalf("final component phase %q (error %q), want Succeeded; history:\n%s", final.Phase, final.Error, describe(history))
+		t.Fatalf("final component phase %q (error %q), want Succeeded; history:\n%s", final.Phase, final.Error, describeHistory(history))
 	}
 	if d, err := time.ParseDuration(final.Duration); err != nil || d <= 0 {
 		t.Errorf("final duration %q: want a positive duration (%v)", final.Duration, err)
@@ -400,26 +399,11 @@ func watchComponent(ctx context.Context, t *testing.T, rc versioned.Interface, n
 	return history
 }
 
-func describe(h []corev1alpha1.ComponentRestoreStatus) string {
+// describeHistory shows one component status a line.
+func describeHistory(h []corev1alpha1.ComponentRestoreStatus) string {
 	var b strings.Builder
 	for _, s := range h {
-		fmt.Fprintf(&b, "  phase=%s duration=%q error=%q", s.Phase, s.Duration, s.Error)
-		if s.Progress != nil {
-			fmt.Fprintf(&b, " progress=%d/%d bytes %d/%d files %d%%", s.Progress.RestoredBytes, s.Progress.TotalBytes,
-				s.Progress.RestoredFiles, s.Progress.TotalFiles, s.Progress.Percentage)
-		}
-		b.WriteString("\n")
+		b.WriteString("  " + framework.DescribeComponent(s) + "\n")
 	}
 	return b.String()
-}
-
-// runHost runs the executor binary as a host process.
-func runHost(t *testing.T, ctx context.Context, bin string, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("restore-executor %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/restore-controller/restore/pkg/engine"
+	"github.com/restore-controller/restore/test/framework"
 )
 
 // Snapshots made by the kopia CLI itself (v0.21.1, its default repository
@@ -28,7 +29,7 @@ const cliPassword = "kopia-cli-password"
 func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "data")
 	// 24 MiB: several content chunks and pack blobs.
-	writeTree(t, src, 24<<20)
+	framework.WriteEdgeCaseTree(t, src, 24<<20)
 	repoDir := filepath.Join(t.TempDir(), "repo")
 	k := newKopiaCLI(t, cliPassword)
 	k.run("repository", "create", "filesystem", "--path", repoDir)
@@ -48,9 +49,10 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restoring kopia CLI snapshot %s: %v", id, err)
 	}
-	sameTree(t, src, filepath.Join(targetRoot, "var", "lib", "app"))
+	want := framework.ScanTree(t, src)
+	framework.ExpectSameTree(t, "the restored tree", want, filepath.Join(targetRoot, "var", "lib", "app"))
 
-	wantFiles, wantBytes := readTree(t, src).Stats()
+	wantFiles, wantBytes := want.Stats()
 	if res.TotalFiles != wantFiles || res.RestoredFiles != wantFiles || res.TotalBytes != wantBytes || res.RestoredBytes != wantBytes {
 		t.Errorf("result %+v, want %d files and %d bytes total and restored", res.Progress, wantFiles, wantBytes)
 	}
@@ -80,7 +82,7 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameTree(t, filepath.Join(src, "deep", "a"), filepath.Join(target, "data", "deep", "a"))
+		framework.ExpectSameTree(t, "the restored deep/a", framework.ScanTree(t, filepath.Join(src, "deep", "a")), filepath.Join(target, "data", "deep", "a"))
 		for _, absent := range []string{"big.bin", "text", "many"} {
 			if _, err := os.Lstat(filepath.Join(target, "data", absent)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%s was restored by a restore of deep/a only (err %v)", absent, err)
@@ -113,14 +115,14 @@ func TestKopiaCLISnapshotRestoresByteForByte(t *testing.T) {
 // under a prefix in a bucket, the executor reads it with the endpoint
 // written the KubeStash way ("http://host:port").
 func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
-	gw := startVersitygw(t)
+	gw := framework.StartVersitygw(t)
 	const bucket, prefix = "backups", "team-a/app/"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mc := gw.MakeBucket(ctx, t, bucket)
 
 	src := filepath.Join(t.TempDir(), "data")
-	writeTree(t, src, 12<<20)
+	framework.WriteEdgeCaseTree(t, src, 12<<20)
 	k := newKopiaCLI(t, cliPassword)
 	k.run("repository", "create", "s3", "--bucket", bucket, "--prefix", prefix, "--endpoint", gw.Endpoint,
 		"--disable-tls", "--access-key", gw.Access, "--secret-access-key", gw.Secret)
@@ -154,7 +156,7 @@ func TestKopiaCLISnapshotOnS3RestoresByteForByte(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restoring kopia CLI snapshot %s from S3: %v", id, err)
 	}
-	sameTree(t, src, filepath.Join(targetRoot, "restore"))
+	framework.ExpectSameTree(t, "the tree restored from S3", framework.ScanTree(t, src), filepath.Join(targetRoot, "restore"))
 }
 
 func names(entries []os.DirEntry) []string {

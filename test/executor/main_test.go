@@ -12,8 +12,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/restore-controller/restore/test/cluster"
@@ -21,16 +19,12 @@ import (
 )
 
 var (
-	repoRoot string
+	// c is the local cluster once a test needed it (needCluster).
+	c            *cluster.Cluster
+	clusterSetup framework.Once[*cluster.Cluster]
 
-	clusterOnce sync.Once
-	clusterErr  error
-	c           *cluster.Cluster
-
-	buildOnce   sync.Once
-	buildErr    error
-	executorBin string
-	binDir      string
+	executorBuild framework.Once[string]
+	binDir        string
 )
 
 // executorImage is the image name mapped to the freshly built executor.
@@ -41,12 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	wd, err := os.Getwd()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	repoRoot = filepath.Join(wd, "..", "..")
+	var err error
 	if binDir, err = os.MkdirTemp("", "executor-test-bin-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -55,16 +44,7 @@ func run(m *testing.M) int {
 
 	code := m.Run()
 	if c != nil {
-		if code != 0 {
-			c.Keep()
-			c.DumpLogs(os.Stderr, 30)
-		}
-		if err := c.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "stopping local cluster: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
+		code = c.Finish(code)
 	}
 	return code
 }
@@ -72,13 +52,9 @@ func run(m *testing.M) int {
 // needExecutorBinary builds cmd/restore-executor once per test binary.
 func needExecutorBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		executorBin, buildErr = framework.BuildBinary(binDir, "github.com/restore-controller/restore/cmd/restore-executor")
+	return executorBuild.Do(t, "building the executor", func() (string, error) {
+		return framework.BuildBinary(binDir, "github.com/restore-controller/restore/cmd/restore-executor")
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return executorBin
 }
 
 // needCluster starts the local cluster once, with the executor image mapped
@@ -86,21 +62,18 @@ func needExecutorBinary(t *testing.T) string {
 func needCluster(t *testing.T) *cluster.Cluster {
 	t.Helper()
 	bin := needExecutorBinary(t)
-	clusterOnce.Do(func() {
-		ctx := context.Background()
-		cl, err := cluster.Start(ctx, cluster.Options{ImageBinaries: map[string]string{executorImage: bin}})
+	return clusterSetup.Do(t, "starting local cluster", func() (*cluster.Cluster, error) {
+		cl, err := cluster.Start(context.Background(), cluster.Options{
+			ImageBinaries: map[string]string{executorImage: bin},
+			Setup: func(ctx context.Context, cl *cluster.Cluster) error {
+				return framework.InstallProjectCRDs(ctx, cl.Config())
+			},
+		})
 		if err != nil {
-			clusterErr = fmt.Errorf("starting local cluster: %w", err)
-			return
+			return nil, err
 		}
 		c = cl
 		fmt.Printf("local cluster started in %s (dir %s)\n", cl.StartupTime().Round(1e6), cl.Dir())
-		if err := framework.InstallCRDs(ctx, cl.Config(), filepath.Join(repoRoot, "artifacts", "crds")); err != nil {
-			clusterErr = fmt.Errorf("installing CRDs: %w", err)
-		}
+		return cl, nil
 	})
-	if clusterErr != nil {
-		t.Fatal(clusterErr)
-	}
-	return c
 }

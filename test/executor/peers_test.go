@@ -56,9 +56,3 @@ func (k *kopiaCLI) snapshot(dir string) string {
 	}
 	return snaps[len(snaps)-1].ID
 }
-
-// startVersitygw starts the S3 server built by `make tools`.
-func startVersitygw(t *testing.T) *framework.Versitygw {
-	t.Helper()
-	return framework.StartVersitygw(t, framework.ToolPath(t, "versitygw"))
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/restore-controller/restore/pkg/controller"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/test/cluster"
 )
 
 // ControllerNamespace and ControllerServiceAccount are where
@@ -31,7 +33,12 @@ const (
 // InstallControllerRBAC creates the controller's namespace and applies the
 // RBAC manifest users install (artifacts/rbac/controller.yaml), so tests run
 // the controller with exactly those permissions.
-func InstallControllerRBAC(ctx context.Context, admin *rest.Config, manifest string) error {
+func InstallControllerRBAC(ctx context.Context, admin *rest.Config) error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	manifest := filepath.Join(root, "artifacts", "rbac", "controller.yaml")
 	kube, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		return err

@@ -1,5 +1,3 @@
-// Package framework holds helpers the cluster tests share: installing the
-// project's CRDs and applying YAML the way kubectl does.
 package framework
 
 import (
@@ -18,7 +16,19 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
+
+	"github.com/restore-controller/restore/test/cluster"
 )
+
+// InstallProjectCRDs installs the project's CRDs, artifacts/crds, with
+// InstallCRDs.
+func InstallProjectCRDs(ctx context.Context, cfg *rest.Config) error {
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	return InstallCRDs(ctx, cfg, filepath.Join(root, "artifacts", "crds"))
+}
 
 // InstallCRDs creates (or replaces) every CRD in dir and waits until each is
 // Established and served.

@@ -3,11 +3,13 @@ package framework
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,15 +23,56 @@ import (
 // port to start a server on, or one whose connections are refused.
 func FreeAddress(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FindFreeAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return addr
+}
+
+// FindFreeAddress is FreeAddress for setup that runs outside a test.
+func FindFreeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
 	addr := l.Addr().String()
 	if err := l.Close(); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return addr
+	return addr, nil
+}
+
+// HTTPGet returns the status code and body of a GET of url, giving up
+// after 5 s.
+func HTTPGet(url string) (code int, body string, err error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw), err
+}
+
+// RunCommand runs the binary bin with args on the host, as a user would
+// run it, with env added to the test's environment, and returns its
+// combined output. The test fails, with the output, if it fails or has not
+// finished within 2 minutes.
+func RunCommand(t testing.TB, env []string, bin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }
 
 // HTTPReady is a StartProcess readiness check: a GET of url is answered

@@ -15,11 +15,12 @@ type Versitygw struct {
 	Dir            string // the posix backend's directory
 }
 
-// StartVersitygw starts the versitygw binary bin on a free port, waits
-// until it answers and stops it when the test ends; a failed test logs the
-// server's output.
-func StartVersitygw(t testing.TB, bin string) *Versitygw {
+// StartVersitygw starts versitygw, as built by `make tools` (ToolPath), on
+// a free port, waits until it answers and stops it when the test ends; a
+// failed test logs the server's output.
+func StartVersitygw(t testing.TB) *Versitygw {
 	t.Helper()
+	bin := ToolPath(t, "versitygw")
 	addr := FreeAddress(t)
 	gw := &Versitygw{Endpoint: addr, Access: "restore-test", Secret: "restore-test-secret", Dir: t.TempDir()}
 	StartProcess(t, "versitygw", bin, []string{"--access", gw.Access, "--secret", gw.Secret, "--port", addr, "posix", gw.Dir},

@@ -3,12 +3,10 @@ package install
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,50 +30,35 @@ type installation struct {
 	metricsURL, healthURL string
 }
 
-var (
-	installOnce sync.Once
-	installed   *installation
-	installErr  error
-)
+var installed framework.Once[*installation]
 
 // install installs artifacts/ once per test binary, as a user would, and
 // returns when the controller Deployment is Available and its replica
 // holds the leader Lease. Every test that restores calls it first.
 func install(t *testing.T) *installation {
 	t.Helper()
-	installOnce.Do(func() { installed, installErr = doInstall() })
-	if installErr != nil {
-		t.Fatalf("installing artifacts/: %v", installErr)
-	}
-	return installed
+	return installed.Do(t, "installing artifacts/", doInstall)
 }
 
 func doInstall() (*installation, error) {
 	artifacts := filepath.Join(repoRoot, "artifacts")
-	run := func(stdin string, args ...string) (string, error) {
-		out, err := tryKubectl(stdin, args...)
-		if err != nil {
-			return out, fmt.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return out, nil
-	}
 	inst := &installation{}
 
 	// A server-side dry run admits every object as a real apply would
 	// (schemas, CEL rules, PodSecurity of restore-system), but it cannot
 	// admit custom resources of CRDs that do not exist yet, nor objects in
 	// a namespace that does not: those two go first, for real.
-	if _, err := run("", "apply", "-k", filepath.Join(artifacts, "crds")); err != nil {
+	if _, err := tryKubectl("", "apply", "-k", filepath.Join(artifacts, "crds")); err != nil {
 		return nil, err
 	}
-	if _, err := run("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
+	if _, err := tryKubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
 		return nil, err
 	}
-	if _, err := run("", "apply", "-f", filepath.Join(artifacts, "rbac", "namespace.yaml")); err != nil {
+	if _, err := tryKubectl("", "apply", "-f", filepath.Join(artifacts, "rbac", "namespace.yaml")); err != nil {
 		return nil, err
 	}
 	var err error
-	if inst.dryRun, err = run("", "apply", "-k", artifacts, "--dry-run=server"); err != nil {
+	if inst.dryRun, err = tryKubectl("", "apply", "-k", artifacts, "--dry-run=server"); err != nil {
 		return nil, err
 	}
 
@@ -88,16 +71,14 @@ func doInstall() (*installation, error) {
 	if err != nil {
 		return nil, err
 	}
-	metricsPort, err := freePort()
+	metricsAddr, err := framework.FindFreeAddress()
 	if err != nil {
 		return nil, err
 	}
-	healthPort, err := freePort()
+	healthAddr, err := framework.FindFreeAddress()
 	if err != nil {
 		return nil, err
 	}
-	metricsAddr := fmt.Sprintf("127.0.0.1:%d", metricsPort)
-	healthAddr := fmt.Sprintf("127.0.0.1:%d", healthPort)
 	inst.metricsURL, inst.healthURL = "http://"+metricsAddr, "http://"+healthAddr
 	kustomization := fmt.Sprintf(`resources:
 - %s
@@ -111,10 +92,10 @@ patches:
 	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
 		return nil, err
 	}
-	if _, err := run("", "apply", "-k", overlay); err != nil {
+	if _, err := tryKubectl("", "apply", "-k", overlay); err != nil {
 		return nil, err
 	}
-	if _, err := run("", "wait", "-n", controllerNS, "--for=condition=Available", "deployment/restore-controller", "--timeout=120s"); err != nil {
+	if _, err := tryKubectl("", "wait", "-n", controllerNS, "--for=condition=Available", "deployment/restore-controller", "--timeout=120s"); err != nil {
 		return nil, err
 	}
 	return inst, waitForLeader()
@@ -161,18 +142,6 @@ func controllerLog() string {
 		fmt.Fprintf(&b, "--- pod %s (%s)\n%s", p.Name, p.Status.Phase, c.ContainerLog(controllerNS, p.Name, "controller"))
 	}
 	return b.String()
-}
-
-// httpGet returns the status code and body of GET url.
-func httpGet(url string) (int, string, error) {
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
 }
 
 // TestInstall checks what `kubectl apply -k artifacts/` installed: the
@@ -260,14 +229,14 @@ func TestInstall(t *testing.T) {
 
 	framework.Poll(t, 30*time.Second, "the controller's /healthz and /readyz", func(ctx context.Context) (bool, string, error) {
 		for _, path := range []string{"/healthz", "/readyz"} {
-			code, body, err := httpGet(inst.healthURL + path)
+			code, body, err := framework.HTTPGet(inst.healthURL + path)
 			if err != nil || code != http.StatusOK {
 				return false, fmt.Sprintf("%s: %d %s %v", path, code, body, err), nil
 			}
 		}
 		return true, "", nil
 	})
-	code, body, err := httpGet(inst.metricsURL + "/metrics")
+	code, body, err := framework.HTTPGet(inst.metricsURL + "/metrics")
 	if err != nil || code != http.StatusOK || !strings.Contains(body, "workqueue_adds_total") {
 		t.Errorf("GET /metrics: %d %v; want workqueue metrics, got:\n%.500s", code, err, body)
 	}

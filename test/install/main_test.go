@@ -8,10 +8,13 @@
 package install
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/restore-controller/restore/pkg/generated/clientset/versioned"
 	"github.com/restore-controller/restore/test/cluster"
 	"github.com/restore-controller/restore/test/framework"
 )
@@ -29,7 +32,14 @@ var (
 	// user seeding a Repository would.
 	executorBin string
 	repoRoot    string
+	// restoreClient is a client of the generated clientset on c, used
+	// only to read status.
+	restoreClient versioned.Interface
 )
+
+// restoreTimeout bounds a restore of the suite's small trees, Job start-up
+// included.
+const restoreTimeout = 3 * time.Minute
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -56,5 +66,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	executorBin = images[executorImage]
-	return cluster.TestMain(m, cluster.Options{ImageBinaries: images}, &c)
+	setup := func(_ context.Context, cl *cluster.Cluster) (err error) {
+		restoreClient, err = versioned.NewForConfig(cl.Config())
+		return err
+	}
+	return cluster.TestMain(m, cluster.Options{ImageBinaries: images, Setup: setup}, &c)
 }

@@ -47,7 +47,7 @@ func TestRestoreInRestrictedNamespace(t *testing.T) {
 	t.Run("s3", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
-		gw := framework.StartVersitygw(t, framework.ToolPath(t, "versitygw"))
+		gw := framework.StartVersitygw(t)
 		gw.MakeBucket(ctx, t, "restricted")
 		ns := restrictedNamespace(t, "restricted-s3")
 		encryptionSecret(t, ns, "encrypt-secret", "restricted-password")
@@ -81,8 +81,8 @@ spec:
 		seedSnapshot(t, ns, "s3-repo", "snap", "", "/kubestash-data", map[string]string{"dump": dir})
 		pvc(t, ns, "restore-pvc")
 		apply(t, pvcRestore(ns, "from-s3", "workload-addon", "{repository: s3-repo, snapshot: latest}", ""))
-		waitForPhase(t, ns, "from-s3", corev1alpha1.RestoreSucceeded)
-		expectSameTree(t, "the PVC restored from S3 in a restricted namespace", want, claimDir(t, ns, "restore-pvc"))
+		framework.WaitForPhase(t, restoreClient, ns, "from-s3", corev1alpha1.RestoreSucceeded, restoreTimeout)
+		framework.ExpectSameTree(t, "the PVC restored from S3 in a restricted namespace", want, framework.ClaimDir(t, c, ns, "restore-pvc"))
 
 		// The Job that ran: its pods were admitted at restricted.
 		var job batchv1.Job
@@ -119,7 +119,7 @@ spec:
 		pvc(t, ns, "restore-pvc")
 		apply(t, pvcRestore(ns, "from-local", "workload-addon", "{repository: repo, snapshot: snap}", ""))
 
-		rs := waitForPhase(t, ns, "from-local", corev1alpha1.RestoreFailed)
+		rs := framework.WaitForPhase(t, restoreClient, ns, "from-local", corev1alpha1.RestoreFailed, restoreTimeout)
 		want := fmt.Sprintf(`BackupStorage %[1]s/local-storage is a local (hostPath) storage, which Pod Security "restricted" in namespace %[1]q forbids: `+
 			`use an s3 BackupStorage (or a local one on a PersistentVolumeClaim) or relax the namespace's pod-security.kubernetes.io/enforce label`, ns)
 		var got string
@@ -129,7 +129,7 @@ spec:
 			}
 		}
 		if got != want {
-			t.Errorf("RestoreExecutorEnsured=False message = %q\nwant %q\n(%s)", got, want, describe(rs))
+			t.Errorf("RestoreExecutorEnsured=False message = %q\nwant %q\n(%s)", got, want, framework.DescribeStatus(rs))
 		}
 		if out := kubectl(t, "", "get", "jobs", "-n", ns, "-o", "name"); strings.TrimSpace(out) != "" {
 			t.Errorf("Jobs were created for a restore that cannot run: %s", out)

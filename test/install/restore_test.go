@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -69,11 +68,7 @@ func seedSnapshot(t *testing.T, ns, repo, name, storageDir, hostPath string, sou
 	for comp, dir := range sources {
 		args = append(args, "--component", comp+"="+dir+":"+hostPath)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, executorBin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("restore-executor %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+	framework.RunCommand(t, nil, executorBin, args...)
 }
 
 // source writes a tree for seed into a new directory and returns it and
@@ -141,7 +136,7 @@ func waitBound(t *testing.T, ns, claim string) string {
 		out, err := tryKubectl("", "get", "pvc", "-n", ns, claim, "-o", "jsonpath={.status.phase}")
 		return err == nil && out == "Bound", out, nil
 	})
-	return claimDir(t, ns, claim)
+	return framework.ClaimDir(t, c, ns, claim)
 }
 
 // expectColumns checks cells of `kubectl get restore`; DURATION, when
@@ -225,12 +220,12 @@ spec:
   target: {apiGroup: apps, kind: StatefulSet, name: restore-sts, namespace: %[1]s}
 `, ns))
 
-	rs := waitForPhase(t, ns, "sample-restore", corev1alpha1.RestoreSucceeded)
+	rs := framework.WaitForPhase(t, restoreClient, ns, "sample-restore", corev1alpha1.RestoreSucceeded, restoreTimeout)
 	if rs.Status.TotalComponents != 2 {
 		t.Errorf("totalComponents = %d, want 2", rs.Status.TotalComponents)
 	}
 	for _, comp := range []string{"pod-0", "pod-2"} {
-		expectSameTree(t, comp+"'s volume", want[comp], claimDir(t, ns, "data-restore-sts-"+comp[len("pod-"):]))
+		framework.ExpectSameTree(t, comp+"'s volume", want[comp], framework.ClaimDir(t, c, ns, "data-restore-sts-"+comp[len("pod-"):]))
 	}
 	// pod-1 was not asked for: its volume stays as it was, empty.
 	if entries, err := os.ReadDir(waitBound(t, ns, "data-restore-sts-1")); err != nil || len(entries) != 0 {
@@ -309,10 +304,10 @@ spec:
 %[4]s---
 %[5]s`, ns, podSpec(pvcVolume), podSpec(hostVolume), restore("web", "Deployment", pvcVolume), restore("agent", "DaemonSet", hostVolume)))
 
-	waitForPhase(t, ns, "web", corev1alpha1.RestoreSucceeded)
-	waitForPhase(t, ns, "agent", corev1alpha1.RestoreSucceeded)
-	expectSameTree(t, "the Deployment's volume", want, claimDir(t, ns, "web-data"))
-	expectSameTree(t, "the DaemonSet's hostPath volume", want, hostDir)
+	framework.WaitForPhase(t, restoreClient, ns, "web", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.WaitForPhase(t, restoreClient, ns, "agent", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.ExpectSameTree(t, "the Deployment's volume", want, framework.ClaimDir(t, c, ns, "web-data"))
+	framework.ExpectSameTree(t, "the DaemonSet's hostPath volume", want, hostDir)
 	for _, name := range []string{"web", "agent"} {
 		expectColumns(t, ns, name, map[string]string{"PHASE": "Succeeded", "PROGRESS": "1/1 components, 100%", "DURATION": "<duration>"})
 	}
@@ -330,8 +325,8 @@ func TestRestorePVCWithParams(t *testing.T) {
 		}
 	}
 	apply(t, pvcRestore(ns, "partial", "pvc-addon", "{repository: repo, snapshot: snap}", "{include: app}"))
-	waitForPhase(t, ns, "partial", corev1alpha1.RestoreSucceeded)
-	expectSameTree(t, "the PVC (include: app)", want, claimDir(t, ns, "restore-pvc"))
+	framework.WaitForPhase(t, restoreClient, ns, "partial", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.ExpectSameTree(t, "the PVC (include: app)", want, framework.ClaimDir(t, c, ns, "restore-pvc"))
 }
 
 // TestRestoreFromS3 restores from a Repository on an S3 BackupStorage
@@ -340,7 +335,7 @@ func TestRestoreFromS3(t *testing.T) {
 	t.Parallel()
 	install(t)
 	ctx := context.Background()
-	gw := framework.StartVersitygw(t, framework.ToolPath(t, "versitygw"))
+	gw := framework.StartVersitygw(t)
 	gw.MakeBucket(ctx, t, "backups")
 	ns := newNamespace(t, "s3")
 	encryptionSecret(t, ns, "encrypt-secret", "s3-password")
@@ -375,8 +370,8 @@ spec:
 	seedSnapshot(t, ns, "s3-repo", "snap", "", "/kubestash-data", map[string]string{"dump": dir})
 	pvc(t, ns, "restore-pvc")
 	apply(t, pvcRestore(ns, "from-s3", "workload-addon", "{repository: s3-repo, snapshot: latest}", ""))
-	waitForPhase(t, ns, "from-s3", corev1alpha1.RestoreSucceeded)
-	expectSameTree(t, "the PVC restored from S3", want, claimDir(t, ns, "restore-pvc"))
+	framework.WaitForPhase(t, restoreClient, ns, "from-s3", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.ExpectSameTree(t, "the PVC restored from S3", want, framework.ClaimDir(t, c, ns, "restore-pvc"))
 }
 
 // TestRestoreFailures: a wrong encryption key fails the restore with the
@@ -390,21 +385,13 @@ func TestRestoreFailures(t *testing.T) {
 	apply(t, pvcRestore(ns, "wrong-key", "pvc-addon", "{repository: repo, snapshot: snap, encryptionSecret: {name: wrong-key}}", "")+
 		pvcRestore(ns, "no-snapshot", "pvc-addon", "{repository: repo, snapshot: no-such-snapshot}", ""))
 
-	failed := waitForPhase(t, ns, "wrong-key", corev1alpha1.RestoreFailed)
+	failed := framework.WaitForPhase(t, restoreClient, ns, "wrong-key", corev1alpha1.RestoreFailed, restoreTimeout)
 	if comp := failed.Status.Components["dump"]; comp.Phase != corev1alpha1.RestoreFailed || !strings.Contains(comp.Error, "invalid repository password") {
 		t.Errorf("component dump = %s %q, want Failed with the invalid-password error", comp.Phase, comp.Error)
 	}
 	expectColumns(t, ns, "wrong-key", map[string]string{"PHASE": "Failed", "PROGRESS": "0/1 components, 0%, 1 failed", "DURATION": "<duration>"})
 
-	invalid := waitForPhase(t, ns, "no-snapshot", corev1alpha1.RestoreInvalid)
-	var msg string
-	for _, cond := range invalid.Status.Conditions {
-		if cond.Type == corev1alpha1.TypeValidationPassed {
-			msg = cond.Message
-		}
-	}
-	if !strings.Contains(msg, "spec.dataSource.snapshot") || !strings.Contains(msg, "no-such-snapshot") {
-		t.Errorf("ValidationPassed message = %q, want it to name spec.dataSource.snapshot and the missing Snapshot", msg)
-	}
+	invalid := framework.WaitForPhase(t, restoreClient, ns, "no-snapshot", corev1alpha1.RestoreInvalid, restoreTimeout)
+	framework.ExpectConditionMessage(t, invalid, corev1alpha1.TypeValidationPassed, "spec.dataSource.snapshot", "no-such-snapshot")
 	expectColumns(t, ns, "no-snapshot", map[string]string{"PHASE": "Invalid"})
 }

@@ -1,13 +1,9 @@
 package install
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/test/framework"
@@ -126,10 +122,8 @@ spec:
 		{"kube-system-secret", "spec.dataSource.encryptionSecret: Forbidden: Secret kube-system/bootstrap-token is in another namespace"},
 		{"manifests-into-kube-system", `spec.manifestOptions.restoreNamespace: Forbidden: Namespace "kube-system" does not accept manifest restores`},
 	} {
-		rs := waitForPhase(t, tenant, tc.name, corev1alpha1.RestoreInvalid)
-		if msg := conditionMessage(rs, corev1alpha1.TypeValidationPassed); !strings.Contains(msg, tc.want) {
-			t.Errorf("%s: ValidationPassed message %q lacks %q", tc.name, msg, tc.want)
-		}
+		rs := framework.WaitForPhase(t, restoreClient, tenant, tc.name, corev1alpha1.RestoreInvalid, restoreTimeout)
+		framework.ExpectConditionMessage(t, rs, corev1alpha1.TypeValidationPassed, tc.want)
 	}
 	expectNoExecutorObjects(t, tenant)
 
@@ -138,19 +132,10 @@ spec:
 	// kube-system Secret and the manifest restore stay refused.
 	kubectl(t, "", "patch", "backupstorage", "-n", victim, "local-storage", "--type=merge",
 		"-p", `{"spec":{"usagePolicy":{"allowedNamespaces":{"from":"All"}}}}`)
-	framework.Poll(t, 3*time.Minute, "from-victim to succeed once consented", func(ctx context.Context) (bool, string, error) {
-		rs, err := restoreClient(t).CoreV1alpha1().RestoreSessions(tenant).Get(ctx, "from-victim", metav1.GetOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		if rs.Status.Phase == corev1alpha1.RestoreFailed {
-			return false, "", fmt.Errorf("failed: %s", describe(rs))
-		}
-		return rs.Status.Phase == corev1alpha1.RestoreSucceeded, describe(rs), nil
-	})
-	expectSameTree(t, "the tenant's volume", want, claimDir(t, tenant, "restore-pvc"))
+	framework.WaitForPhase(t, restoreClient, tenant, "from-victim", corev1alpha1.RestoreSucceeded, restoreTimeout)
+	framework.ExpectSameTree(t, "the tenant's volume", want, framework.ClaimDir(t, c, tenant, "restore-pvc"))
 	for _, name := range []string{"kube-system-secret", "manifests-into-kube-system"} {
-		if rs := waitForPhase(t, tenant, name, corev1alpha1.RestoreInvalid); rs.Status.Phase != corev1alpha1.RestoreInvalid {
+		if rs := framework.WaitForPhase(t, restoreClient, tenant, name, corev1alpha1.RestoreInvalid, restoreTimeout); rs.Status.Phase != corev1alpha1.RestoreInvalid {
 			t.Errorf("%s is %s", name, rs.Status.Phase)
 		}
 	}
@@ -167,13 +152,4 @@ func expectNoExecutorObjects(t *testing.T, ns string) {
 	if strings.TrimSpace(out) != "" {
 		t.Errorf("objects of refused restores exist:\n%s", out)
 	}
-}
-
-func conditionMessage(rs *corev1alpha1.RestoreSession, condType string) string {
-	for _, c := range rs.Status.Conditions {
-		if c.Type == condType {
-			return c.Message
-		}
-	}
-	return ""
 }
