@@ -1,6 +1,7 @@
 // Package fstree records a directory tree (types, permission bits, sizes,
 // mtimes, SHA-256 of contents, symlink targets) and compares two records,
-// so tests and the benchmark can prove a restore wrote exactly the source.
+// so tests, the demo and the benchmark can prove a restore wrote exactly
+// the source.
 package fstree
 
 import (
@@ -31,9 +32,12 @@ type Entry struct {
 	Kind Kind
 	// Mode is the permission bits of files and directories.
 	Mode fs.FileMode
-	// Size, MTime and SHA256 are set for regular files.
+	// MTime is the entry's own modification time (a symlink's, not its
+	// target's). Diff compares it for regular files, and for directories
+	// and symlinks only when asked to (Options.AllMTimes).
+	MTime time.Time
+	// Size and SHA256 are set for regular files.
 	Size   int64
-	MTime  time.Time
 	SHA256 string
 	// Target is a symlink's target.
 	Target string
@@ -44,9 +48,9 @@ func (e Entry) String() string {
 	case File:
 		return fmt.Sprintf("file %v size %d mtime %s sha256 %.12s", e.Mode, e.Size, e.MTime.UTC().Format(time.RFC3339Nano), e.SHA256)
 	case Symlink:
-		return "symlink -> " + e.Target
+		return fmt.Sprintf("symlink -> %s mtime %s", e.Target, e.MTime.UTC().Format(time.RFC3339Nano))
 	default:
-		return fmt.Sprintf("dir %v", e.Mode)
+		return fmt.Sprintf("dir %v mtime %s", e.Mode, e.MTime.UTC().Format(time.RFC3339Nano))
 	}
 }
 
@@ -85,13 +89,13 @@ func Scan(root string) (Tree, error) {
 		}
 		switch {
 		case info.IsDir():
-			tree[rel] = Entry{Kind: Dir, Mode: info.Mode().Perm()}
+			tree[rel] = Entry{Kind: Dir, Mode: info.Mode().Perm(), MTime: info.ModTime()}
 		case info.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			tree[rel] = Entry{Kind: Symlink, Target: target}
+			tree[rel] = Entry{Kind: Symlink, Target: target, MTime: info.ModTime()}
 		case info.Mode().IsRegular():
 			tree[rel] = Entry{Kind: File, Mode: info.Mode().Perm(), Size: info.Size(), MTime: info.ModTime()}
 			files = append(files, file{rel, p})
@@ -149,10 +153,14 @@ func hashFile(path string, buf []byte) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Options relax a comparison.
+// Options relax or tighten a comparison.
 type Options struct {
 	// IgnoreMode and IgnoreMTime leave permission bits and file mtimes out.
 	IgnoreMode, IgnoreMTime bool
+	// AllMTimes compares the mtimes of directories and symlinks too, for
+	// restores that promise them (not every peer restores a directory's
+	// own mtime). IgnoreMTime overrides it.
+	AllMTimes bool
 }
 
 // Diff lists, sorted, every difference of got from want: missing and extra
@@ -163,7 +171,7 @@ func Diff(want, got Tree, o Options) []string {
 		if o.IgnoreMode {
 			e.Mode = 0
 		}
-		if o.IgnoreMTime {
+		if o.IgnoreMTime || (e.Kind != File && !o.AllMTimes) {
 			e.MTime = time.Time{}
 		}
 		e.MTime = e.MTime.UTC()

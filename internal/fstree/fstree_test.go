@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func write(t *testing.T, root string) {
@@ -70,5 +72,40 @@ func TestDiff(t *testing.T) {
 	// Ignoring modes and mtimes still sees the content change.
 	if d := Diff(scan(want), scan(got), Options{IgnoreMode: true, IgnoreMTime: true}); len(d) != 3 {
 		t.Errorf("with modes and mtimes ignored: %v, want 3 differences", d)
+	}
+
+	// Directory and symlink mtimes count only when asked for.
+	dirWant, dirGot := t.TempDir(), t.TempDir()
+	write(t, dirWant)
+	write(t, dirGot)
+	old := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
+	setTimes := func(root string, at time.Time) {
+		t.Helper()
+		tv := unix.NsecToTimeval(at.UnixNano())
+		if err := unix.Lutimes(filepath.Join(root, "link"), []unix.Timeval{tv, tv}); err != nil {
+			t.Fatal(err)
+		}
+		for _, dir := range []string{filepath.Join(root, "a", "empty"), filepath.Join(root, "a"), root} {
+			if err := os.Chtimes(dir, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	setTimes(dirWant, old)
+	setTimes(dirGot, old)
+	if d := Diff(scan(dirWant), scan(dirGot), Options{AllMTimes: true}); len(d) != 0 {
+		t.Errorf("identical trees differ with AllMTimes: %v", d)
+	}
+	setTimes(dirGot, old.Add(time.Hour))
+	if err := os.Chtimes(filepath.Join(dirGot, "a"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(scan(dirWant), scan(dirGot), Options{}); len(d) != 0 {
+		t.Errorf("directory and symlink mtimes compared by default: %v", d)
+	}
+	d = Diff(scan(dirWant), scan(dirGot), Options{AllMTimes: true})
+	joined = strings.Join(d, "\n")
+	if len(d) != 2 || !strings.Contains(joined, "a/empty: got dir") || !strings.Contains(joined, "link: got symlink") {
+		t.Errorf("with AllMTimes: %v, want a/empty and link", d)
 	}
 }

@@ -1,16 +1,13 @@
 // Package treetest writes a sample directory tree for restore tests and
 // checks that a restored tree matches its source exactly: modes, contents,
-// symlink targets and the mtimes of files, symlinks and directories alike.
-// It is imported by tests only (pkg/engine's and pkg/executor's).
-//
-// Unlike internal/fstree, which hashes large trees and ignores directory
-// and symlink times, it compares every timestamp, because restoring a
-// directory's own mtime (not the newest one in its subtree) is part of
-// what the restore engine guarantees.
+// symlink targets and the mtimes of files, symlinks and directories alike
+// (internal/fstree with every mtime compared), because restoring a
+// directory's own mtime, not the newest one in its subtree, is part of what
+// the restore engine guarantees. It is imported by tests only (pkg/engine's
+// and pkg/executor's).
 package treetest
 
 import (
-	"bytes"
 	"io/fs"
 	"maps"
 	"math/rand/v2"
@@ -21,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/restore-controller/restore/internal/fstree"
 )
 
 // FileMTime is the mtime Write gives files and symlinks; directories get
@@ -93,76 +92,34 @@ func Write(t testing.TB, dir string, seed uint64) {
 	}
 }
 
-// Entry is what Compare checks for one path.
-type Entry struct {
-	// Mode is the lstat(2) mode, type bits included.
-	Mode    fs.FileMode
-	MTime   time.Time
-	Content []byte // regular files
-	Link    string // symlinks
-}
-
-// Read records every path under dir, dir itself included as ".", by its
-// path relative to dir.
-func Read(t testing.TB, dir string) map[string]Entry {
-	t.Helper()
-	out := map[string]Entry{}
-	must(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		st, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		e := Entry{Mode: st.Mode()}
-		switch {
-		case st.Mode()&fs.ModeSymlink != 0:
-			e.MTime = st.ModTime()
-			e.Link, err = os.Readlink(p)
-		case st.Mode().IsRegular():
-			e.MTime = st.ModTime()
-			e.Content, err = os.ReadFile(p)
-		case st.IsDir():
-			e.MTime = st.ModTime()
-		}
-		out[rel] = e
-		return err
-	}))
-	return out
-}
-
-// Compare fails t unless got holds exactly want's entries, the root
-// included, with equal mode, mtime (of directories, files and symlinks
-// themselves), content and link targets.
+// Compare fails t unless got holds exactly want's entries with equal
+// mode, content, link targets and mtimes (of directories, files and
+// symlinks themselves), and the roots have the same mode and mtime.
 func Compare(t testing.TB, want, got string) {
 	t.Helper()
-	w, g := Read(t, want), Read(t, got)
-	for rel, we := range w {
-		ge, ok := g[rel]
-		if !ok {
-			t.Errorf("%s: missing after restore", rel)
-			continue
-		}
-		if we.Mode != ge.Mode {
-			t.Errorf("%s: mode %v, want %v", rel, ge.Mode, we.Mode)
-		}
-		if !we.MTime.Equal(ge.MTime) {
-			t.Errorf("%s: mtime %v, want %v", rel, ge.MTime, we.MTime)
-		}
-		if !bytes.Equal(we.Content, ge.Content) {
-			t.Errorf("%s: content differs (%d bytes, want %d)", rel, len(ge.Content), len(we.Content))
-		}
-		if we.Link != ge.Link {
-			t.Errorf("%s: symlink to %q, want %q", rel, ge.Link, we.Link)
-		}
+	w, g := Scan(t, want), Scan(t, got)
+	for _, d := range fstree.Diff(w, g, fstree.Options{AllMTimes: true}) {
+		t.Errorf("after restore: %s", d)
 	}
-	for rel := range g {
-		if _, ok := w[rel]; !ok {
-			t.Errorf("%s: unexpected after restore", rel)
-		}
+	wr, gr := rootOf(t, want), rootOf(t, got)
+	if wr.Mode() != gr.Mode() || !wr.ModTime().Equal(gr.ModTime()) {
+		t.Errorf("root: mode %v mtime %v, want %v %v", gr.Mode(), gr.ModTime(), wr.Mode(), wr.ModTime())
 	}
+}
+
+// Scan records the tree under dir (fstree.Scan), failing t if it cannot.
+func Scan(t testing.TB, dir string) fstree.Tree {
+	t.Helper()
+	tree, err := fstree.Scan(dir)
+	must(t, err)
+	return tree
+}
+
+func rootOf(t testing.TB, dir string) fs.FileInfo {
+	t.Helper()
+	st, err := os.Lstat(dir)
+	must(t, err)
+	return st
 }
 
 func must(t testing.TB, err error) {

@@ -5,21 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/restore-controller/restore/internal/fstree"
 )
 
 func TestWriteFixesModesAndTimes(t *testing.T) {
 	dir := t.TempDir()
 	Write(t, dir, 1)
-	tree := Read(t, dir)
+	tree := Scan(t, dir)
 	var files int
 	for rel, e := range tree {
-		switch {
-		case e.Mode.IsRegular():
+		switch e.Kind {
+		case fstree.File:
 			files++
 			if !e.MTime.Equal(FileMTime) {
 				t.Errorf("%s: mtime %v, want %v", rel, e.MTime, FileMTime)
 			}
-		case e.Mode.IsDir():
+		case fstree.Dir:
 			if !e.MTime.Equal(DirMTime) {
 				t.Errorf("%s: mtime %v, want %v", rel, e.MTime, DirMTime)
 			}
@@ -28,10 +32,10 @@ func TestWriteFixesModesAndTimes(t *testing.T) {
 	if files != WriteFiles {
 		t.Errorf("%d regular files, want %d", files, WriteFiles)
 	}
-	if got := tree["link"]; got.Link != "sub/b.dat" || !got.MTime.Equal(FileMTime) {
+	if got := tree["link"]; got.Target != "sub/b.dat" || !got.MTime.Equal(FileMTime) {
 		t.Errorf("link: %+v, want a symlink to sub/b.dat with mtime %v", got, FileMTime)
 	}
-	if got := tree["a.txt"].Mode.Perm(); got != 0o600 {
+	if got := tree["a.txt"].Mode; got != 0o600 {
 		t.Errorf("a.txt: mode %v, want 0600", got)
 	}
 }
@@ -55,6 +59,17 @@ func TestCompare(t *testing.T) {
 		{name: "identical trees", change: func(*testing.T, string) {}},
 		{name: "directory mtime differs", want: 1, change: func(t *testing.T, dir string) {
 			if err := os.Chtimes(filepath.Join(dir, "sub"), FileMTime, FileMTime); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "symlink mtime differs", want: 1, change: func(t *testing.T, dir string) {
+			tv := unix.NsecToTimeval(DirMTime.UnixNano())
+			if err := unix.Lutimes(filepath.Join(dir, "link"), []unix.Timeval{tv, tv}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "root mode differs", want: 1, change: func(t *testing.T, dir string) {
+			if err := os.Chmod(dir, 0o700); err != nil {
 				t.Fatal(err)
 			}
 		}},
