@@ -61,8 +61,15 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 
 	serviceAccount, ownSA := executorServiceAccount(s.rs)
 	jobs := make([]*batchv1.Job, 0, len(s.components))
+	var claims []targetClaim
 	for _, comp := range s.components {
-		job, err := buildJob(s, comp, serviceAccount, *c.opts.ExecutorBackoffLimit, pss)
+		in := c.restoreJobInput(s, comp, serviceAccount, pss)
+		job, err := buildRestoreJob(in)
+		if err == nil {
+			var compClaims []targetClaim
+			compClaims, err = targetClaims(in)
+			claims = append(claims, compClaims...)
+		}
 		if err != nil {
 			return fail(fmt.Sprintf("Unable to build the restore Job of component %q: %v", comp, err))
 		}
@@ -74,7 +81,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 			return failOrRetry(err, "Unable to grant the executor its permissions: ")
 		}
 	}
-	if err := c.ensureTargetClaims(ctx, s); err != nil {
+	if err := c.ensureTargetClaims(ctx, claims); err != nil {
 		return failOrRetry(err, "")
 	}
 	for _, job := range jobs {
@@ -152,58 +159,52 @@ func (c *Controller) ownedJobs(rs *corev1alpha1.RestoreSession) ([]*batchv1.Job,
 	return owned, nil
 }
 
-// ensureTargetClaims creates, for a restore into volumes that do not exist
-// yet, the PVCs named by claim templates (a StatefulSet's replica PVCs
-// before the StatefulSet creates them). They are deliberately not owned by
-// the RestoreSession: they hold the restored data and must outlive it.
-func (c *Controller) ensureTargetClaims(ctx context.Context, s *restoreState) error {
-	for _, comp := range s.components {
-		for _, t := range s.tasks {
-			for _, tpl := range claimTemplates(s, t) {
-				claim, err := claimForTemplate(s, tpl.Name, comp)
-				if err != nil {
-					return err
-				}
-				pvc := &corev1.PersistentVolumeClaim{
-					ObjectMeta: metav1.ObjectMeta{
-						Name:        claim,
-						Namespace:   s.rs.Namespace,
-						Labels:      tpl.Labels,
-						Annotations: tpl.Annotations,
-					},
-					Spec: *tpl.Spec.DeepCopy(),
-				}
-				_, err = c.kubeClient.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{FieldManager: ControllerName})
-				switch {
-				case err == nil:
-					klog.FromContext(ctx).Info("Created target PVC from its claim template", "pvc", klog.KObj(pvc))
-				case apierrors.IsAlreadyExists(err):
-				case apierrors.IsInvalid(err):
-					return userErrorf("claim template %q makes an invalid PVC %s: %v", tpl.Name, claim, err)
-				default:
-					return fmt.Errorf("creating target PVC %s: %w", claim, err)
-				}
-			}
+// restoreJobInput is what the restore Job of a component is built from.
+func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount string, pss podSecurity) restoreJobInput {
+	labels := invokerLabels(s.rs)
+	labels[LabelComponent] = labelValue(component)
+	in := restoreJobInput{
+		RestoreSession: s.rs,
+		Name:           jobName(s.rs, component),
+		Labels:         labels,
+		Annotations:    map[string]string{AnnotationComponent: component},
+		Component:      component,
+		Components:     s.components,
+		Tasks:          s.tasks,
+		Snapshot:       s.snapshot,
+		Storage:        s.storage,
+		Variables:      restoreVariables(s),
+		ServiceAccount: serviceAccount,
+		BackoffLimit:   *c.opts.ExecutorBackoffLimit,
+		PodSecurity:    pss,
+		Now:            s.now.Time,
+	}
+	if w := s.target; w != nil {
+		in.TargetClaimTemplates = w.claimTemplates
+		if w.podTemplate != nil {
+			in.TargetContainers = w.podTemplate.Spec.Containers
 		}
 	}
-	return nil
+	return in
 }
 
-// claimTemplates are the claim templates the task's target volumes come
-// from: the user's, or a StatefulSet target's own when none are given.
-func claimTemplates(s *restoreState, t resolvedTask) []corev1.PersistentVolumeClaimTemplate {
-	if tv := t.ref.TargetVolumes; tv != nil && (len(tv.Volumes) > 0 || len(tv.VolumeClaimTemplates) > 0) {
-		return tv.VolumeClaimTemplates
-	}
-	if tg := s.rs.Spec.Target; tg != nil && tg.Kind == kindStatefulSet && s.statefulSet != nil {
-		var out []corev1.PersistentVolumeClaimTemplate
-		for _, pvc := range s.statefulSet.Spec.VolumeClaimTemplates {
-			out = append(out, corev1.PersistentVolumeClaimTemplate{
-				ObjectMeta: metav1.ObjectMeta{Name: pvc.Name, Labels: pvc.Labels, Annotations: pvc.Annotations},
-				Spec:       pvc.Spec,
-			})
+// ensureTargetClaims creates the target PVCs described by claim templates
+// (see targetClaims) that do not exist yet. They are deliberately not
+// owned by the RestoreSession: they hold the restored data and must
+// outlive it.
+func (c *Controller) ensureTargetClaims(ctx context.Context, claims []targetClaim) error {
+	for _, claim := range claims {
+		pvc := claim.PVC
+		_, err := c.kubeClient.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{FieldManager: ControllerName})
+		switch {
+		case err == nil:
+			klog.FromContext(ctx).Info("Created target PVC from its claim template", "pvc", klog.KObj(pvc))
+		case apierrors.IsAlreadyExists(err):
+		case apierrors.IsInvalid(err):
+			return userErrorf("claim template %q makes an invalid PVC %s: %v", claim.Template, pvc.Name, err)
+		default:
+			return fmt.Errorf("creating target PVC %s: %w", pvc.Name, err)
 		}
-		return out
 	}
 	return nil
 }

@@ -180,6 +180,52 @@ func TestPodHook(t *testing.T) {
 	}
 }
 
+// TestPodHookReadsTargetOnce: the sync that starts a Pod hook's attempt
+// reads the target workload once, for the restore Jobs' volumes and the
+// hook's pods alike; the attempt itself does not read it again.
+func TestPodHookReadsTargetOnce(t *testing.T) {
+	for _, stage := range []hookStage{preRestore, postRestore} {
+		t.Run(string(stage), func(t *testing.T) {
+			f := newFixture(t)
+			runner := &recordingPodRunner{}
+			f.opts.PodHookRunner = runner
+			labels := map[string]string{"app": "db"}
+			sts := newStatefulSet()
+			sts.Spec.Selector = &metav1.LabelSelector{MatchLabels: labels}
+			f.replaceKubeObject(sts)
+			f.kubeObjects = append(f.kubeObjects, readyPod("restore-sts-0", labels), readyPod("unrelated", map[string]string{"app": "web"}))
+			f.objects = append(f.objects, podHookTemplate("quiesce"))
+			rs := newRestoreSession()
+			hooks := []corev1alpha1.HookInfo{{Name: "quiesce", HookTemplate: common.ObjectReference{Name: "quiesce"}}}
+			rs.Spec.Hooks = &corev1alpha1.RestoreHooks{}
+			if stage == preRestore {
+				rs.Spec.Hooks.PreRestore = hooks
+			} else {
+				rs.Spec.Hooks.PostRestore = hooks
+			}
+			f.replaceObject(rs)
+			f.start()
+			if stage == postRestore {
+				f.mustSync() // the restore Jobs
+				f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreSucceeded})
+			}
+			f.syncHooks(1, func() bool { return false }) // starts the attempt and waits for its end
+			if len(runner.calls) != 1 || strings.Join(runner.calls[0].pods, ",") != "restore-sts-0" {
+				t.Fatalf("pod hook calls %+v, want one in the StatefulSet's pod", runner.calls)
+			}
+			gets := 0
+			for _, a := range f.kubeClient.Actions() {
+				if a.GetVerb() == "get" && a.GetResource().Resource == "statefulsets" {
+					gets++
+				}
+			}
+			if gets != 1 {
+				t.Errorf("the sync and its attempt read the StatefulSet %d times, want once", gets)
+			}
+		})
+	}
+}
+
 // TestFunctionHookJobTimeout: a Function hook runs as a Job per attempt;
 // an attempt that outlives the hook's timeout is deleted and counted, and
 // when no retry is left the restore fails without creating restore Jobs.

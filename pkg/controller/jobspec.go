@@ -3,15 +3,14 @@ package controller
 import (
 	"fmt"
 	"maps"
-	"math"
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -35,37 +34,59 @@ func (e *userError) Error() string { return e.msg }
 
 func userErrorf(format string, args ...any) error { return &userError{fmt.Sprintf(format, args...)} }
 
-// buildJob returns the restore Job of one component, with the security
-// context of the namespace's Pod Security level (see podsecurity.go). It is
-// a pure function of the restore state: the same state always yields the
-// same Job. A Job the namespace's Pod Security would not let start is an
-// error.
-func buildJob(s *restoreState, component, serviceAccount string, backoffLimit int32, pss podSecurity) (*batchv1.Job, error) {
-	rs := s.rs
-	if len(s.tasks) == 0 {
+// restoreJobInput is what the restore Job of one component is built from.
+type restoreJobInput struct {
+	RestoreSession *corev1alpha1.RestoreSession
+	// Name, Labels and Annotations are the Job's.
+	Name                string
+	Labels, Annotations map[string]string
+	Component           string
+	// Components are all the components the restore restores: a PVC
+	// target without targetVolumes is mounted where all of them came from.
+	Components []string
+	Tasks      []resolvedTask
+	Snapshot   *storagev1alpha1.Snapshot
+	Storage    *storagev1alpha1.BackupStorage
+	// TargetClaimTemplates are the volumeClaimTemplates of a StatefulSet
+	// target, TargetContainers the containers of its pod template (where
+	// they mount the claims); both are empty for other targets.
+	TargetClaimTemplates []corev1.PersistentVolumeClaim
+	TargetContainers     []corev1.Container
+	// Variables describe the restore (restoreVariables); each task adds
+	// its own.
+	Variables      map[string]string
+	ServiceAccount string
+	BackoffLimit   int32
+	PodSecurity    podSecurity
+	Now            time.Time
+}
+
+// buildRestoreJob returns the restore Job of one component: one container
+// per task, in order, each running the task's Function with the invocation
+// environment, the backend, scratch, target and addon volumes, under
+// spec.addon.jobTemplate and containerRuntimeSettings (see buildJob). A
+// Job the namespace's Pod Security would not let start is an error.
+func buildRestoreJob(in restoreJobInput) (*batchv1.Job, error) {
+	rs := in.RestoreSession
+	if len(in.Tasks) == 0 {
 		return nil, userErrorf("no restore task of Addon %q can be resolved", rs.Spec.Addon.Name)
 	}
-	if s.snapshot == nil {
+	if in.Snapshot == nil {
 		return nil, userErrorf("Snapshot %q was deleted after validation", refs.ResolvedSnapshotName(rs))
 	}
-	jt := rs.Spec.Addon.JobTemplate
-	if jt == nil {
-		jt = &corev1alpha1.PodTemplateSpec{}
-	}
 
-	volumes, mounts, err := jobVolumes(s, component)
+	volumes, mounts, err := jobVolumes(in)
 	if err != nil {
 		return nil, err
 	}
-	volumes = append(volumes, jt.Spec.Volumes...)
 
 	// A restore into a target must land in the target's volumes: without
 	// any, the executor would write into its own container's filesystem
 	// and report success for data that vanishes with the pod. A manifest
 	// task writes to the API, not to volumes.
 	if tg := rs.Spec.Target; tg != nil {
-		for i, t := range s.tasks {
-			if len(targetMounts(s, t)) == 0 && !isManifestTask(t) {
+		for i, t := range in.Tasks {
+			if len(targetMounts(in, t)) == 0 && !isManifestTask(t) {
 				return nil, userErrorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
 					"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a StatefulSet with volumeClaimTemplates, needs none)",
 					i, tg.Kind, tg.Name)
@@ -73,246 +94,81 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 		}
 	}
 
-	var containers []corev1.Container
-	taskContainers := map[string]bool{}
-	for i, t := range s.tasks {
-		ctr, err := taskContainer(s, t, i, component, mounts, jt)
-		if err != nil {
-			return nil, err
-		}
-		containers = append(containers, ctr)
-		taskContainers[ctr.Name] = true
+	containers := make([]containerInput, 0, len(in.Tasks))
+	for i, t := range in.Tasks {
+		containers = append(containers, containerInput{
+			Name:         containerName(t.ref.Name, i),
+			Function:     t.function,
+			Variables:    taskVariables(in, t),
+			Env:          invocationEnv(in, t),
+			ExtraEnv:     t.ref.Variables,
+			Mounts:       append(append([]corev1.VolumeMount{}, mounts...), t.task.VolumeMounts...),
+			Ports:        t.function.Spec.Ports,
+			AsRoot:       true,
+			ErrorContext: fmt.Sprintf("task %q", t.ref.Name),
+		})
 	}
-	// Tasks run in order: all but the last as init containers.
-	initContainers := append(append([]corev1.Container{}, jt.Spec.InitContainers...), containers[:len(containers)-1]...)
-	main := containers[len(containers)-1]
-
-	labels := invokerLabels(rs)
-	labels[LabelComponent] = labelValue(component)
-	annotations := map[string]string{AnnotationComponent: component}
-
-	podSpec := corev1.PodSpec{
-		RestartPolicy:                 corev1.RestartPolicyNever,
-		ServiceAccountName:            serviceAccount,
-		Volumes:                       volumes,
-		InitContainers:                initContainers,
-		Containers:                    []corev1.Container{main},
-		TerminationGracePeriodSeconds: jt.Spec.TerminationGracePeriodSeconds,
-		DNSPolicy:                     jt.Spec.DNSPolicy,
-		NodeSelector:                  jt.Spec.NodeSelector,
-		HostNetwork:                   jt.Spec.HostNetwork,
-		HostPID:                       jt.Spec.HostPID,
-		HostIPC:                       jt.Spec.HostIPC,
-		ShareProcessNamespace:         jt.Spec.ShareProcessNamespace,
-		SecurityContext:               jt.Spec.SecurityContext,
-		ImagePullSecrets:              jt.Spec.ImagePullSecrets,
-		Affinity:                      jt.Spec.Affinity,
-		SchedulerName:                 jt.Spec.SchedulerName,
-		Tolerations:                   jt.Spec.Tolerations,
-		PriorityClassName:             jt.Spec.PriorityClassName,
-		Priority:                      jt.Spec.Priority,
-		DNSConfig:                     jt.Spec.DNSConfig,
-		RuntimeClassName:              jt.Spec.RuntimeClassName,
-		EnableServiceLinks:            jt.Spec.EnableServiceLinks,
-		TopologySpreadConstraints:     jt.Spec.TopologySpreadConstraints,
-	}
-	// The task containers run as root where Pod Security allows it, to
-	// restore file owners; the user's init containers as they are.
-	pss.applySecurityDefaults(&podSpec, func(name string) bool { return taskContainers[name] })
-
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            jobName(rs, component),
-			Namespace:       rs.Namespace,
-			Labels:          merged(jt.Controller.Labels, labels),
-			Annotations:     merged(jt.Controller.Annotations, annotations),
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rs, corev1alpha1.SchemeGroupVersion.WithKind(kindRestoreSession))},
-		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To(backoffLimit),
-			// An executor that reported its component Failed exits with
-			// ExitCodePermanentFailure: retrying cannot help, fail the Job
-			// at once. Pods evicted or preempted are retried without
-			// counting against the backoff limit.
-			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
-				{
-					Action:      batchv1.PodFailurePolicyActionFailJob,
-					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{invocation.ExitCodePermanentFailure}},
-				},
-				{
-					Action:          batchv1.PodFailurePolicyActionIgnore,
-					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
-				},
-			}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      merged(jt.Metadata.Labels, labels),
-					Annotations: merged(jt.Metadata.Annotations, annotations),
-				},
-				Spec: podSpec,
+	return buildJob(jobInput{
+		Owner:             rs,
+		Name:              in.Name,
+		Labels:            in.Labels,
+		Annotations:       in.Annotations,
+		Containers:        containers,
+		Volumes:           volumes,
+		Template:          rs.Spec.Addon.JobTemplate,
+		ContainerSettings: rs.Spec.Addon.ContainerRuntimeSettings,
+		ServiceAccount:    in.ServiceAccount,
+		BackoffLimit:      in.BackoffLimit,
+		// An executor that reported its component Failed exits with
+		// ExitCodePermanentFailure: retrying cannot help, fail the Job
+		// at once. Pods evicted or preempted are retried without
+		// counting against the backoff limit.
+		PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+			{
+				Action:      batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{invocation.ExitCodePermanentFailure}},
 			},
-		},
-	}
-	// The Job controller enforces the deadline too, should this controller
-	// be down when it passes.
-	if d := rs.Status.RestoreDeadline; d != nil {
-		remaining := math.Ceil(d.Sub(s.now.Time).Seconds())
-		job.Spec.ActiveDeadlineSeconds = ptr.To(max(int64(remaining), 1))
-	}
-	if err := pss.admit(&job.Spec.Template); err != nil {
-		return nil, err
-	}
-	return job, nil
-}
-
-// taskContainer is the container that runs one restore task: the task's
-// Function with its variables substituted, the invocation environment, the
-// mounts, and the user's container runtime settings.
-func taskContainer(s *restoreState, t resolvedTask, index int, component string, mounts []corev1.VolumeMount, jt *corev1alpha1.PodTemplateSpec) (corev1.Container, error) {
-	rs := s.rs
-	fn := t.function.Spec
-	vars := taskVariables(s, t, component)
-	what := fmt.Sprintf("Function %q", t.function.Name)
-	command, err := substituteAll(fn.Command, vars, what+" command")
-	if err != nil {
-		return corev1.Container{}, userErrorf("task %q: %v", t.ref.Name, err)
-	}
-	args, err := substituteAll(fn.Args, vars, what+" args")
-	if err != nil {
-		return corev1.Container{}, userErrorf("task %q: %v", t.ref.Name, err)
-	}
-	args = append(args, jt.Spec.Args...)
-
-	env := invocationEnv(s, t, component)
-	env = append(env, fn.Env...)
-	env = append(env, t.ref.Variables...)
-	env = append(env, jt.Spec.Env...)
-
-	allMounts := append([]corev1.VolumeMount{}, mounts...)
-	allMounts = append(allMounts, t.task.VolumeMounts...)
-	allMounts = append(allMounts, fn.VolumeMounts...)
-	allMounts = append(allMounts, jt.Spec.VolumeMounts...)
-
-	ctr := corev1.Container{
-		Name:                     containerName(t.ref.Name, index),
-		Image:                    fn.Image,
-		Command:                  command,
-		Args:                     args,
-		WorkingDir:               fn.WorkingDir,
-		Ports:                    fn.Ports,
-		VolumeMounts:             dedupeMounts(allMounts),
-		VolumeDevices:            fn.VolumeDevices,
-		Resources:                ptr.Deref(jt.Spec.Resources, corev1.ResourceRequirements{}),
-		LivenessProbe:            jt.Spec.LivenessProbe,
-		ReadinessProbe:           jt.Spec.ReadinessProbe,
-		Lifecycle:                jt.Spec.Lifecycle,
-		SecurityContext:          jt.Spec.ContainerSecurityContext,
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-	}
-	ctr.Env = env
-	applyContainerRuntimeSettings(&ctr, rs.Spec.Addon.ContainerRuntimeSettings)
-	return ctr, nil
-}
-
-// applyContainerRuntimeSettings lays the user's container runtime settings
-// over a container: each setting given replaces the container's. nice and
-// ionice travel as environment for the executor to apply to itself.
-func applyContainerRuntimeSettings(ctr *corev1.Container, crs *corev1alpha1.ContainerRuntimeSettings) {
-	if crs == nil {
-		return
-	}
-	if crs.Resources != nil {
-		ctr.Resources = *crs.Resources
-	}
-	if crs.LivenessProbe != nil {
-		ctr.LivenessProbe = crs.LivenessProbe
-	}
-	if crs.ReadinessProbe != nil {
-		ctr.ReadinessProbe = crs.ReadinessProbe
-	}
-	if crs.Lifecycle != nil {
-		ctr.Lifecycle = crs.Lifecycle
-	}
-	if crs.SecurityContext != nil {
-		ctr.SecurityContext = crs.SecurityContext
-	}
-	if crs.Nice != nil && crs.Nice.Adjustment != nil {
-		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: invocation.EnvNiceAdjustment, Value: strconv.Itoa(int(*crs.Nice.Adjustment))})
-	}
-	if crs.IONice != nil {
-		if crs.IONice.Class != nil {
-			ctr.Env = append(ctr.Env, corev1.EnvVar{Name: invocation.EnvIONiceClass, Value: strconv.Itoa(int(*crs.IONice.Class))})
-		}
-		if crs.IONice.ClassData != nil {
-			ctr.Env = append(ctr.Env, corev1.EnvVar{Name: invocation.EnvIONiceClassData, Value: strconv.Itoa(int(*crs.IONice.ClassData))})
-		}
-	}
-	ctr.Env = append(ctr.Env, crs.Env...)
-	ctr.EnvFrom = append(ctr.EnvFrom, crs.EnvFrom...)
+			{
+				Action:          batchv1.PodFailurePolicyActionIgnore,
+				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+			},
+		}},
+		PodSecurity: in.PodSecurity,
+		Now:         in.Now,
+	})
 }
 
 // taskVariables are the values a Function's command and args may refer to.
-func taskVariables(s *restoreState, t resolvedTask, component string) map[string]string {
-	vars := restoreVariables(s)
+func taskVariables(in restoreJobInput, t resolvedTask) map[string]string {
+	vars := maps.Clone(in.Variables)
+	if vars == nil {
+		vars = map[string]string{}
+	}
 	maps.Copy(vars, t.params)
 	addPlainVariables(vars, t.ref.Variables)
-	vars[invocation.VarComponent] = component
+	vars[invocation.VarComponent] = in.Component
 	vars[invocation.VarTaskName] = t.ref.Name
 	return vars
 }
 
-// restoreVariables are the variables that describe the restore itself; the
-// restore tasks and the hooks share them.
-func restoreVariables(s *restoreState) map[string]string {
-	rs := s.rs
-	vars := map[string]string{
-		invocation.VarNamespace:      rs.Namespace,
-		invocation.VarRestoreSession: rs.Name,
-		invocation.VarAddonName:      rs.Spec.Addon.Name,
-		invocation.VarScratchDir:     invocation.ScratchDir,
-	}
-	if s.snapshot != nil {
-		vars[invocation.VarSnapshotName] = s.snapshot.Name
-	}
-	if s.repository != nil {
-		vars[invocation.VarRepoName] = s.repository.Name
-	}
-	if tg := rs.Spec.Target; tg != nil {
-		vars[invocation.VarTargetName] = tg.Name
-		vars[invocation.VarTargetKind] = tg.Kind
-		vars[invocation.VarTargetNamespace] = refs.TargetNamespace(rs)
-	}
-	return vars
-}
-
-// addPlainVariables adds the variables that have a literal value; those
-// taken from other sources exist only in the container's environment.
-func addPlainVariables(vars map[string]string, env []corev1.EnvVar) {
-	for _, v := range env {
-		if v.ValueFrom == nil {
-			vars[v.Name] = v.Value
-		}
-	}
-}
-
 // invocationEnv is the environment of the invocation contract.
-func invocationEnv(s *restoreState, t resolvedTask, component string) []corev1.EnvVar {
+func invocationEnv(in restoreJobInput, t resolvedTask) []corev1.EnvVar {
 	return []corev1.EnvVar{
-		{Name: invocation.EnvNamespace, Value: s.rs.Namespace},
-		{Name: invocation.EnvRestoreSession, Value: s.rs.Name},
-		{Name: invocation.EnvComponent, Value: component},
-		{Name: invocation.EnvSnapshot, Value: s.snapshot.Name},
+		{Name: invocation.EnvNamespace, Value: in.RestoreSession.Namespace},
+		{Name: invocation.EnvRestoreSession, Value: in.RestoreSession.Name},
+		{Name: invocation.EnvComponent, Value: in.Component},
+		{Name: invocation.EnvSnapshot, Value: in.Snapshot.Name},
 		{Name: invocation.EnvTaskName, Value: t.ref.Name},
 		{Name: invocation.EnvScratchDir, Value: invocation.ScratchDir},
-		{Name: invocation.EnvTargetMountPaths, Value: strings.Join(targetMountPaths(s, t), ":")},
+		{Name: invocation.EnvTargetMountPaths, Value: strings.Join(targetMountPaths(in, t), ":")},
 	}
 }
 
 // targetMountPaths are the mount paths of the task's target volumes: the
 // only places the executor may write to.
-func targetMountPaths(s *restoreState, t resolvedTask) []string {
+func targetMountPaths(in restoreJobInput, t resolvedTask) []string {
 	var paths []string
-	for _, m := range targetMounts(s, t) {
+	for _, m := range targetMounts(in, t) {
 		paths = append(paths, m.MountPath)
 	}
 	return paths
@@ -321,18 +177,18 @@ func targetMountPaths(s *restoreState, t resolvedTask) []string {
 // jobVolumes returns the volumes of a component's Job and the mounts every
 // task container gets: the backend storage, the scratch directory, the
 // target's volumes and the addon's volumes.
-func jobVolumes(s *restoreState, component string) ([]corev1.Volume, []corev1.VolumeMount, error) {
+func jobVolumes(in restoreJobInput) ([]corev1.Volume, []corev1.VolumeMount, error) {
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
-	if bs := s.storage; bs != nil && bs.Spec.Storage.Provider == storagev1alpha1.ProviderLocal && bs.Spec.Storage.Local != nil {
+	if bs := in.Storage; bs != nil && bs.Spec.Storage.Provider == storagev1alpha1.ProviderLocal && bs.Spec.Storage.Local != nil {
 		local := bs.Spec.Storage.Local
 		volumes = append(volumes, corev1.Volume{Name: volumeBackend, VolumeSource: local.VolumeSource})
 		mounts = append(mounts, corev1.VolumeMount{Name: volumeBackend, MountPath: local.MountPath, SubPath: local.SubPath})
 	}
 
 	seen := map[string]bool{}
-	for _, t := range s.tasks {
-		targetVols, err := targetVolumes(s, t, component)
+	for _, t := range in.Tasks {
+		targetVols, err := targetVolumes(in, t)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -342,7 +198,7 @@ func jobVolumes(s *restoreState, component string) ([]corev1.Volume, []corev1.Vo
 				volumes = append(volumes, v)
 			}
 		}
-		mounts = append(mounts, targetMounts(s, t)...)
+		mounts = append(mounts, targetMounts(in, t)...)
 		for _, v := range addonVolumes(t) {
 			if !seen[v.Name] {
 				seen[v.Name] = true
@@ -350,7 +206,7 @@ func jobVolumes(s *restoreState, component string) ([]corev1.Volume, []corev1.Vo
 			}
 		}
 	}
-	if !seen[volumeScratch] && !mountsPath(s, invocation.ScratchDir) {
+	if !seen[volumeScratch] && !mountsPath(in.Tasks, invocation.ScratchDir) {
 		volumes = append(volumes, corev1.Volume{Name: volumeScratch, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: volumeScratch, MountPath: invocation.ScratchDir})
 	}
@@ -358,8 +214,8 @@ func jobVolumes(s *restoreState, component string) ([]corev1.Volume, []corev1.Vo
 }
 
 // mountsPath reports whether an addon task mounts something at p already.
-func mountsPath(s *restoreState, p string) bool {
-	for _, t := range s.tasks {
+func mountsPath(tasks []resolvedTask, p string) bool {
+	for _, t := range tasks {
 		for _, m := range t.task.VolumeMounts {
 			if path.Clean(m.MountPath) == p {
 				return true
@@ -380,8 +236,9 @@ func mountsPath(s *restoreState, p string) bool {
 //   - neither, and the target is a PVC: that PVC.
 //   - neither, and the target is a StatefulSet: the PVCs of its own
 //     volumeClaimTemplates for the component's ordinal.
-func targetVolumes(s *restoreState, t resolvedTask, component string) ([]corev1.Volume, error) {
+func targetVolumes(in restoreJobInput, t resolvedTask) ([]corev1.Volume, error) {
 	tv := t.ref.TargetVolumes
+	component := in.Component
 	ordinal, hasOrdinal := podOrdinal(component)
 	var volumes []corev1.Volume
 	if tv != nil {
@@ -401,7 +258,7 @@ func targetVolumes(s *restoreState, t resolvedTask, component string) ([]corev1.
 			volumes = append(volumes, v)
 		}
 		for _, tpl := range tv.VolumeClaimTemplates {
-			claim, err := claimForTemplate(s, tpl.Name, component)
+			claim, err := claimForTemplate(in.RestoreSession, tpl.Name, component)
 			if err != nil {
 				return nil, err
 			}
@@ -411,15 +268,15 @@ func targetVolumes(s *restoreState, t resolvedTask, component string) ([]corev1.
 			return volumes, nil
 		}
 	}
-	tg := s.rs.Spec.Target
+	tg := in.RestoreSession.Spec.Target
 	switch {
 	case tg == nil:
 		return nil, nil
 	case tg.Kind == kindPVC:
 		return []corev1.Volume{pvcVolume(defaultTargetVolume, tg.Name)}, nil
-	case tg.Kind == kindStatefulSet && s.statefulSet != nil:
-		for _, tpl := range s.statefulSet.Spec.VolumeClaimTemplates {
-			claim, err := claimForTemplate(s, tpl.Name, component)
+	case tg.Kind == kindStatefulSet:
+		for _, tpl := range in.TargetClaimTemplates {
+			claim, err := claimForTemplate(in.RestoreSession, tpl.Name, component)
 			if err != nil {
 				return nil, err
 			}
@@ -439,22 +296,22 @@ const defaultTargetVolume = "target"
 // targetVolumes.volumeMounts given, or by default where the data came from.
 // For a PVC target that is the component's single hostPath; for a
 // StatefulSet, where its containers mount its claim templates.
-func targetMounts(s *restoreState, t resolvedTask) []corev1.VolumeMount {
+func targetMounts(in restoreJobInput, t resolvedTask) []corev1.VolumeMount {
 	if tv := t.ref.TargetVolumes; tv != nil && len(tv.VolumeMounts) > 0 {
 		return tv.VolumeMounts
 	}
-	tg := s.rs.Spec.Target
+	tg := in.RestoreSession.Spec.Target
 	switch {
 	case tg == nil:
 		return nil
 	case tg.Kind == kindPVC:
-		if p, ok := singleHostPath(s); ok {
+		if p, ok := singleHostPath(in.Snapshot, in.Components); ok {
 			return []corev1.VolumeMount{{Name: defaultTargetVolume, MountPath: p}}
 		}
-	case tg.Kind == kindStatefulSet && s.statefulSet != nil:
+	case tg.Kind == kindStatefulSet:
 		var mounts []corev1.VolumeMount
-		for _, tpl := range s.statefulSet.Spec.VolumeClaimTemplates {
-			for _, ctr := range s.statefulSet.Spec.Template.Spec.Containers {
+		for _, tpl := range in.TargetClaimTemplates {
+			for _, ctr := range in.TargetContainers {
 				for _, m := range ctr.VolumeMounts {
 					if m.Name == tpl.Name {
 						mounts = append(mounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, SubPath: m.SubPath})
@@ -467,15 +324,15 @@ func targetMounts(s *restoreState, t resolvedTask) []corev1.VolumeMount {
 	return nil
 }
 
-// singleHostPath is the one path all selected components were backed up
-// from, if there is exactly one.
-func singleHostPath(s *restoreState) (string, bool) {
-	if s.snapshot == nil {
+// singleHostPath is the one path all the components were backed up from,
+// if there is exactly one.
+func singleHostPath(snapshot *storagev1alpha1.Snapshot, components []string) (string, bool) {
+	if snapshot == nil {
 		return "", false
 	}
 	found := ""
-	for _, comp := range selectedComponents(s.snapshot, s.rs.Spec.DataSource.Components) {
-		for _, st := range s.snapshot.Status.Components[comp].KopiaStats {
+	for _, comp := range components {
+		for _, st := range snapshot.Status.Components[comp].KopiaStats {
 			if found != "" && found != st.HostPath {
 				return "", false
 			}
@@ -486,8 +343,8 @@ func singleHostPath(s *restoreState) (string, bool) {
 }
 
 // claimForTemplate names the PVC of a claim template for a component.
-func claimForTemplate(s *restoreState, template, component string) (string, error) {
-	tg := s.rs.Spec.Target
+func claimForTemplate(rs *corev1alpha1.RestoreSession, template, component string) (string, error) {
+	tg := rs.Spec.Target
 	if tg == nil || tg.Kind != kindStatefulSet {
 		return template, nil
 	}
@@ -548,26 +405,54 @@ func containerName(task string, index int) string {
 	return boundedName(fmt.Sprintf("%s-%d", task, index), 63)
 }
 
-// dedupeMounts drops later mounts at a path already mounted: the first
-// mount of a path wins, so the controller's own mounts cannot be shadowed.
-func dedupeMounts(mounts []corev1.VolumeMount) []corev1.VolumeMount {
-	seen := map[string]bool{}
-	var out []corev1.VolumeMount
-	for _, m := range mounts {
-		p := path.Clean(m.MountPath)
-		if seen[p] {
-			continue
+// targetClaims are the PVCs the component's target volumes come from that
+// claim templates describe: the user's targetVolumes.volumeClaimTemplates,
+// or a StatefulSet target's own when no targetVolumes are given. The
+// caller creates those that do not exist yet (a StatefulSet's replica PVCs
+// before the StatefulSet creates them).
+func targetClaims(in restoreJobInput) ([]targetClaim, error) {
+	var claims []targetClaim
+	for _, t := range in.Tasks {
+		for _, tpl := range claimTemplates(in, t) {
+			claim, err := claimForTemplate(in.RestoreSession, tpl.Name, in.Component)
+			if err != nil {
+				return nil, err
+			}
+			claims = append(claims, targetClaim{Template: tpl.Name, PVC: &corev1.PersistentVolumeClaim{
+				ObjectMeta: metav1.ObjectMeta{
+					Name:        claim,
+					Namespace:   in.RestoreSession.Namespace,
+					Labels:      tpl.Labels,
+					Annotations: tpl.Annotations,
+				},
+				Spec: *tpl.Spec.DeepCopy(),
+			}})
 		}
-		seen[p] = true
-		out = append(out, m)
 	}
-	return out
+	return claims, nil
 }
 
-// merged returns base overlaid with over; over's keys win.
-func merged(base, over map[string]string) map[string]string {
-	out := map[string]string{}
-	maps.Copy(out, base)
-	maps.Copy(out, over)
-	return out
+// targetClaim is a target PVC and the claim template it is made from.
+type targetClaim struct {
+	Template string
+	PVC      *corev1.PersistentVolumeClaim
+}
+
+// claimTemplates are the claim templates the task's target volumes come
+// from: the user's, or a StatefulSet target's own when none are given.
+func claimTemplates(in restoreJobInput, t resolvedTask) []corev1.PersistentVolumeClaimTemplate {
+	if tv := t.ref.TargetVolumes; tv != nil && (len(tv.Volumes) > 0 || len(tv.VolumeClaimTemplates) > 0) {
+		return tv.VolumeClaimTemplates
+	}
+	if tg := in.RestoreSession.Spec.Target; tg != nil && tg.Kind == kindStatefulSet {
+		var out []corev1.PersistentVolumeClaimTemplate
+		for _, pvc := range in.TargetClaimTemplates {
+			out = append(out, corev1.PersistentVolumeClaimTemplate{
+				ObjectMeta: metav1.ObjectMeta{Name: pvc.Name, Labels: pvc.Labels, Annotations: pvc.Annotations},
+				Spec:       pvc.Spec,
+			})
+		}
+		return out
+	}
+	return nil
 }

@@ -119,9 +119,15 @@ func (p podSecurity) admit(tpl *corev1.PodTemplateSpec) error {
 	if result.Allowed {
 		return nil
 	}
-	return userErrorf("its pods would violate PodSecurity %q of namespace %q: %s; change the offending settings or relax the namespace's %s label",
-		p.enforce.String(), p.namespace, result.ForbiddenDetail(), psapi.EnforceLevelLabel)
+	return &podSecurityViolation{fmt.Sprintf("its pods would violate PodSecurity %q of namespace %q: %s; change the offending settings or relax the namespace's %s label",
+		p.enforce.String(), p.namespace, result.ForbiddenDetail(), psapi.EnforceLevelLabel)}
 }
+
+// podSecurityViolation is admit's refusal: the namespace's Pod Security
+// would reject the Job's pods.
+type podSecurityViolation struct{ msg string }
+
+func (e *podSecurityViolation) Error() string { return e.msg }
 
 // applySecurityDefaults lays the defaults described at the top of this
 // file under the pod's security contexts. asRoot names the containers

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -52,8 +51,11 @@ type restoreState struct {
 	storage    *storagev1alpha1.BackupStorage
 	addon      *addonsv1alpha1.Addon
 	tasks      []resolvedTask
-	// statefulSet is the target when it is a StatefulSet.
-	statefulSet *appsv1.StatefulSet
+	// target is the restore target as this sync read it (readTarget);
+	// targetRead says it was read, targetErr how that failed.
+	target     *targetWorkload
+	targetErr  error
+	targetRead bool
 	// encryptionSecret and storageSecret are the Secrets the executor may
 	// read; nil when there is none, or the RestoreSession may not read it.
 	encryptionSecret, storageSecret *refs.Ref

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +43,54 @@ const (
 	messageTargetCheckFailed = "Unable to check restore target %s %s/%s: %v"
 )
 
+// targetWorkload is the restore target as one sync read it: a workload's
+// pod selector and pod template, a StatefulSet's claim templates. A PVC
+// target has none of them.
+type targetWorkload struct {
+	selector       *metav1.LabelSelector
+	podTemplate    *corev1.PodTemplateSpec
+	claimTemplates []corev1.PersistentVolumeClaim
+}
+
+// readTarget reads the restore target once per sync: the first call GETs
+// it (targets are not watched, so there is no cache to read), later calls
+// of the same sync return what it read. The restore Jobs (its volumes) and
+// Pod hooks (its pods) both use it.
+func (c *Controller) readTarget(ctx context.Context, s *restoreState) (*targetWorkload, error) {
+	if s.targetRead {
+		return s.target, s.targetErr
+	}
+	t := s.rs.Spec.Target
+	ns := refs.TargetNamespace(s.rs)
+	var w *targetWorkload
+	var err error
+	switch t.Kind {
+	case kindStatefulSet:
+		var obj *appsv1.StatefulSet
+		if obj, err = c.kubeClient.AppsV1().StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
+			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template, claimTemplates: obj.Spec.VolumeClaimTemplates}
+		}
+	case kindDeployment:
+		var obj *appsv1.Deployment
+		if obj, err = c.kubeClient.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
+			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template}
+		}
+	case kindDaemonSet:
+		var obj *appsv1.DaemonSet
+		if obj, err = c.kubeClient.AppsV1().DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
+			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template}
+		}
+	case kindPVC:
+		if _, err = c.kubeClient.CoreV1().PersistentVolumeClaims(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
+			w = &targetWorkload{}
+		}
+	default:
+		err = fmt.Errorf(messageTargetUnsupported, t.Kind, t.APIGroup)
+	}
+	s.target, s.targetErr, s.targetRead = w, err, true
+	return w, err
+}
+
 // findTarget looks the target up and records targetFound and
 // RestoreTargetFound. A missing target is waited for: the sync is repeated
 // every TargetPollInterval (targets are not watched) until it appears or
@@ -54,22 +103,13 @@ func (c *Controller) findTarget(ctx context.Context, s *restoreState) (bool, err
 	}
 	st := s.status()
 	ns := refs.TargetNamespace(s.rs)
-	var err error
-	switch {
-	case t.APIGroup == "apps" && t.Kind == kindStatefulSet:
-		s.statefulSet, err = c.kubeClient.AppsV1().StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "apps" && t.Kind == kindDeployment:
-		_, err = c.kubeClient.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "apps" && t.Kind == kindDaemonSet:
-		_, err = c.kubeClient.AppsV1().DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "" && t.Kind == kindPVC:
-		_, err = c.kubeClient.CoreV1().PersistentVolumeClaims(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	default:
+	if !supportedTarget(t.APIGroup, t.Kind) {
 		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability,
 			fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup))
 		st.TargetFound = ptr.To(false)
 		return false, nil
 	}
+	_, err := c.readTarget(ctx, s)
 	switch {
 	case apierrors.IsNotFound(err):
 		if !status.IsFalse(st, corev1alpha1.TypeRestoreTargetFound) {
