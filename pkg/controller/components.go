@@ -70,10 +70,10 @@ func checkSingleton(s *restoreState) field.ErrorList {
 	}
 	var errs field.ErrorList
 	for i, t := range s.tasks {
-		if t.task.Singleton {
+		if t.AddonTask.Singleton {
 			errs = append(errs, field.Invalid(field.NewPath("spec", "dataSource", "components"), s.rs.Spec.DataSource.Components,
 				fmt.Sprintf("task %q (spec.addon.tasks[%d]) is a singleton task and restores exactly one component; %d are selected: %v",
-					t.ref.Name, i, len(selected), selected)))
+					t.Ref.Name, i, len(selected), selected)))
 		}
 	}
 	return errs

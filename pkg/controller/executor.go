@@ -13,6 +13,8 @@ import (
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
+	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -55,19 +57,19 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	if err != nil {
 		return false, err
 	}
-	if err := pss.checkStorage(s.storage); err != nil {
+	if err := pss.CheckStorage(s.storage); err != nil {
 		return fail(err.Error())
 	}
 
 	serviceAccount, ownSA := executorServiceAccount(s.rs)
 	jobs := make([]*batchv1.Job, 0, len(s.components))
-	var claims []targetClaim
+	var claims []jobbuild.TargetClaim
 	for _, comp := range s.components {
 		in := c.restoreJobInput(s, comp, serviceAccount, pss)
-		job, err := buildRestoreJob(in)
+		job, err := jobbuild.RestoreJob(in)
 		if err == nil {
-			var compClaims []targetClaim
-			compClaims, err = targetClaims(in)
+			var compClaims []jobbuild.TargetClaim
+			compClaims, err = jobbuild.TargetClaims(in)
 			claims = append(claims, compClaims...)
 		}
 		if err != nil {
@@ -98,6 +100,14 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	s.setCondition(corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyEnsuredRestoreExecutor, corev1alpha1.MessageRestoreExecutorEnsured)
 	return true, nil
 }
+
+// userError is a problem with the RestoreSession or the objects it refers to
+// that no retry can fix: the restore fails with this message.
+type userError struct{ msg string }
+
+func (e *userError) Error() string { return e.msg }
+
+func userErrorf(format string, args ...any) error { return &userError{fmt.Sprintf(format, args...)} }
 
 // permanent reports whether no retry can get past err: a problem with the
 // RestoreSession's settings, or an object the API server refuses as invalid.
@@ -143,7 +153,7 @@ func checkControlled(obj metav1.Object, rs *corev1alpha1.RestoreSession) error {
 func (c *Controller) ownedJobs(rs *corev1alpha1.RestoreSession) ([]*batchv1.Job, error) {
 	selector := labels.SelectorFromSet(labels.Set{
 		LabelManagedBy:        ManagedByValue,
-		LabelInvokerName:      labelValue(rs.Name),
+		LabelInvokerName:      names.LabelValue(rs.Name),
 		LabelInvokerNamespace: rs.Namespace,
 	})
 	all, err := c.jobs.Jobs(rs.Namespace).List(selector)
@@ -160,14 +170,17 @@ func (c *Controller) ownedJobs(rs *corev1alpha1.RestoreSession) ([]*batchv1.Job,
 }
 
 // restoreJobInput is what the restore Job of a component is built from.
-func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount string, pss podSecurity) restoreJobInput {
+func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount string, pss jobbuild.PodSecurity) jobbuild.RestoreJobInput {
 	labels := invokerLabels(s.rs)
-	labels[LabelComponent] = labelValue(component)
-	in := restoreJobInput{
+	labels[LabelComponent] = names.LabelValue(component)
+	in := jobbuild.RestoreJobInput{
+		Meta: jobbuild.Meta{
+			Name:        names.RestoreJob(s.rs, component),
+			Labels:      labels,
+			Annotations: map[string]string{AnnotationComponent: component},
+			Owner:       controllerRef(s.rs),
+		},
 		RestoreSession: s.rs,
-		Name:           jobName(s.rs, component),
-		Labels:         labels,
-		Annotations:    map[string]string{AnnotationComponent: component},
 		Component:      component,
 		Components:     s.components,
 		Tasks:          s.tasks,
@@ -189,10 +202,10 @@ func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount 
 }
 
 // ensureTargetClaims creates the target PVCs described by claim templates
-// (see targetClaims) that do not exist yet. They are deliberately not
+// (see jobbuild.TargetClaims) that do not exist yet. They are deliberately not
 // owned by the RestoreSession: they hold the restored data and must
 // outlive it.
-func (c *Controller) ensureTargetClaims(ctx context.Context, claims []targetClaim) error {
+func (c *Controller) ensureTargetClaims(ctx context.Context, claims []jobbuild.TargetClaim) error {
 	for _, claim := range claims {
 		pvc := claim.PVC
 		_, err := c.kubeClient.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{FieldManager: ControllerName})

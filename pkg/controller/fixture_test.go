@@ -29,6 +29,7 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned/fake"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // The sample of /work/shared/reference/restoresession.md.
@@ -390,7 +391,7 @@ func newRestoreSession() *corev1alpha1.RestoreSession {
 			CreationTimestamp: metav1.NewTime(testStart.Add(-time.Minute)),
 		},
 		Spec: corev1alpha1.RestoreSessionSpec{
-			Target: &common.TypedObjectReference{APIGroup: "apps", Kind: kindStatefulSet, Name: testSTS, Namespace: testNS},
+			Target: &common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindStatefulSet, Name: testSTS, Namespace: testNS},
 			DataSource: corev1alpha1.RestoreDataSource{
 				Repository:       testRepo,
 				Snapshot:         corev1alpha1.SnapshotLatest,
@@ -506,7 +507,7 @@ func newBackupConfiguration(name string, target *common.TypedObjectReference, pa
 }
 
 func stsTarget(name string) *common.TypedObjectReference {
-	return &common.TypedObjectReference{APIGroup: "apps", Kind: kindStatefulSet, Name: name, Namespace: testNS}
+	return &common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindStatefulSet, Name: name, Namespace: testNS}
 }
 
 // replaceObject swaps the fixture's object of the same type and name

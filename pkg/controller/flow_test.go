@@ -17,6 +17,8 @@ import (
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/names"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 func TestTarget(t *testing.T) {
@@ -26,11 +28,11 @@ func TestTarget(t *testing.T) {
 		object runtime.Object
 	}{
 		{"StatefulSet", *stsTarget(testSTS), newStatefulSet()},
-		{"Deployment", common.TypedObjectReference{APIGroup: "apps", Kind: kindDeployment, Name: "web", Namespace: testNS},
+		{"Deployment", common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindDeployment, Name: "web", Namespace: testNS},
 			&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testNS}}},
-		{"DaemonSet", common.TypedObjectReference{APIGroup: "apps", Kind: kindDaemonSet, Name: "agent"},
+		{"DaemonSet", common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindDaemonSet, Name: "agent"},
 			&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Namespace: testNS}}},
-		{"PersistentVolumeClaim", common.TypedObjectReference{Kind: kindPVC, Name: "restore-pvc", Namespace: testNS},
+		{"PersistentVolumeClaim", common.TypedObjectReference{Kind: refs.KindPersistentVolumeClaim, Name: "restore-pvc", Namespace: testNS},
 			&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "restore-pvc", Namespace: testNS}}},
 	}
 	for _, tt := range tests {
@@ -306,7 +308,7 @@ func TestDeadline(t *testing.T) {
 
 	// pod-0 finishes, pod-2 does not.
 	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreSucceeded, "pod-2": corev1alpha1.RestoreRunning})
-	f.setJobCondition(jobName(f.rs(), "pod-0"), batchv1.JobComplete, "", "")
+	f.setJobCondition(names.RestoreJob(f.rs(), "pod-0"), batchv1.JobComplete, "", "")
 	f.clock.Step(6 * time.Minute)
 	f.events()
 	f.mustSync()
@@ -402,7 +404,7 @@ func TestProgressReportsCostNoAPICalls(t *testing.T) {
 // gets targetVolumes, which the controller cannot derive for them.
 func setTarget(rs *corev1alpha1.RestoreSession, target common.TypedObjectReference) {
 	rs.Spec.Target = target.DeepCopy()
-	if target.Kind == kindDeployment || target.Kind == kindDaemonSet {
+	if target.Kind == refs.KindDeployment || target.Kind == refs.KindDaemonSet {
 		rs.Spec.Addon.Tasks[0].TargetVolumes = &corev1alpha1.TargetVolumeInfo{
 			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
 				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "app-data"},

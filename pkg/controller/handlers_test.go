@@ -21,6 +21,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // drainQueue returns the keys in the controller's queue, sorted.
@@ -48,7 +49,7 @@ func TestEventRouting(t *testing.T) {
 	other.Spec.DataSource.Repository = "other-repo"
 	other.Spec.DataSource.Snapshot = "other-snap"
 	other.Spec.Addon.Name = "other-addon"
-	other.Spec.Target = &common.TypedObjectReference{Kind: kindPVC, Name: "data"}
+	other.Spec.Target = &common.TypedObjectReference{Kind: refs.KindPersistentVolumeClaim, Name: "data"}
 	other.Status.Conditions = []metav1.Condition{{Type: corev1alpha1.TypeValidationPassed, Status: metav1.ConditionTrue}}
 	f.objects = append(f.objects, other)
 	f.start()
@@ -83,7 +84,7 @@ func TestEventRouting(t *testing.T) {
 		{"a backup of the StatefulSet target", f.c.dependencyHandler(dependencyKeysOfBackupConfiguration),
 			newBackupConfiguration("b", stsTarget(newStatefulSet().Name), false, nil), []string{sample}},
 		{"a backup of the PVC target", f.c.dependencyHandler(dependencyKeysOfBackupConfiguration),
-			newBackupConfiguration("b", &common.TypedObjectReference{Kind: kindPVC, Name: "data"}, false, nil), []string{otherKey}},
+			newBackupConfiguration("b", &common.TypedObjectReference{Kind: refs.KindPersistentVolumeClaim, Name: "data"}, false, nil), []string{otherKey}},
 		{"a backup without target", f.c.dependencyHandler(dependencyKeysOfBackupConfiguration),
 			&corev1alpha1.BackupConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: testNS, Name: "b"}}, nil},
 		{"an owned Job", f.c.ownerHandler(), job, []string{otherKey}},
@@ -105,35 +106,6 @@ func TestEventRouting(t *testing.T) {
 				t.Errorf("on delete woke %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestAddonVolumes(t *testing.T) {
-	claim := &corev1.PersistentVolumeClaimTemplate{Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("fast")}}
-	task := resolvedTask{
-		task: addonsv1alpha1.Task{VolumeTemplate: []addonsv1alpha1.VolumeTemplate{
-			{Name: "cache", Source: &common.VolumeSource{VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-			{Name: "scratch", Source: &common.VolumeSource{VolumeClaimTemplate: claim}},
-			{Name: "overridden", Source: &common.VolumeSource{VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-			{Name: "no-source"},
-		}},
-		ref: corev1alpha1.TaskReference{AddonVolumes: []common.NamedVolumeSource{{
-			Name: "overridden", Source: &common.VolumeSource{VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv"}}},
-		}}},
-	}
-	got := addonVolumes(task)
-	if len(got) != 3 {
-		t.Fatalf("%d volumes, want 3 (a template without source is skipped): %+v", len(got), got)
-	}
-	if got[0].Name != "cache" || got[0].EmptyDir == nil {
-		t.Errorf("cache = %+v, want the template's emptyDir", got[0])
-	}
-	if got[1].Ephemeral == nil || got[1].Ephemeral.VolumeClaimTemplate.Spec.StorageClassName == nil ||
-		*got[1].Ephemeral.VolumeClaimTemplate.Spec.StorageClassName != "fast" {
-		t.Errorf("scratch = %+v, want an ephemeral volume from the claim template", got[1])
-	}
-	if got[2].HostPath == nil || got[2].HostPath.Path != "/srv" || got[2].EmptyDir != nil {
-		t.Errorf("overridden = %+v, want the user's addonVolumes source only", got[2])
 	}
 }
 

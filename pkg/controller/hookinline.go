@@ -14,6 +14,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/hookaction"
+	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
@@ -81,7 +82,7 @@ func needsWorkloadSelector(call inlineHookCall) bool {
 		return false
 	}
 	switch call.target.Kind {
-	case kindStatefulSet, kindDeployment, kindDaemonSet:
+	case refs.KindStatefulSet, refs.KindDeployment, refs.KindDaemonSet:
 		return true
 	default:
 		return false
@@ -178,7 +179,7 @@ func substituteAction(in *corev1alpha1.HookAction, vars map[string]string) (*cor
 	a := in.DeepCopy()
 	var errs []error
 	sub := func(p *string, what string) {
-		v, err := substitute(*p, vars)
+		v, err := invocation.Substitute(*p, vars)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -10,11 +9,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
+	"github.com/restore-controller/restore/pkg/controller/names"
 )
 
 // Labels and annotations of a hook Job. AnnotationHook holds the hook's
@@ -25,12 +24,10 @@ const (
 	AnnotationHookAttempt = "restore.kubestash.com/hook-attempt"
 )
 
-// hookJobName names the Job of one attempt of a hook. Each attempt has a
-// Job of its own, so the Job of a failed attempt stays for its logs and the
-// name says which attempt it was; the name is the lock against creating an
-// attempt twice.
+// hookJobName names the Job of one attempt of a hook (names.HookJob); the
+// name is the lock against creating an attempt twice.
 func hookJobName(rs *corev1alpha1.RestoreSession, stage hookStage, hook string, attempt int32) string {
-	return boundedName(fmt.Sprintf("%s-%shook-%s-%d", rs.Name, stage, hook, attempt), validation.DNS1123LabelMaxLength)
+	return names.HookJob(rs, string(stage), hook, attempt)
 }
 
 // functionHookAttempt runs one attempt of a Function hook as a Job: it
@@ -83,7 +80,7 @@ func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage ho
 	if err != nil {
 		return hookResult{}, err
 	}
-	job, err := buildHookJob(s, stage, h, attempt, serviceAccount, pss)
+	job, err := jobbuild.HookJob(hookJobInput(s, stage, h, attempt, serviceAccount, pss))
 	if err != nil {
 		return hookResult{failure: err.Error()}, nil
 	}
@@ -132,50 +129,30 @@ func hookPodSettings(h *resolvedHook) *corev1alpha1.PodRuntimeSettings {
 	return h.info.RuntimeSettings.Pod
 }
 
-// buildHookJob returns the Job of one attempt of a Function hook: the
-// Function's image and command with the hook's variables substituted, the
-// template's and the hook's environment and volumes, and the hook's runtime
-// settings, laid together by buildJob. The Job does not retry by itself
-// (backoffLimit 0): the hook's maxRetry is counted by the controller, one
-// Job per attempt. A Job the namespace's Pod Security would not let start
-// is an error.
-func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string, pss podSecurity) (*batchv1.Job, error) {
+// hookJobInput is what the Job of attempt `attempt` of a Function hook is
+// built from.
+func hookJobInput(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string, pss jobbuild.PodSecurity) jobbuild.HookJobInput {
 	rs := s.rs
-	fnExec := h.template.Spec.Executor.Function
 	labels := invokerLabels(rs)
-	labels[LabelHook] = labelValue(string(stage) + "-" + h.info.Name)
-	in := jobInput{
-		Owner:  rs,
-		Name:   hookJobName(rs, stage, h.info.Name, attempt),
-		Labels: labels,
-		Annotations: map[string]string{
-			AnnotationHook:        string(stage) + "/" + h.info.Name,
-			AnnotationHookAttempt: strconv.Itoa(int(attempt)),
-		},
-		Containers: []containerInput{{
-			Name:      "hook",
-			Function:  h.function,
-			Variables: hookVariables(s, h),
-			Env: []corev1.EnvVar{
-				{Name: invocation.EnvNamespace, Value: rs.Namespace},
-				{Name: invocation.EnvRestoreSession, Value: rs.Name},
+	labels[LabelHook] = names.LabelValue(string(stage) + "-" + h.info.Name)
+	return jobbuild.HookJobInput{
+		Meta: jobbuild.Meta{
+			Name:   hookJobName(rs, stage, h.info.Name, attempt),
+			Labels: labels,
+			Annotations: map[string]string{
+				AnnotationHook:        string(stage) + "/" + h.info.Name,
+				AnnotationHookAttempt: strconv.Itoa(int(attempt)),
 			},
-			ExtraEnv:    append(append([]corev1.EnvVar(nil), fnExec.Env...), h.info.Variables...),
-			ExtraMounts: append(append([]corev1.VolumeMount(nil), fnExec.VolumeMounts...), h.info.VolumeMounts...),
-		}},
-		Volumes:        append(append([]corev1.Volume(nil), fnExec.Volumes...), h.info.Volumes...),
+			Owner: controllerRef(rs),
+		},
+		RestoreSession: rs,
+		Hook:           h.info,
+		Executor:       h.template.Spec.Executor.Function,
+		Function:       h.function,
+		Variables:      hookVariables(s, h),
+		Timeout:        h.timeout,
 		ServiceAccount: serviceAccount,
-		PodDeadline:    h.timeout,
 		PodSecurity:    pss,
 		Now:            s.now.Time,
 	}
-	if rt := h.info.RuntimeSettings; rt != nil {
-		in.ContainerSettings, in.PodSettings = rt.Container, rt.Pod
-	}
-	job, err := buildJob(in)
-	var violation *podSecurityViolation
-	if errors.As(err, &violation) {
-		return nil, fmt.Errorf("hook Job %s: %w", in.Name, err)
-	}
-	return job, err
 }

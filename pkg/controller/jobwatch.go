@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -67,7 +68,7 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (runni
 		if status.IsComponentFinished(st.Components[comp].Phase) {
 			continue
 		}
-		name := jobName(s.rs, comp)
+		name := names.RestoreJob(s.rs, comp)
 		job, err := c.jobs.Jobs(s.rs.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			// A Job created moments ago (in this very sync, by

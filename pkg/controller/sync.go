@@ -16,6 +16,7 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
 	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
@@ -50,7 +51,7 @@ type restoreState struct {
 	repository *storagev1alpha1.Repository
 	storage    *storagev1alpha1.BackupStorage
 	addon      *addonsv1alpha1.Addon
-	tasks      []resolvedTask
+	tasks      []jobbuild.Task
 	// target is the restore target as this sync read it (readTarget);
 	// targetRead says it was read, targetErr how that failed.
 	target     *targetWorkload
@@ -67,15 +68,6 @@ type restoreState struct {
 func (s *restoreState) setResolution(res *refs.Resolution) {
 	s.snapshot, s.repository, s.storage = res.Snapshot, res.Repository, res.Storage
 	s.encryptionSecret, s.storageSecret = res.EncryptionSecret, res.StorageSecret
-}
-
-// resolvedTask is a RestoreSession task with the Addon task and Function it
-// names.
-type resolvedTask struct {
-	ref      corev1alpha1.TaskReference
-	task     addonsv1alpha1.Task
-	function *addonsv1alpha1.Function
-	params   map[string]string
 }
 
 type event struct {

@@ -15,21 +15,13 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
-// Target kinds a RestoreSession can restore into.
-const (
-	kindStatefulSet = "StatefulSet"
-	kindDeployment  = "Deployment"
-	kindDaemonSet   = "DaemonSet"
-	kindPVC         = "PersistentVolumeClaim"
-)
-
 // supportedTarget reports whether the controller can look a target up and
 // restore into its volumes.
 func supportedTarget(group, kind string) bool {
 	switch {
-	case group == "apps" && (kind == kindStatefulSet || kind == kindDeployment || kind == kindDaemonSet):
+	case group == "apps" && (kind == refs.KindStatefulSet || kind == refs.KindDeployment || kind == refs.KindDaemonSet):
 		return true
-	case group == "" && kind == kindPVC:
+	case group == "" && kind == refs.KindPersistentVolumeClaim:
 		return true
 	default:
 		return false
@@ -65,22 +57,22 @@ func (c *Controller) readTarget(ctx context.Context, s *restoreState) (*targetWo
 	var w *targetWorkload
 	var err error
 	switch t.Kind {
-	case kindStatefulSet:
+	case refs.KindStatefulSet:
 		var obj *appsv1.StatefulSet
 		if obj, err = c.kubeClient.AppsV1().StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
 			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template, claimTemplates: obj.Spec.VolumeClaimTemplates}
 		}
-	case kindDeployment:
+	case refs.KindDeployment:
 		var obj *appsv1.Deployment
 		if obj, err = c.kubeClient.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
 			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template}
 		}
-	case kindDaemonSet:
+	case refs.KindDaemonSet:
 		var obj *appsv1.DaemonSet
 		if obj, err = c.kubeClient.AppsV1().DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
 			w = &targetWorkload{selector: obj.Spec.Selector, podTemplate: &obj.Spec.Template}
 		}
-	case kindPVC:
+	case refs.KindPersistentVolumeClaim:
 		if _, err = c.kubeClient.CoreV1().PersistentVolumeClaims(ns).Get(ctx, t.Name, metav1.GetOptions{}); err == nil {
 			w = &targetWorkload{}
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -211,7 +212,7 @@ func (c *Controller) resolveAddon(s *restoreState) (field.ErrorList, []corev1alp
 		seenFunctions[fn.Name] = true
 		params, paramErrs := taskParams(ref, task, taskPath.Child("params"))
 		errs = append(errs, paramErrs...)
-		s.tasks = append(s.tasks, resolvedTask{ref: ref, task: task, function: fn, params: params})
+		s.tasks = append(s.tasks, jobbuild.Task{Ref: ref, AddonTask: task, Function: fn, Params: params})
 	}
 	return errs, deps
 }

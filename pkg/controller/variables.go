@@ -3,8 +3,6 @@ package controller
 import (
 	"maps"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/refs"
 )
@@ -33,22 +31,12 @@ func restoreVariables(s *restoreState) map[string]string {
 	return vars
 }
 
-// addPlainVariables adds the variables that have a literal value; those
-// taken from other sources exist only in the container's environment.
-func addPlainVariables(vars map[string]string, env []corev1.EnvVar) {
-	for _, v := range env {
-		if v.ValueFrom == nil {
-			vars[v.Name] = v.Value
-		}
-	}
-}
-
 // hookVariables are the values a hook's Function args or action may refer
 // to: the restore's variables, the hook's params and its literal
 // variables.
 func hookVariables(s *restoreState, h *resolvedHook) map[string]string {
 	vars := restoreVariables(s)
 	maps.Copy(vars, h.params)
-	addPlainVariables(vars, h.info.Variables)
+	invocation.AddLiteralVariables(vars, h.info.Variables)
 	return vars
 }

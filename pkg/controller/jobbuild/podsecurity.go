@@ -1,4 +1,4 @@
-package controller
+package jobbuild
 
 // Pod Security of the Jobs the controller creates (restore Jobs and hook
 // Function Jobs).
@@ -41,13 +41,11 @@ package controller
 // exemptions, are not.
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 	"k8s.io/utils/ptr"
@@ -60,43 +58,40 @@ import (
 // namespace.
 const nonRootID int64 = 65532
 
-// podSecurity is the Pod Security level a namespace enforces.
-type podSecurity struct {
+// PodSecurity is the Pod Security level a namespace enforces. The zero
+// value enforces nothing.
+type PodSecurity struct {
 	namespace string
 	enforce   psapi.LevelVersion
 }
 
-// privilegedPodSecurity enforces nothing: a namespace without Pod Security
-// labels.
-func privilegedPodSecurity(namespace string) podSecurity {
-	return podSecurity{namespace: namespace, enforce: psapi.LevelVersion{Level: psapi.LevelPrivileged, Version: psapi.LatestVersion()}}
-}
-
-// podSecurityOf reads the Pod Security level the namespace enforces from
-// its labels, as the PodSecurity admission plugin does.
-func (c *Controller) podSecurityOf(ctx context.Context, namespace string) (podSecurity, error) {
-	ns, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-	if err != nil {
-		return podSecurity{}, fmt.Errorf("reading namespace %s for its Pod Security level: %w", namespace, err)
-	}
-	p := privilegedPodSecurity(namespace)
+// PodSecurityOf reads the Pod Security level a namespace enforces from its
+// labels, as the PodSecurity admission plugin does.
+func PodSecurityOf(ns *corev1.Namespace) PodSecurity {
+	privileged := psapi.LevelVersion{Level: psapi.LevelPrivileged, Version: psapi.LatestVersion()}
 	// Invalid labels read as restricted:latest, as the admission does.
-	policy, _ := psapi.PolicyToEvaluate(ns.Labels, psapi.Policy{Enforce: p.enforce, Audit: p.enforce, Warn: p.enforce})
-	p.enforce = policy.Enforce
-	return p, nil
+	policy, _ := psapi.PolicyToEvaluate(ns.Labels, psapi.Policy{Enforce: privileged, Audit: privileged, Warn: privileged})
+	return PodSecurity{namespace: ns.Name, enforce: policy.Enforce}
 }
 
-func (p podSecurity) restricted() bool { return p.enforce.Level == psapi.LevelRestricted }
+// String is the enforced level and version, e.g. "restricted:latest".
+func (p PodSecurity) String() string { return p.enforce.String() }
 
-// checkStorage fails for a local BackupStorage on a hostPath in a
+func (p PodSecurity) privileged() bool {
+	return p.enforce.Level == "" || p.enforce.Level == psapi.LevelPrivileged
+}
+
+func (p PodSecurity) restricted() bool { return p.enforce.Level == psapi.LevelRestricted }
+
+// CheckStorage fails for a local BackupStorage on a hostPath in a
 // namespace whose level forbids hostPath volumes (baseline and
 // restricted): every restore Job mounts it.
-func (p podSecurity) checkStorage(bs *storagev1alpha1.BackupStorage) error {
-	if p.enforce.Level == psapi.LevelPrivileged || bs == nil || bs.Spec.Storage.Provider != storagev1alpha1.ProviderLocal ||
+func (p PodSecurity) CheckStorage(bs *storagev1alpha1.BackupStorage) error {
+	if p.privileged() || bs == nil || bs.Spec.Storage.Provider != storagev1alpha1.ProviderLocal ||
 		bs.Spec.Storage.Local == nil || bs.Spec.Storage.Local.HostPath == nil {
 		return nil
 	}
-	return userErrorf("BackupStorage %s/%s is a local (hostPath) storage, which Pod Security %q in namespace %q forbids: "+
+	return fmt.Errorf("BackupStorage %s/%s is a local (hostPath) storage, which Pod Security %q in namespace %q forbids: "+
 		"use an s3 BackupStorage (or a local one on a PersistentVolumeClaim) or relax the namespace's %s label",
 		bs.Namespace, bs.Name, p.enforce.Level, p.namespace, psapi.EnforceLevelLabel)
 }
@@ -107,8 +102,8 @@ var podSecurityEvaluator = sync.OnceValues(func() (policy.Evaluator, error) {
 
 // admit fails, with the admission's reasons, if the namespace's Pod
 // Security would reject pods of the template.
-func (p podSecurity) admit(tpl *corev1.PodTemplateSpec) error {
-	if p.enforce.Level == psapi.LevelPrivileged {
+func (p PodSecurity) admit(tpl *corev1.PodTemplateSpec) error {
+	if p.privileged() {
 		return nil
 	}
 	evaluator, err := podSecurityEvaluator()
@@ -133,7 +128,7 @@ func (e *podSecurityViolation) Error() string { return e.msg }
 // file under the pod's security contexts. asRoot names the containers
 // that run as root outside restricted namespaces (the restore tasks). The
 // user's security contexts are copied, never changed.
-func (p podSecurity) applySecurityDefaults(spec *corev1.PodSpec, asRoot func(name string) bool) {
+func (p PodSecurity) applySecurityDefaults(spec *corev1.PodSpec, asRoot func(name string) bool) {
 	userPod := spec.SecurityContext
 	sc := userPod.DeepCopy()
 	if sc == nil {
@@ -162,7 +157,7 @@ func (p podSecurity) applySecurityDefaults(spec *corev1.PodSpec, asRoot func(nam
 
 // containerDefaults returns a copy of a container's security context with
 // the defaults set.
-func (p podSecurity) containerDefaults(user *corev1.SecurityContext, root bool) *corev1.SecurityContext {
+func (p PodSecurity) containerDefaults(user *corev1.SecurityContext, root bool) *corev1.SecurityContext {
 	sc := user.DeepCopy()
 	if sc == nil {
 		sc = &corev1.SecurityContext{}

@@ -1,16 +1,18 @@
-package controller
+package invocation
 
 import (
 	"fmt"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
-// substitute replaces ${name} and ${name:=default} in s with the variable's
+// Substitute replaces ${name} and ${name:=default} in s with the variable's
 // value. A variable that is not defined takes its default; without one it
 // is an error naming the variable, because running an executor with an
 // unresolved argument would fail later and less clearly. "$$" is a literal
 // "$".
-func substitute(s string, vars map[string]string) (string, error) {
+func Substitute(s string, vars map[string]string) (string, error) {
 	var out strings.Builder
 	for i := 0; i < len(s); {
 		switch {
@@ -45,19 +47,30 @@ func substitute(s string, vars map[string]string) (string, error) {
 	return out.String(), nil
 }
 
-// substituteAll substitutes every element of list; what names the list
+// SubstituteAll substitutes every element of list; what names the list
 // (e.g. `Function "kopia-restore" args`) prefixes errors.
-func substituteAll(list []string, vars map[string]string, what string) ([]string, error) {
+func SubstituteAll(list []string, vars map[string]string, what string) ([]string, error) {
 	if list == nil {
 		return nil, nil
 	}
 	out := make([]string, len(list))
 	for i, s := range list {
-		v, err := substitute(s, vars)
+		v, err := Substitute(s, vars)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", what, i, err)
 		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// AddLiteralVariables adds to vars the environment variables that have a
+// literal value; those taken from other sources exist only in the
+// container's environment and cannot be substituted.
+func AddLiteralVariables(vars map[string]string, env []corev1.EnvVar) {
+	for _, v := range env {
+		if v.ValueFrom == nil {
+			vars[v.Name] = v.Value
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package controller
+package jobbuild
 
 import (
 	"fmt"
@@ -18,17 +18,22 @@ import (
 	"github.com/restore-controller/restore/pkg/invocation"
 )
 
-// jobInput is one Job of a RestoreSession, a restore Job or a hook Job, as
-// buildJob lays it together. Every field is set by the caller; buildJob
-// applies the rules both kinds of Job share.
-type jobInput struct {
-	// Owner controls the Job; its namespace is the Job's and its
-	// status.restoreDeadline bounds the Job.
-	Owner *corev1alpha1.RestoreSession
-	Name  string
-	// Labels and Annotations are the controller's: they go on the Job and
-	// its pods, over the user's.
+// Meta is what the caller decides about a Job: its name, the labels and
+// annotations of the Job and its pods (they win over the user's), and its
+// controller reference.
+type Meta struct {
+	Name                string
 	Labels, Annotations map[string]string
+	Owner               metav1.OwnerReference
+}
+
+// jobInput is one Job of a RestoreSession, a restore Job or a hook Job, as
+// build lays it together.
+type jobInput struct {
+	Meta
+	// RestoreSession is the Job's: its namespace is the Job's, and its
+	// status.restoreDeadline bounds the Job.
+	RestoreSession *corev1alpha1.RestoreSession
 	// Containers run in order, after the template's init containers: all
 	// but the last as init containers.
 	Containers []containerInput
@@ -45,7 +50,7 @@ type jobInput struct {
 	PodFailurePolicy  *batchv1.PodFailurePolicy
 	// PodDeadline, when positive, is the pod's activeDeadlineSeconds.
 	PodDeadline time.Duration
-	PodSecurity podSecurity
+	PodSecurity PodSecurity
 	Now         time.Time
 }
 
@@ -69,14 +74,14 @@ type containerInput struct {
 	ErrorContext string
 }
 
-// buildJob lays together, in this order and in this one place, what every
+// build lays together, in this order and in this one place, what every
 // Job of a RestoreSession is made of: the addon Function of each
 // container, the caller's environment and mounts, the jobTemplate, the
 // container and pod runtime settings, then the Job's ownership, labels,
 // restart policy and deadlines, and the security defaults of the
 // namespace's Pod Security level (podsecurity.go). A Job whose pods that
-// level would reject is an error. It is a pure function of its input.
-func buildJob(in jobInput) (*batchv1.Job, error) {
+// level would reject is an error.
+func build(in jobInput) (*batchv1.Job, error) {
 	tpl := in.Template
 	if tpl == nil {
 		tpl = &corev1alpha1.PodTemplateSpec{}
@@ -139,14 +144,14 @@ func buildJob(in jobInput) (*batchv1.Job, error) {
 		podSpec.ActiveDeadlineSeconds = ptr.To(int64(math.Ceil(in.PodDeadline.Seconds())))
 	}
 
-	owner := in.Owner
+	rs := in.RestoreSession
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            in.Name,
-			Namespace:       owner.Namespace,
+			Namespace:       rs.Namespace,
 			Labels:          merged(tpl.Controller.Labels, in.Labels),
 			Annotations:     merged(tpl.Controller.Annotations, in.Annotations),
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(owner, corev1alpha1.SchemeGroupVersion.WithKind(kindRestoreSession))},
+			OwnerReferences: []metav1.OwnerReference{in.Owner},
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:     ptr.To(in.BackoffLimit),
@@ -156,7 +161,7 @@ func buildJob(in jobInput) (*batchv1.Job, error) {
 	}
 	// The Job controller enforces the restore deadline too, should this
 	// controller be down when it passes.
-	if d := owner.Status.RestoreDeadline; d != nil {
+	if d := rs.Status.RestoreDeadline; d != nil {
 		remaining := math.Ceil(d.Sub(in.Now).Seconds())
 		job.Spec.ActiveDeadlineSeconds = ptr.To(max(int64(remaining), 1))
 	}
@@ -171,11 +176,11 @@ func buildJob(in jobInput) (*batchv1.Job, error) {
 func functionContainer(ci containerInput, tpl *corev1alpha1.PodTemplateSpec) (corev1.Container, error) {
 	fn := ci.Function.Spec
 	what := fmt.Sprintf("Function %q", ci.Function.Name)
-	command, err := substituteAll(fn.Command, ci.Variables, what+" command")
+	command, err := invocation.SubstituteAll(fn.Command, ci.Variables, what+" command")
 	if err != nil {
 		return corev1.Container{}, err
 	}
-	args, err := substituteAll(fn.Args, ci.Variables, what+" args")
+	args, err := invocation.SubstituteAll(fn.Args, ci.Variables, what+" args")
 	if err != nil {
 		return corev1.Container{}, err
 	}
