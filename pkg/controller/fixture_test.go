@@ -21,6 +21,7 @@ import (
 	core "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	psapi "k8s.io/pod-security-admission/api"
 	testingclock "k8s.io/utils/clock/testing"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -569,4 +570,24 @@ func (p *recordingPusher) Push(_ context.Context, rs *corev1alpha1.RestoreSessio
 
 func deploymentNamed(name string) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS}}
+}
+
+func enforce(level string) map[string]string {
+	return map[string]string{psapi.EnforceLevelLabel: level}
+}
+
+func s3BackupStorage() *storagev1alpha1.BackupStorage {
+	return &storagev1alpha1.BackupStorage{
+		ObjectMeta: metav1.ObjectMeta{Name: testStorage, Namespace: testNS},
+		Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderS3,
+			S3:       &storagev1alpha1.S3Spec{Endpoint: "http://s3.example:7070", Bucket: "backups"},
+		}},
+	}
+}
+
+func hostPathBackupStorage() *storagev1alpha1.BackupStorage {
+	bs := newBackupStorage()
+	bs.Spec.Storage.Local.VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/backups"}}
+	return bs
 }

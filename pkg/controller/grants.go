@@ -2,13 +2,10 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	"github.com/restore-controller/restore/pkg/controller/jobbuild"
 	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/controller/permissions"
 	"github.com/restore-controller/restore/pkg/refs"
@@ -71,13 +68,4 @@ func (c *Controller) deleteForeignPermissions(ctx context.Context, rs *corev1alp
 		LabelInvokerKind:      kindRestoreSession,
 	})
 	return c.granter().RevokeForeign(ctx, rs.Namespace, selector)
-}
-
-// podSecurityOf reads the Pod Security level the namespace enforces.
-func (c *Controller) podSecurityOf(ctx context.Context, namespace string) (jobbuild.PodSecurity, error) {
-	ns, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-	if err != nil {
-		return jobbuild.PodSecurity{}, fmt.Errorf("reading namespace %s for its Pod Security level: %w", namespace, err)
-	}
-	return jobbuild.PodSecurityOf(ns), nil
 }

@@ -147,11 +147,24 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	return s.result, stepErr
 }
 
-// reconcile runs the steps of the restore flow in order. A step that cannot
-// go on yet (a missing target, running Jobs) ends the sync without error; a
-// step that failed for a reason a retry can fix returns an error (the sync
-// is retried with backoff). User errors are never returned: they become
-// conditions and Events.
+// reconcile runs the steps of the restore flow in order, each in the file
+// named after it, with the condition it records:
+//
+//	step1_validate.go          ValidationPassed
+//	deadline.go                (every sync) past the deadline: stop, finish
+//	step2_target.go            RestoreTargetFound
+//	step3_components.go        status.totalComponents
+//	step4_pausebackups.go      status.pausedBackups
+//	step5_prerestorehooks.go   PreRestoreHooksExecutionSucceeded
+//	step6_restorejobs.go       RestoreExecutorEnsured
+//	step7_watchrestorejobs.go  RestoreIncomplete
+//	step8_postrestorehooks.go  PostRestoreHooksExecutionSucceeded
+//	step9_finish.go            MetricsPushed
+//
+// A step that cannot go on yet (a missing target, running Jobs) ends the
+// sync without error; a step that failed for a reason a retry can fix
+// returns an error (the sync is retried with backoff). User errors are
+// never returned: they become conditions and Events.
 func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	st := s.status()
 	if st.Phase == "" {
@@ -221,19 +234,23 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	return nil
 }
 
-// afterRestore runs once the restore's outcome is settled: the post-restore
-// hooks, then the final step.
-func (c *Controller) afterRestore(ctx context.Context, s *restoreState) error {
-	if done, err := c.runHooks(ctx, s, postRestore); err != nil || !done {
+// errStaleCache asks for a retry when the cached RestoreSession is older
+// than the API's: a decision about components must see what the executors
+// last wrote.
+var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
+
+// checkFresh returns errStaleCache unless the sync's copy of the
+// RestoreSession is the API server's latest. A decision with effects a
+// status write cannot undo (a component declared incomplete, a hook's
+// request sent) is taken only on the latest copy, so the status write that
+// records it does not fail on a conflict, and the effect is not repeated.
+func (c *Controller) checkFresh(ctx context.Context, s *restoreState) error {
+	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
+	if err != nil {
 		return err
 	}
-	return c.finish(ctx, s)
-}
-
-// restoreEnded reports whether nothing more can happen to the components:
-// no executor is still running, and either every component finished or a
-// Job ended before its component did.
-func restoreEnded(st *corev1alpha1.RestoreSessionStatus, running int) bool {
-	return running == 0 &&
-		(status.AllComponentsCompleted(st) || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete))
+	if latest.ResourceVersion != s.rs.ResourceVersion {
+		return errStaleCache
+	}
+	return nil
 }

@@ -8,11 +8,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -56,54 +58,6 @@ func withPreRestoreHook(f *fixture, template string) {
 			Name: "ping", HookTemplate: common.ObjectReference{Name: template},
 		}}}
 	})
-}
-
-// TestOperatorHookLocalAddress: without HookAddressPolicy.AllowLocal an
-// Operator hook aimed at 127.0.0.1 fails without reaching the server, and
-// says which flag allows it; with AllowLocal the same hook succeeds.
-func TestOperatorHookLocalAddress(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		policy hookaction.AddressPolicy
-	}{
-		{name: "refused by default"},
-		{name: "allowed by AllowLocal", policy: hookaction.AddressPolicy{AllowLocal: true}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr, port, requests := loopbackHookServer(t)
-			f := newFixture(t)
-			f.opts.HookAddressPolicy = tc.policy
-			f.objects = append(f.objects, operatorHookTemplate("ping", port))
-			withPreRestoreHook(f, "ping")
-			f.start()
-
-			f.syncHooks(5, func() bool { return len(f.jobs()) > 0 || f.rs().Status.Phase == corev1alpha1.RestoreFailed })
-			got := f.rs()
-			pre := got.Status.Hooks.PreHooks[0]
-
-			if tc.policy.AllowLocal {
-				if pre.Phase != corev1alpha1.HookExecutionSucceeded || requests.Load() != 1 {
-					t.Fatalf("hook %+v, server got %d requests; want Succeeded after 1 request", pre, requests.Load())
-				}
-				if len(f.jobs()) == 0 {
-					t.Error("no restore Job after the pre-restore hook succeeded")
-				}
-				return
-			}
-			refusal := "GET http://" + addr + "/ping: hook target " + addr +
-				" is a loopback address, which hooks may not reach (restore-controller --hook-allow-local-addresses allows it)"
-			if pre.Phase != corev1alpha1.HookExecutionFailed || pre.Attempts != 1 || pre.Message != refusal {
-				t.Errorf("hook status = %+v,\nwant Failed after 1 attempt with message %q", pre, refusal)
-			}
-			expectCondition(t, got, corev1alpha1.TypePreRestoreHooksExecutionSucceeded, metav1.ConditionFalse,
-				corev1alpha1.ReasonFailedToExecutePreRestoreHooks, `"ping"`, refusal)
-			expectPhase(t, got, corev1alpha1.RestoreFailed)
-			if n := requests.Load(); n != 0 {
-				t.Errorf("the loopback server got %d requests, want none", n)
-			}
-			expectNoJobs(t, f)
-		})
-	}
 }
 
 // TestOperatorHookNamespaceSelector: with OperatorHookNamespaceSelector set,
@@ -210,5 +164,26 @@ func TestOperatorHookNamespaceSelectorAtRun(t *testing.T) {
 	expectPhase(t, got, corev1alpha1.RestoreFailed)
 	if n := requests.Load(); n != 0 {
 		t.Errorf("the hook server got %d requests, want none", n)
+	}
+}
+
+func TestHookTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		in      *intstr.IntOrString
+		want    time.Duration
+		wantErr bool
+	}{
+		{nil, 0, false},
+		{ptr.To(intstr.FromInt32(30)), 30 * time.Second, false},
+		{ptr.To(intstr.FromString("45")), 45 * time.Second, false},
+		{ptr.To(intstr.FromString("2m")), 2 * time.Minute, false},
+		{ptr.To(intstr.FromInt32(0)), 0, true},
+		{ptr.To(intstr.FromString("-1s")), 0, true},
+		{ptr.To(intstr.FromString("soon")), 0, true},
+	} {
+		got, err := hookTimeout(tc.in)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("hookTimeout(%v) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.wantErr)
+		}
 	}
 }

@@ -1,20 +1,14 @@
 package controller
 
 import (
-	"context"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -106,50 +100,5 @@ func TestEventRouting(t *testing.T) {
 				t.Errorf("on delete woke %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestWorkqueueMetricsProvider(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	provider := WorkqueueMetricsProvider(reg)
-	q := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: "Test", MetricsProvider: provider})
-	defer q.ShutDown()
-	q.Add("a")
-	q.AddRateLimited("b")
-	// A second provider call for the same name shares the registered
-	// collectors instead of failing.
-	_ = provider.NewDepthMetric("Test")
-
-	gather := func() (names string, adds float64) {
-		families, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var all []string
-		for _, mf := range families {
-			all = append(all, mf.GetName())
-			if mf.GetName() == "workqueue_adds_total" {
-				for _, m := range mf.GetMetric() {
-					adds += m.GetCounter().GetValue()
-				}
-			}
-		}
-		return strings.Join(all, ","), adds
-	}
-	// The rate-limited add lands after its backoff: poll for it.
-	var adds float64
-	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
-		_, adds = gather()
-		return adds >= 2, nil
-	})
-	if err != nil {
-		t.Fatalf("workqueue_adds_total = %v, want 2", adds)
-	}
-	names, _ := gather()
-	for _, want := range []string{"workqueue_depth", "workqueue_adds_total", "workqueue_retries_total", "workqueue_queue_duration_seconds", "workqueue_work_duration_seconds"} {
-		if !strings.Contains(names, want) {
-			t.Errorf("metric %s not registered: %s", want, names)
-		}
 	}
 }

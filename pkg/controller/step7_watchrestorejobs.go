@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,27 +14,6 @@ import (
 	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/status"
 )
-
-// errStaleCache asks for a retry when the cached RestoreSession is older
-// than the API's: a decision about components must see what the executors
-// last wrote.
-var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
-
-// checkFresh returns errStaleCache unless the sync's copy of the
-// RestoreSession is the API server's latest. A decision with effects a
-// status write cannot undo (a component declared incomplete, a hook's
-// request sent) is taken only on the latest copy, so the status write that
-// records it does not fail on a conflict, and the effect is not repeated.
-func (c *Controller) checkFresh(ctx context.Context, s *restoreState) error {
-	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	if latest.ResourceVersion != s.rs.ResourceVersion {
-		return errStaleCache
-	}
-	return nil
-}
 
 // jobFinished returns the condition that ended a Job, if it has ended.
 func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
@@ -108,4 +86,12 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (runni
 	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonJobEnded, msg)
 	return running, nil
+}
+
+// restoreEnded reports whether nothing more can happen to the components:
+// no executor is still running, and either every component finished or a
+// Job ended before its component did.
+func restoreEnded(st *corev1alpha1.RestoreSessionStatus, running int) bool {
+	return running == 0 &&
+		(status.AllComponentsCompleted(st) || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete))
 }

@@ -221,3 +221,12 @@ func (c *Controller) ensureTargetClaims(ctx context.Context, claims []jobbuild.T
 	}
 	return nil
 }
+
+// podSecurityOf reads the Pod Security level the namespace enforces.
+func (c *Controller) podSecurityOf(ctx context.Context, namespace string) (jobbuild.PodSecurity, error) {
+	ns, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+	if err != nil {
+		return jobbuild.PodSecurity{}, fmt.Errorf("reading namespace %s for its Pod Security level: %w", namespace, err)
+	}
+	return jobbuild.PodSecurityOf(ns), nil
+}

@@ -19,6 +19,7 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller/jobbuild"
+	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -307,4 +308,22 @@ func taskNames(tasks []addonsv1alpha1.Task) []string {
 		names = append(names, t.Name)
 	}
 	return names
+}
+
+// loadDependencies reloads, on syncs after validation passed, the objects
+// validation resolved, with the same rules: the owners' consent is checked
+// again, so a consent withdrawn since leaves the object out. The Snapshot is
+// the one recorded in status.dependencies, so a "latest" restore keeps the
+// Snapshot it started with. Objects deleted or refused since stay nil: the
+// steps that need them report it.
+func (c *Controller) loadDependencies(ctx context.Context, s *restoreState) error {
+	res, err := c.resolver().Resolve(ctx, s.rs, refs.ResolvedSnapshotName(s.rs))
+	if err != nil {
+		return err
+	}
+	s.setResolution(res)
+	// Addon problems were reported by validation; a task whose Addon or
+	// Function disappeared since is simply missing from s.tasks.
+	_, _ = c.resolveAddon(s)
+	return nil
 }

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -194,45 +193,4 @@ func (c *Controller) advanceHook(ctx context.Context, s *restoreState, stage hoo
 	logger.Info("Hook failed", "attempts", entry.Attempts, "error", res.failure)
 	entry.Phase = corev1alpha1.HookExecutionFailed
 	return true, nil
-}
-
-// policyMatches reports whether a post-restore hook with the policy runs
-// after a restore that succeeded or not.
-func policyMatches(p corev1alpha1.HookExecutionPolicy, succeeded bool) bool {
-	switch p {
-	case corev1alpha1.ExecuteOnSuccess:
-		return succeeded
-	case corev1alpha1.ExecuteOnFailure:
-		return !succeeded
-	default:
-		return true
-	}
-}
-
-func skipMessage(p corev1alpha1.HookExecutionPolicy, succeeded bool) string {
-	outcome := "failed"
-	if succeeded {
-		outcome = "succeeded"
-	}
-	return fmt.Sprintf("executionPolicy is %s and the restore %s", p, outcome)
-}
-
-// abortHooks ends the hooks a stopped restore (its deadline passed) leaves
-// unfinished: a running hook failed, a pending one skipped.
-func abortHooks(st *corev1alpha1.RestoreSessionStatus, reason string) {
-	if st.Hooks == nil {
-		return
-	}
-	for _, list := range [][]corev1alpha1.HookExecutionStatus{st.Hooks.PreHooks, st.Hooks.PostHooks} {
-		for i := range list {
-			switch list[i].Phase {
-			case corev1alpha1.HookExecutionRunning:
-				list[i].Phase = corev1alpha1.HookExecutionFailed
-				list[i].Message = strings.TrimSpace(list[i].Message + " " + reason)
-			case corev1alpha1.HookExecutionPending, "":
-				list[i].Phase = corev1alpha1.HookExecutionSkipped
-				list[i].Message = reason
-			}
-		}
-	}
 }

@@ -5,58 +5,16 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
-	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/hookaction"
 )
-
-func TestHookTimeout(t *testing.T) {
-	for _, tc := range []struct {
-		in      *intstr.IntOrString
-		want    time.Duration
-		wantErr bool
-	}{
-		{nil, 0, false},
-		{ptr.To(intstr.FromInt32(30)), 30 * time.Second, false},
-		{ptr.To(intstr.FromString("45")), 45 * time.Second, false},
-		{ptr.To(intstr.FromString("2m")), 2 * time.Minute, false},
-		{ptr.To(intstr.FromInt32(0)), 0, true},
-		{ptr.To(intstr.FromString("-1s")), 0, true},
-		{ptr.To(intstr.FromString("soon")), 0, true},
-	} {
-		got, err := hookTimeout(tc.in)
-		if got != tc.want || (err != nil) != tc.wantErr {
-			t.Errorf("hookTimeout(%v) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
-func TestPolicyMatches(t *testing.T) {
-	for _, tc := range []struct {
-		policy    corev1alpha1.HookExecutionPolicy
-		succeeded bool
-		want      bool
-	}{
-		{"", true, true}, {"", false, true},
-		{corev1alpha1.ExecuteAlways, false, true},
-		{corev1alpha1.ExecuteOnSuccess, true, true}, {corev1alpha1.ExecuteOnSuccess, false, false},
-		{corev1alpha1.ExecuteOnFailure, true, false}, {corev1alpha1.ExecuteOnFailure, false, true},
-	} {
-		if got := policyMatches(tc.policy, tc.succeeded); got != tc.want {
-			t.Errorf("policyMatches(%q, %t) = %t, want %t", tc.policy, tc.succeeded, got, tc.want)
-		}
-	}
-}
 
 func TestSubstituteAction(t *testing.T) {
 	vars := map[string]string{"db": "pg", "port": "5432", "token": "t0k"}
@@ -226,91 +184,50 @@ func TestPodHookReadsTargetOnce(t *testing.T) {
 	}
 }
 
-// TestFunctionHookJobTimeout: a Function hook runs as a Job per attempt;
-// an attempt that outlives the hook's timeout is deleted and counted, and
-// when no retry is left the restore fails without creating restore Jobs.
-func TestFunctionHookJobTimeout(t *testing.T) {
-	f := newFixture(t)
-	f.objects = append(f.objects,
-		&addonsv1alpha1.Function{
-			ObjectMeta: metav1.ObjectMeta{Name: "hook-fn"},
-			Spec:       addonsv1alpha1.FunctionSpec{Image: "hook:v1", Command: []string{"/hook"}, Args: []string{"--target=${targetName}", "--level=${level}"}},
-		},
-		&corev1alpha1.HookTemplate{
-			ObjectMeta: metav1.ObjectMeta{Name: "fn", Namespace: testNS},
-			Spec: corev1alpha1.HookTemplateSpec{
-				Params: []common.ParameterDefinition{{Name: "level", Default: "3"}},
-				Executor: &corev1alpha1.HookExecutor{Type: corev1alpha1.HookExecutorFunction, Function: &corev1alpha1.FunctionHookExecutorSpec{
-					Name: "hook-fn", Env: []corev1.EnvVar{{Name: "FROM_TEMPLATE", Value: "1"}},
-				}},
-			},
+// TestOperatorHookLocalAddress: without HookAddressPolicy.AllowLocal an
+// Operator hook aimed at 127.0.0.1 fails without reaching the server, and
+// says which flag allows it; with AllowLocal the same hook succeeds.
+func TestOperatorHookLocalAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy hookaction.AddressPolicy
+	}{
+		{name: "refused by default"},
+		{name: "allowed by AllowLocal", policy: hookaction.AddressPolicy{AllowLocal: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, port, requests := loopbackHookServer(t)
+			f := newFixture(t)
+			f.opts.HookAddressPolicy = tc.policy
+			f.objects = append(f.objects, operatorHookTemplate("ping", port))
+			withPreRestoreHook(f, "ping")
+			f.start()
+
+			f.syncHooks(5, func() bool { return len(f.jobs()) > 0 || f.rs().Status.Phase == corev1alpha1.RestoreFailed })
+			got := f.rs()
+			pre := got.Status.Hooks.PreHooks[0]
+
+			if tc.policy.AllowLocal {
+				if pre.Phase != corev1alpha1.HookExecutionSucceeded || requests.Load() != 1 {
+					t.Fatalf("hook %+v, server got %d requests; want Succeeded after 1 request", pre, requests.Load())
+				}
+				if len(f.jobs()) == 0 {
+					t.Error("no restore Job after the pre-restore hook succeeded")
+				}
+				return
+			}
+			refusal := "GET http://" + addr + "/ping: hook target " + addr +
+				" is a loopback address, which hooks may not reach (restore-controller --hook-allow-local-addresses allows it)"
+			if pre.Phase != corev1alpha1.HookExecutionFailed || pre.Attempts != 1 || pre.Message != refusal {
+				t.Errorf("hook status = %+v,\nwant Failed after 1 attempt with message %q", pre, refusal)
+			}
+			expectCondition(t, got, corev1alpha1.TypePreRestoreHooksExecutionSucceeded, metav1.ConditionFalse,
+				corev1alpha1.ReasonFailedToExecutePreRestoreHooks, `"ping"`, refusal)
+			expectPhase(t, got, corev1alpha1.RestoreFailed)
+			if n := requests.Load(); n != 0 {
+				t.Errorf("the loopback server got %d requests, want none", n)
+			}
+			expectNoJobs(t, f)
 		})
-	rs := newRestoreSession()
-	rs.Spec.Hooks = &corev1alpha1.RestoreHooks{PreRestore: []corev1alpha1.HookInfo{{
-		Name: "prepare", HookTemplate: common.ObjectReference{Name: "fn"}, MaxRetry: 1,
-		Timeout:         ptr.To(intstr.FromString("1m")),
-		Volumes:         []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-		VolumeMounts:    []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}},
-		RuntimeSettings: &corev1alpha1.RuntimeSettings{Pod: &corev1alpha1.PodRuntimeSettings{PriorityClassName: "restore-hooks"}},
-	}}}
-	f.replaceObject(rs)
-	f.start()
-
-	res := f.mustSync()
-	jobs := f.jobs()
-	if len(jobs) != 1 {
-		t.Fatalf("%d Jobs after the first sync, want the hook's first attempt only", len(jobs))
 	}
-	job := jobs[0]
-	pod := job.Spec.Template.Spec
-	ctr := pod.Containers[0]
-	if job.Name != hookJobName(f.rs(), preRestore, "prepare", 1) || *job.Spec.BackoffLimit != 0 ||
-		ptr.Deref(pod.ActiveDeadlineSeconds, 0) != 60 || pod.PriorityClassName != "restore-hooks" {
-		t.Errorf("hook Job %s: backoffLimit %d, pod deadline %v, priorityClass %q", job.Name, *job.Spec.BackoffLimit, pod.ActiveDeadlineSeconds, pod.PriorityClassName)
-	}
-	if strings.Join(ctr.Args, " ") != "--target="+testSTS+" --level=3" || ctr.Image != "hook:v1" {
-		t.Errorf("hook container image %s args %v", ctr.Image, ctr.Args)
-	}
-	if len(ctr.VolumeMounts) != 1 || ctr.VolumeMounts[0].MountPath != "/scratch" || len(pod.Volumes) != 1 {
-		t.Errorf("hook volumes %v mounts %v", pod.Volumes, ctr.VolumeMounts)
-	}
-	if !envHas(ctr.Env, "FROM_TEMPLATE", "1") {
-		t.Errorf("hook env %v lacks the template's variable", ctr.Env)
-	}
-	if res.requeueAfter == 0 || res.requeueAfter > time.Minute {
-		t.Errorf("requeueAfter = %v, want the hook's timeout", res.requeueAfter)
-	}
-
-	f.clock.Step(61 * time.Second)
-	f.mustSync() // first attempt timed out: deleted, attempt 2 due after the backoff
-	f.clock.Step(time.Second)
-	f.mustSync() // attempt 2 created
-	names := map[string]bool{}
-	for _, j := range f.jobs() {
-		names[j.Name] = true
-	}
-	if names[hookJobName(f.rs(), preRestore, "prepare", 1)] || !names[hookJobName(f.rs(), preRestore, "prepare", 2)] {
-		t.Fatalf("Jobs %v: want attempt 1 deleted and attempt 2 created", names)
-	}
-	f.setJobCondition(hookJobName(f.rs(), preRestore, "prepare", 2), batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit")
-	for i := 0; i < 3; i++ {
-		f.mustSync()
-	}
-	got := f.rs()
-	expectCondition(t, got, corev1alpha1.TypePreRestoreHooksExecutionSucceeded, metav1.ConditionFalse, corev1alpha1.ReasonFailedToExecutePreRestoreHooks, `"prepare"`, "BackoffLimitExceeded")
-	expectPhase(t, got, corev1alpha1.RestoreFailed)
-	for _, j := range f.jobs() {
-		if j.Labels[LabelHook] == "" {
-			t.Errorf("restore Job %s created after the pre-restore hook failed", j.Name)
-		}
-	}
-}
-
-func envHas(env []corev1.EnvVar, name, value string) bool {
-	for _, e := range env {
-		if e.Name == name && e.Value == value {
-			return true
-		}
-	}
-	return false
 }

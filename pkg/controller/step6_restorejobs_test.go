@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -14,10 +15,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
+	core "k8s.io/client-go/testing"
+	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/refs"
@@ -482,5 +486,125 @@ func TestExecutorRBACConsentedDataNamespace(t *testing.T) {
 	f.mustSync()
 	if slices.Contains(f.rs().Finalizers, FinalizerRestore) {
 		t.Errorf("finalizer not removed after the end")
+	}
+}
+
+// TestRestoreJobsPodSecurity: the level the namespace enforces reaches the
+// restore Jobs, and a Job whose pods it would reject fails the restore
+// before anything is created. (What each level means for a Job: package
+// jobbuild.)
+func TestRestoreJobsPodSecurity(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		labels  map[string]string
+		edit    func(*corev1alpha1.RestoreSession)
+		nonRoot bool
+		failed  []string
+	}{
+		{name: "unlabelled", nonRoot: false},
+		{name: "restricted", labels: enforce("restricted"), nonRoot: true},
+		{name: "baseline: a privileged container is refused", labels: enforce("baseline"),
+			edit: func(rs *corev1alpha1.RestoreSession) {
+				rs.Spec.Addon.ContainerRuntimeSettings = &corev1alpha1.ContainerRuntimeSettings{SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)}}
+			},
+			failed: []string{`Unable to build the restore Job of component "pod-0"`, `would violate PodSecurity "baseline:latest" of namespace "demo"`, "privileged", psapi.EnforceLevelLabel}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.replaceKubeObject(newNamespace(testNS, tc.labels))
+			f.replaceObject(s3BackupStorage())
+			if tc.edit != nil {
+				f.editRS(tc.edit)
+			}
+			f.start().mustSync()
+			rs := f.rs()
+			if tc.failed != nil {
+				expectCondition(t, rs, corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionFalse, corev1alpha1.ReasonFailedToEnsureRestoreExecutor, tc.failed...)
+				expectPhase(t, rs, corev1alpha1.RestoreFailed)
+				expectNoJobs(t, f)
+				return
+			}
+			expectCondition(t, rs, corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyEnsuredRestoreExecutor)
+			jobs := f.jobs()
+			if len(jobs) != 2 {
+				t.Fatalf("got %d Jobs, want 2", len(jobs))
+			}
+			for _, job := range jobs {
+				if nonRoot := ptr.Deref(job.Spec.Template.Spec.SecurityContext.RunAsNonRoot, false); nonRoot != tc.nonRoot {
+					t.Errorf("Job %s runAsNonRoot %t, want %t", job.Name, nonRoot, tc.nonRoot)
+				}
+			}
+		})
+	}
+}
+
+// TestLocalStorageForbiddenByPodSecurity: a local BackupStorage on a
+// hostPath in a namespace that enforces baseline or restricted fails the
+// restore before anything is created, saying why and what to do; on a PVC,
+// or where Pod Security allows hostPath, it restores.
+func TestLocalStorageForbiddenByPodSecurity(t *testing.T) {
+	msg := func(level string) string {
+		return `BackupStorage demo/local-storage is a local (hostPath) storage, which Pod Security "` + level + `" in namespace "demo" forbids: ` +
+			`use an s3 BackupStorage (or a local one on a PersistentVolumeClaim) or relax the namespace's pod-security.kubernetes.io/enforce label`
+	}
+	for _, tc := range []struct {
+		name    string
+		labels  map[string]string
+		storage *storagev1alpha1.BackupStorage
+		want    string // the failure message, "" for a restore that goes on
+	}{
+		{"hostPath, restricted", enforce("restricted"), hostPathBackupStorage(), msg("restricted")},
+		{"hostPath, baseline", enforce("baseline"), hostPathBackupStorage(), msg("baseline")},
+		{"hostPath, privileged", enforce("privileged"), hostPathBackupStorage(), ""},
+		{"hostPath, unlabelled", nil, hostPathBackupStorage(), ""},
+		{"PVC, restricted", enforce("restricted"), newBackupStorage(), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.replaceKubeObject(newNamespace(testNS, tc.labels))
+			f.replaceObject(tc.storage)
+			f.start().mustSync()
+			rs := f.rs()
+			if tc.want == "" {
+				expectCondition(t, rs, corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyEnsuredRestoreExecutor)
+				if n := len(f.jobs()); n != 2 {
+					t.Errorf("got %d Jobs, want 2", n)
+				}
+				return
+			}
+			c := condition(rs, corev1alpha1.TypeRestoreExecutorEnsured)
+			if c == nil || c.Status != metav1.ConditionFalse || c.Reason != corev1alpha1.ReasonFailedToEnsureRestoreExecutor || c.Message != tc.want {
+				t.Errorf("RestoreExecutorEnsured = %+v\nwant False/%s with %q", c, corev1alpha1.ReasonFailedToEnsureRestoreExecutor, tc.want)
+			}
+			expectPhase(t, rs, corev1alpha1.RestoreFailed)
+			expectNoJobs(t, f)
+			for _, w := range f.writes() {
+				if strings.HasPrefix(w, "create ") && !strings.HasPrefix(w, "create events") {
+					t.Errorf("created %s for a restore that cannot run", w)
+				}
+			}
+			if ev := f.events(); !slices.Contains(ev, "Warning "+EventReasonExecutorFailed+" "+tc.want) {
+				t.Errorf("events = %v, want the failure as a warning", ev)
+			}
+		})
+	}
+}
+
+// TestPodSecurityNamespaceUnreadable: without the namespace's labels no
+// Job is built; the sync is retried.
+func TestPodSecurityNamespaceUnreadable(t *testing.T) {
+	f := newFixture(t)
+	f.replaceObject(s3BackupStorage())
+	f.start()
+	f.kubeClient.PrependReactor("get", "namespaces", func(core.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("apiserver unavailable")
+	})
+	if _, err := f.sync(); err == nil || !strings.Contains(err.Error(), "reading namespace demo for its Pod Security level") {
+		t.Errorf("sync error = %v, want the namespace read's", err)
+	}
+	f.refresh()
+	expectNoJobs(t, f)
+	if c := condition(f.rs(), corev1alpha1.TypeRestoreExecutorEnsured); c != nil {
+		t.Errorf("RestoreExecutorEnsured set: %+v", c)
 	}
 }
