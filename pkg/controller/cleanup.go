@@ -33,32 +33,34 @@ func (c *Controller) ensureFinalizer(ctx context.Context, s *restoreState) error
 	return nil
 }
 
-// finalize runs when a RestoreSession is deleted: its Jobs and owned
-// objects are garbage-collected; what lies outside them is released here.
-func (c *Controller) finalize(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
-	return c.releaseResources(ctx, rs)
-}
-
-// releaseResources undoes what a restore changed outside its owned objects
-// (paused backups, executor permissions in other namespaces), then removes
-// the finalizer. It runs once a restore has finished and when it is deleted,
-// and is a no-op without the finalizer: the finalizer is added before any
-// such change is made.
-func (c *Controller) releaseResources(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
-	if !slices.Contains(rs.Finalizers, FinalizerRestore) {
-		return nil
-	}
+// release undoes what a restore changed outside the objects it owns: it
+// resumes the backups it paused and revokes its grants in other
+// namespaces. The finish step runs it when the restore ends, cleanUp again
+// before it removes the finalizer; it is safe to repeat.
+func (c *Controller) release(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
 	if _, err := c.resumeBackups(ctx, rs); err != nil {
 		return err
 	}
-	if err := c.deleteForeignPermissions(ctx, rs); err != nil {
+	return c.revokeForeignGrants(ctx, rs)
+}
+
+// cleanUp runs once a restore has finished and when its RestoreSession is
+// deleted (its Jobs and other owned objects are garbage-collected): it
+// releases what the finalizer guards (see release), then removes the
+// finalizer. Without the finalizer it does nothing: the finalizer is added
+// before anything it guards is changed.
+func (c *Controller) cleanUp(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
+	if !slices.Contains(rs.Finalizers, FinalizerRestore) {
+		return nil
+	}
+	if err := c.release(ctx, rs); err != nil {
 		return err
 	}
 	remaining := slices.DeleteFunc(slices.Clone(rs.Finalizers), func(f string) bool { return f == FinalizerRestore })
 	if _, err := c.patchFinalizers(ctx, rs, remaining); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
-	klog.FromContext(ctx).V(2).Info("Released resources and removed finalizer")
+	klog.FromContext(ctx).V(2).Info("Released what the restore held and removed the finalizer")
 	return nil
 }
 

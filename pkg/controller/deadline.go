@@ -64,10 +64,10 @@ func (c *Controller) requeueForDeadline(s *restoreState) {
 	}
 }
 
-// stopExecutors deletes the RestoreSession's unfinished Jobs (restore and
-// hook Jobs) and their pods.
-// Finished Jobs stay, with their pods' logs, until the RestoreSession goes.
-func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
+// stopJobs deletes the RestoreSession's unfinished Jobs (restore and hook
+// Jobs) and their pods. Finished Jobs stay, with their pods' logs, until
+// the RestoreSession goes.
+func (c *Controller) stopJobs(ctx context.Context, s *restoreState) error {
 	jobs, err := c.ownedJobs(s.rs)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
 		if err := c.deleteJob(ctx, job); err != nil {
 			return fmt.Errorf("stopping at the deadline: %w", err)
 		}
-		klog.FromContext(ctx).Info("Stopped restore Job at the deadline", "job", klog.KObj(job))
+		klog.FromContext(ctx).Info("Stopped Job at the deadline", "job", klog.KObj(job))
 	}
 	return nil
 }

@@ -213,7 +213,7 @@ func (f *fixture) rsNamed(name string) *corev1alpha1.RestoreSession {
 }
 
 // updateRS changes the RestoreSession in the API and the cache, as an
-// executor or a user would.
+// restore executor or a user would.
 func (f *fixture) updateRS(mutate func(rs *corev1alpha1.RestoreSession)) {
 	f.t.Helper()
 	rs := f.rs().DeepCopy()
@@ -224,7 +224,7 @@ func (f *fixture) updateRS(mutate func(rs *corev1alpha1.RestoreSession)) {
 	f.refresh()
 }
 
-// setComponents records component phases as the executors would.
+// setComponents records component phases as the restore executors would.
 func (f *fixture) setComponents(phases map[string]corev1alpha1.RestorePhase) {
 	f.updateRS(func(rs *corev1alpha1.RestoreSession) {
 		if rs.Status.Components == nil {

@@ -11,20 +11,25 @@ import (
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
-// executorServiceAccount is the service account the restore Jobs run as:
-// the user's when spec.addon.jobTemplate names one (then the user grants
-// its permissions), else one the controller creates for this
-// RestoreSession (own=true).
-func executorServiceAccount(rs *corev1alpha1.RestoreSession) (name string, own bool) {
+// The restore executor in the restore Jobs reads the objects it restores
+// from and reports to its RestoreSession with the permissions of the Jobs'
+// service account. The controller creates that service account and its
+// grants (package permissions) unless the user names their own.
+
+// jobServiceAccount is the service account the restore Jobs, and the hook
+// Jobs that name none of their own, run as: the user's when
+// spec.addon.jobTemplate names one (then the user grants its permissions),
+// else one the controller creates for this RestoreSession (own=true).
+func jobServiceAccount(rs *corev1alpha1.RestoreSession) (name string, own bool) {
 	if jt := rs.Spec.Addon.JobTemplate; jt != nil && jt.Spec.ServiceAccountName != "" {
 		return jt.Spec.ServiceAccountName, false
 	}
 	return names.ServiceAccount(rs), true
 }
 
-// executorGrants are the grants of the executor of this restore (see
-// permissions.RestoreGrants).
-func executorGrants(s *restoreState) []permissions.Grant {
+// restoreGrants are the grants the restore executor needs for this
+// restore (see permissions.RestoreGrants).
+func restoreGrants(s *restoreState) []permissions.Grant {
 	objects := permissions.Objects{
 		RestoreSession: s.rs,
 		Snapshot:       s.snapshot,
@@ -42,11 +47,11 @@ func (c *Controller) granter() permissions.Granter {
 	return permissions.Granter{Client: c.kubeClient, FieldManager: ControllerName}
 }
 
-// ensureExecutorPermissions creates the executor's ServiceAccount and its
-// grants (see package permissions). In the RestoreSession's namespace
+// ensureGrants creates the controller's service account of the
+// RestoreSession's Jobs and its grants. In the RestoreSession's namespace
 // they are owned by it; before anything is created in another namespace
-// the finalizer is added, and releaseResources deletes them.
-func (c *Controller) ensureExecutorPermissions(ctx context.Context, s *restoreState, serviceAccount string) error {
+// the finalizer is added, and release revokes them there.
+func (c *Controller) ensureGrants(ctx context.Context, s *restoreState, serviceAccount string) error {
 	rs := s.rs
 	return c.granter().Ensure(ctx, permissions.Request{
 		Namespace:      rs.Namespace,
@@ -54,14 +59,14 @@ func (c *Controller) ensureExecutorPermissions(ctx context.Context, s *restoreSt
 		ForeignName:    names.ForeignRole(rs),
 		Labels:         invokerLabels(rs),
 		Owner:          controllerRef(rs),
-		Grants:         executorGrants(s),
+		Grants:         restoreGrants(s),
 		BeforeForeign:  func(ctx context.Context) error { return c.ensureFinalizer(ctx, s) },
 	})
 }
 
-// deleteForeignPermissions deletes the executor's Roles and RoleBindings in
-// namespaces other than the RestoreSession's.
-func (c *Controller) deleteForeignPermissions(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
+// revokeForeignGrants deletes the Roles and RoleBindings of the
+// RestoreSession's service account in namespaces other than its own.
+func (c *Controller) revokeForeignGrants(ctx context.Context, rs *corev1alpha1.RestoreSession) error {
 	selector := labels.SelectorFromSet(labels.Set{
 		LabelInvokerName:      names.LabelValue(rs.Name),
 		LabelInvokerNamespace: rs.Namespace,

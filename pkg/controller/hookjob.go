@@ -72,7 +72,7 @@ func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, s
 }
 
 func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage hookStage, h *resolvedHook, attempt int32) (hookResult, error) {
-	serviceAccount, ownSA := executorServiceAccount(s.rs)
+	serviceAccount, ownSA := jobServiceAccount(s.rs)
 	if pod := hookPodSettings(h); pod != nil && pod.ServiceAccountName != "" {
 		serviceAccount, ownSA = pod.ServiceAccountName, false
 	}
@@ -85,7 +85,7 @@ func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage ho
 		return hookResult{failure: err.Error()}, nil
 	}
 	if ownSA {
-		if err := c.ensureExecutorPermissions(ctx, s, serviceAccount); err != nil {
+		if err := c.ensureGrants(ctx, s, serviceAccount); err != nil {
 			if permanent(err) {
 				return hookResult{failure: "unable to grant the hook its service account: " + err.Error()}, nil
 			}

@@ -26,8 +26,8 @@ const (
 	// paused stays paused.
 	AnnotationPausedBy = "restore.kubestash.com/paused-by"
 	// FinalizerRestore holds a RestoreSession until what it changed outside
-	// its own namespace-scoped children is undone: paused backups resumed,
-	// permissions in other namespaces removed.
+	// its own namespace-scoped children is released: paused backups
+	// resumed, grants in other namespaces revoked (cleanup.go).
 	FinalizerRestore = "restore.kubestash.com/cleanup"
 
 	kindRestoreSession = "RestoreSession"

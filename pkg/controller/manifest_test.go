@@ -84,7 +84,7 @@ func TestManifestRestoreValidation(t *testing.T) {
 }
 
 // A manifest restore needs no target volumes, even with a target that has
-// none to offer, and its executor may create the restored kinds in the
+// none to offer, and its restore executor may create the restored kinds in the
 // restore namespace through a Role that the end of the restore removes.
 func TestManifestRestoreJobAndRBAC(t *testing.T) {
 	for _, tc := range []struct {

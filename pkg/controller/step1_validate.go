@@ -23,6 +23,11 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
+// Step 1, validate: the objects the RestoreSession refers to exist, agree
+// with each other and may be used (their owners' consent, package refs);
+// records ValidationPassed. Later syncs reload what it resolved
+// (loadDependencies).
+
 // validate checks what the CRD schema cannot: that the referenced objects
 // exist and agree with each other. It records status.dependencies, and
 // ValidationPassed True, or False with a message naming every bad field.

@@ -15,6 +15,10 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
+// Step 2, target: the restore target exists; records RestoreTargetFound.
+// The target is read once per sync (readTarget), for this step, the
+// restore Jobs' volumes and the pods of Pod hooks.
+
 // supportedTarget reports whether the controller can look a target up and
 // restore into its volumes.
 func supportedTarget(group, kind string) bool {

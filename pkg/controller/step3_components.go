@@ -10,6 +10,9 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 )
 
+// Step 3, components: which of the Snapshot's components the restore
+// restores, one restore Job each; records status.totalComponents.
+
 // selectComponents decides which snapshot components the restore restores,
 // one Job each, and records totalComponents: the Snapshot's components,
 // narrowed to spec.dataSource.components when it is set.
@@ -58,8 +61,8 @@ func selectedComponents(snap *storagev1alpha1.Snapshot, requested []string) []st
 }
 
 // checkSingleton refuses a singleton task (one Job for the whole target)
-// when more than one component is selected: the executor restores one
-// component per Job.
+// when more than one component is selected: the restore executor
+// restores one component per restore Job.
 func checkSingleton(s *restoreState) field.ErrorList {
 	if s.snapshot == nil {
 		return nil

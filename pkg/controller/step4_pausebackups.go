@@ -19,6 +19,10 @@ import (
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
+// Step 4, pause backups: the target's BackupConfigurations are paused
+// before any restore Job exists, and resumed when the restore ends (see
+// release); records status.pausedBackups.
+
 // pausedByValue is the AnnotationPausedBy value of a RestoreSession.
 func pausedByValue(rs *corev1alpha1.RestoreSession) string {
 	return rs.Namespace + "/" + rs.Name

@@ -12,6 +12,10 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
+// Step 5, pre-restore hooks: the hooks of spec.hooks.preRestore run;
+// records PreRestoreHooksExecutionSucceeded. A failed one skips the
+// restore Jobs. The post-restore hooks (step 8) run the same way.
+//
 // Hooks run one stage at a time, each stage's hooks in order. The state of
 // every hook lives in status.hooks (phase, attempts, last failure), so a
 // sync resumes exactly where the previous one stopped, after a restart too:

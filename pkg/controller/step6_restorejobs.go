@@ -18,17 +18,21 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
-// ensureExecutor makes sure every component has its restore Job, with the
-// permissions and volumes the Jobs need, and records
+// Step 6, restore Jobs: one restore Job per component, each running the
+// restore executor. KubeStash calls this step "ensuring the restore
+// executor", hence the condition's name, RestoreExecutorEnsured.
+
+// ensureRestoreJobs makes sure every component has its restore Job, with
+// the permissions and volumes the Jobs need, and records
 // RestoreExecutorEnsured. Once that is True no Job is created again: a Job
-// that disappears later ends its component (see watchExecutors) instead of
-// silently restarting a restore that may have been stopped on purpose.
+// that disappears later ends its component (see watchRestoreJobs) instead
+// of silently restarting a restore that may have been stopped on purpose.
 //
 // Every Job is built before any is created, so a RestoreSession whose
 // settings cannot make a valid Job creates none. Such user errors set
 // RestoreExecutorEnsured False, which ends the restore; API failures a
 // retry can fix are returned.
-func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool, error) {
+func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bool, error) {
 	st := s.status()
 	if status.IsTrue(st, corev1alpha1.TypeRestoreExecutorEnsured) {
 		return true, nil
@@ -36,7 +40,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	logger := klog.FromContext(ctx)
 	fail := func(msg string) (bool, error) {
 		s.setCondition(corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionFalse, corev1alpha1.ReasonFailedToEnsureRestoreExecutor, msg)
-		s.recordEvent(corev1.EventTypeWarning, EventReasonExecutorFailed, msg)
+		s.recordEvent(corev1.EventTypeWarning, EventReasonRestoreJobsFailed, msg)
 		return false, nil
 	}
 	// A permanent error ends the restore; any other is retried.
@@ -61,7 +65,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 		return fail(err.Error())
 	}
 
-	serviceAccount, ownSA := executorServiceAccount(s.rs)
+	serviceAccount, ownSA := jobServiceAccount(s.rs)
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	var claims []jobbuild.TargetClaim
 	for _, comp := range s.components {
@@ -79,7 +83,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	}
 
 	if ownSA {
-		if err := c.ensureExecutorPermissions(ctx, s, serviceAccount); err != nil {
+		if err := c.ensureGrants(ctx, s, serviceAccount); err != nil {
 			return failOrRetry(err, "Unable to grant the executor its permissions: ")
 		}
 	}
@@ -93,7 +97,7 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 		}
 		if created {
 			logger.Info("Created restore Job", "job", klog.KObj(job), "component", job.Annotations[AnnotationComponent])
-			s.recordEvent(corev1.EventTypeNormal, EventReasonJobCreated,
+			s.recordEvent(corev1.EventTypeNormal, EventReasonRestoreJobCreated,
 				fmt.Sprintf("Created restore Job %s for component %q.", job.Name, job.Annotations[AnnotationComponent]))
 		}
 	}

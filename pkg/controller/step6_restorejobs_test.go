@@ -138,7 +138,7 @@ func TestSampleJobs(t *testing.T) {
 			t.Errorf("PVC %s requests %s", name, q.String())
 		}
 	}
-	if ev := f.events(); countPrefix(ev, "Normal "+EventReasonJobCreated) != 2 || !hasEvent(ev, "Normal "+EventReasonRestoreStarted) {
+	if ev := f.events(); countPrefix(ev, "Normal "+EventReasonRestoreJobCreated) != 2 || !hasEvent(ev, "Normal "+EventReasonRestoreStarted) {
 		t.Errorf("events = %v", ev)
 	}
 
@@ -156,7 +156,7 @@ func TestSampleJobs(t *testing.T) {
 
 // A sync that must create the Jobs again (the status write of the first
 // one was lost) finds them and creates nothing.
-func TestEnsureExecutorIdempotentAfterLostStatus(t *testing.T) {
+func TestEnsureRestoreJobsIdempotentAfterLostStatus(t *testing.T) {
 	f := newFixture(t).start()
 	f.mustSync()
 	f.updateRS(func(rs *corev1alpha1.RestoreSession) { rs.Status = corev1alpha1.RestoreSessionStatus{} })
@@ -182,7 +182,7 @@ func TestJobUndefinedVariable(t *testing.T) {
 	if n := countPrefix(f.writes(), "create "); n != 0 {
 		t.Errorf("created objects for a Job that cannot be built: %v", f.writes())
 	}
-	if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonExecutorFailed) || !hasEvent(ev, "Warning "+EventReasonRestoreFailed) {
+	if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonRestoreJobsFailed) || !hasEvent(ev, "Warning "+EventReasonRestoreFailed) {
 		t.Errorf("events = %v", ev)
 	}
 }
@@ -352,7 +352,7 @@ func TestLongRestoreSessionName(t *testing.T) {
 // A Deployment target with neither targetVolumes nor claim templates mounts
 // no target volume, and says so to the executor.
 // A Deployment has no volumes the controller can derive: without
-// targetVolumes the restore would land in the executor's own container, so
+// targetVolumes the restore would land in the restore executor's own container, so
 // it fails before any Job exists, naming the field.
 func TestDeploymentTargetNeedsTargetVolumes(t *testing.T) {
 	f := newFixture(t)
@@ -368,7 +368,7 @@ func TestDeploymentTargetNeedsTargetVolumes(t *testing.T) {
 	expectNoJobs(t, f)
 }
 
-func TestExecutorRBAC(t *testing.T) {
+func TestRestoreJobsRBAC(t *testing.T) {
 	f := newFixture(t).start()
 	f.mustSync()
 	ctx := context.Background()
@@ -417,7 +417,7 @@ func TestExecutorRBAC(t *testing.T) {
 // A Repository of another namespace whose BackupStorage allows the
 // restoring namespace (the owner's consent) is restored from through a Role
 // in that namespace naming exactly the objects read there.
-func TestExecutorRBACConsentedDataNamespace(t *testing.T) {
+func TestRestoreJobsRBACConsentedDataNamespace(t *testing.T) {
 	f := newFixture(t)
 	moveDataSource(f, testDataNS, &common.UsagePolicy{AllowedNamespaces: common.AllowedNamespaces{From: ptr.To(common.NamespacesFromAll)}})
 	f.start()
@@ -583,7 +583,7 @@ func TestLocalStorageForbiddenByPodSecurity(t *testing.T) {
 					t.Errorf("created %s for a restore that cannot run", w)
 				}
 			}
-			if ev := f.events(); !slices.Contains(ev, "Warning "+EventReasonExecutorFailed+" "+tc.want) {
+			if ev := f.events(); !slices.Contains(ev, "Warning "+EventReasonRestoreJobsFailed+" "+tc.want) {
 				t.Errorf("events = %v, want the failure as a warning", ev)
 			}
 		})

@@ -15,6 +15,10 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
+// Step 7, watch the restore Jobs: the restore executors report their
+// components themselves; the controller records RestoreIncomplete when a
+// restore Job ends before its component.
+
 // jobFinished returns the condition that ended a Job, if it has ended.
 func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 	for _, cond := range job.Status.Conditions {
@@ -25,21 +29,22 @@ func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 	return batchv1.JobCondition{}, false
 }
 
-// watchExecutors compares each component's Job with the component's status.
-// The executor reports its component itself; the controller only notices a
-// Job that ended (or vanished) while its component was unfinished, and then
-// sets RestoreIncomplete True with the Job's reason. The component's status
-// stays as the executor left it.
+// watchRestoreJobs compares each component's restore Job with the
+// component's status. The restore executor reports its component itself;
+// the controller only notices a restore Job that ended (or vanished) while
+// its component was unfinished, and then sets RestoreIncomplete True with
+// the Job's reason. The component's status stays as the restore executor
+// left it.
 //
-// An executor writes its final status before it exits, so a Job can be seen
-// finished before the informer delivers that status. Before declaring a
-// component incomplete the controller therefore checks that its copy of the
-// RestoreSession is the API server's latest.
+// The restore executor writes its final status before it exits, so a Job
+// can be seen finished before the informer delivers that status. Before
+// declaring a component incomplete the controller therefore checks that
+// its copy of the RestoreSession is the API server's latest.
 //
-// It returns how many unfinished components still have a running Job: the
-// restore does not end while any does, so backups are never resumed while
-// an executor may still be writing.
-func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (running int, err error) {
+// It returns how many unfinished components still have a running restore
+// Job: the restore does not end while any does, so backups are never
+// resumed while a restore executor may still be writing.
+func (c *Controller) watchRestoreJobs(ctx context.Context, s *restoreState) (running int, err error) {
 	st := s.status()
 	var problems []string
 	for _, comp := range s.components {
@@ -50,7 +55,7 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (runni
 		job, err := c.jobs.Jobs(s.rs.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
 			// A Job created moments ago (in this very sync, by
-			// ensureExecutor) may not be in the cache yet: only the API
+			// ensureRestoreJobs) may not be in the cache yet: only the API
 			// can tell that it is gone.
 			job, err = c.kubeClient.BatchV1().Jobs(s.rs.Namespace).Get(ctx, name, metav1.GetOptions{})
 		}
@@ -84,13 +89,13 @@ func (c *Controller) watchExecutors(ctx context.Context, s *restoreState) (runni
 	}
 	msg := strings.Join(problems, "; ") + "."
 	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)
-	s.recordEvent(corev1.EventTypeWarning, EventReasonJobEnded, msg)
+	s.recordEvent(corev1.EventTypeWarning, EventReasonRestoreJobEnded, msg)
 	return running, nil
 }
 
 // restoreEnded reports whether nothing more can happen to the components:
-// no executor is still running, and either every component finished or a
-// Job ended before its component did.
+// no restore Job is still running, and either every component finished or
+// a restore Job ended before its component did.
 func restoreEnded(st *corev1alpha1.RestoreSessionStatus, running int) bool {
 	return running == 0 &&
 		(status.AllComponentsCompleted(st) || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete))

@@ -13,7 +13,7 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
-func TestWatchExecutors(t *testing.T) {
+func TestWatchRestoreJobs(t *testing.T) {
 	const (
 		job0 = "restore-sample-restore-pod-0"
 		job2 = "restore-sample-restore-pod-2"
@@ -39,7 +39,7 @@ func TestWatchExecutors(t *testing.T) {
 		},
 		{
 			// The restore does not end, and backups stay paused, while
-			// another executor may still write.
+			// another restore executor may still write.
 			name:       "Job failed while its component runs, the other still running",
 			components: map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning, "pod-2": corev1alpha1.RestoreRunning},
 			jobs:       map[string]batchv1.JobConditionType{job0: batchv1.JobFailed},
@@ -101,8 +101,8 @@ func TestWatchExecutors(t *testing.T) {
 			rs := f.rs()
 			if len(tt.incomplete) > 0 {
 				expectCondition(t, rs, corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, tt.incomplete...)
-				if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonJobEnded) {
-					t.Errorf("no %s event in %v", EventReasonJobEnded, ev)
+				if ev := f.events(); !hasEvent(ev, "Warning "+EventReasonRestoreJobEnded) {
+					t.Errorf("no %s event in %v", EventReasonRestoreJobEnded, ev)
 				}
 			} else if c := condition(rs, corev1alpha1.TypeRestoreIncomplete); c != nil {
 				t.Errorf("RestoreIncomplete set: %+v", c)
@@ -119,15 +119,15 @@ func TestWatchExecutors(t *testing.T) {
 }
 
 // A Job seen finished while the cached RestoreSession is older than the
-// API's: the executor's last status write may not have arrived yet, so the
+// API's: the restore executor's last status write may not have arrived yet, so the
 // controller retries instead of declaring the restore incomplete.
-func TestWatchExecutorsStaleCache(t *testing.T) {
+func TestWatchRestoreJobsStaleCache(t *testing.T) {
 	f := newFixture(t).start()
 	f.mustSync()
 	f.setComponents(map[string]corev1alpha1.RestorePhase{"pod-0": corev1alpha1.RestoreRunning})
 	f.mustSync()
 	f.setJobCondition("restore-sample-restore-pod-0", batchv1.JobComplete, "", "")
-	// The executor reported success; the cache has not seen it.
+	// The restore executor reported success; the cache has not seen it.
 	api := f.rs().DeepCopy()
 	api.ResourceVersion = "2"
 	api.Status.Components["pod-0"] = corev1alpha1.ComponentRestoreStatus{Phase: corev1alpha1.RestoreSucceeded}
@@ -143,7 +143,7 @@ func TestWatchExecutorsStaleCache(t *testing.T) {
 		t.Errorf("RestoreIncomplete set from a stale cache: %+v", c)
 	}
 	if rs.Status.Components["pod-0"].Phase != corev1alpha1.RestoreSucceeded {
-		t.Errorf("the executor's report was overwritten: %+v", rs.Status.Components)
+		t.Errorf("the restore executor's report was overwritten: %+v", rs.Status.Components)
 	}
 	if n := countPrefix(f.writes(), "update restoresessions/status"); n != 0 {
 		t.Errorf("status written from a stale cache: %v", f.writes())

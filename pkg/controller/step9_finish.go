@@ -15,23 +15,25 @@ import (
 	"github.com/restore-controller/restore/pkg/status"
 )
 
+// Step 9, finish: the final step of every validated restore, whatever its
+// outcome; records MetricsPushed, whose presence marks the restore
+// finished.
+
 // MetricsPusher sends a finished restore's metrics to a Pushgateway.
 type MetricsPusher interface {
 	Push(ctx context.Context, rs *corev1alpha1.RestoreSession) error
 }
 
 // finish is the final step of every restore that got past validation,
-// whatever its outcome: resume the paused backups, release permissions in
-// other namespaces, push metrics, and record MetricsPushed, whose presence
-// marks the restore finished, and the duration. An error leaves
-// MetricsPushed unset, so the whole step is retried.
+// whatever its outcome: it releases what the restore held (see release:
+// the paused backups are resumed, the grants in other namespaces revoked),
+// records the duration and the outcome, pushes the metrics, and records
+// MetricsPushed, whose presence marks the restore finished. An error
+// leaves MetricsPushed unset, so the whole step is retried.
 func (c *Controller) finish(ctx context.Context, s *restoreState) error {
 	rs := s.rs
 	st := s.status()
-	if _, err := c.resumeBackups(ctx, rs); err != nil {
-		return err
-	}
-	if err := c.deleteForeignPermissions(ctx, rs); err != nil {
+	if err := c.release(ctx, rs); err != nil {
 		return err
 	}
 	st.Duration = s.now.Sub(rs.CreationTimestamp.Time).Round(time.Millisecond).String()

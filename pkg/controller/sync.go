@@ -57,8 +57,9 @@ type restoreState struct {
 	target     *targetWorkload
 	targetErr  error
 	targetRead bool
-	// encryptionSecret and storageSecret are the Secrets the executor may
-	// read; nil when there is none, or the RestoreSession may not read it.
+	// encryptionSecret and storageSecret are the Secrets the restore
+	// executor may read; nil when there is none, or the RestoreSession may
+	// not read it.
 	encryptionSecret, storageSecret *refs.Ref
 	// components are the snapshot components this restore restores.
 	components []string
@@ -110,14 +111,11 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	// The cache's object is shared: work on a copy.
 	rs := cached.DeepCopy()
 
-	if rs.DeletionTimestamp != nil {
-		return syncResult{}, c.finalize(ctx, rs)
-	}
-	if status.FinalStepExecuted(&rs.Status) {
-		// A finished restore is not processed again, but what its final
-		// step may have left half done (a backup still paused, a
-		// finalizer) is completed.
-		return syncResult{}, c.releaseResources(ctx, rs)
+	if rs.DeletionTimestamp != nil || status.FinalStepExecuted(&rs.Status) {
+		// A deleted or finished restore is not processed again; what it
+		// may have left outside its own objects (a backup still paused,
+		// a grant in another namespace, the finalizer) is cleaned up.
+		return syncResult{}, c.cleanUp(ctx, rs)
 	}
 
 	s := &restoreState{rs: rs, now: metav1.NewTime(c.opts.Clock.Now())}
@@ -151,7 +149,7 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 // named after it, with the condition it records:
 //
 //	step1_validate.go          ValidationPassed
-//	deadline.go                (every sync) past the deadline: stop, finish
+//	deadline.go                (every sync) past the deadline: stop the Jobs, finish
 //	step2_target.go            RestoreTargetFound
 //	step3_components.go        status.totalComponents
 //	step4_pausebackups.go      status.pausedBackups
@@ -183,7 +181,7 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 
 	if c.deadlineExceeded(s) {
 		// The deadline bounds the hooks too: none runs after it.
-		if err := c.stopExecutors(ctx, s); err != nil {
+		if err := c.stopJobs(ctx, s); err != nil {
 			return err
 		}
 		abortHooks(st, "stopped: the restore deadline passed")
@@ -191,8 +189,9 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 	c.requeueForDeadline(s)
 
-	// The target matters until the Jobs exist; after that every executor
-	// progress report would otherwise cost a GET of it.
+	// The target matters until the restore Jobs exist; after that every
+	// progress report of a restore executor would otherwise cost a GET
+	// of it.
 	if !status.IsTrue(st, corev1alpha1.TypeRestoreExecutorEnsured) {
 		if found, err := c.findTarget(ctx, s); err != nil || !found {
 			return err
@@ -210,33 +209,33 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 	if status.IsFalse(st, corev1alpha1.TypePreRestoreHooksExecutionSucceeded) {
 		// A failed pre-restore hook skips the restore.
-		return c.afterRestore(ctx, s)
+		return c.afterRestoreJobs(ctx, s)
 	}
-	ensured, err := c.ensureExecutor(ctx, s)
+	ensured, err := c.ensureRestoreJobs(ctx, s)
 	if err != nil {
 		return err
 	}
 	if !ensured {
-		// No executor can be made: the restore ends now (a False
-		// condition) or the next sync retries.
+		// The restore Jobs cannot be made: the restore ends now (a
+		// False condition) or the next sync retries.
 		if status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured) {
-			return c.afterRestore(ctx, s)
+			return c.afterRestoreJobs(ctx, s)
 		}
 		return nil
 	}
-	running, err := c.watchExecutors(ctx, s)
+	running, err := c.watchRestoreJobs(ctx, s)
 	if err != nil {
 		return err
 	}
 	if restoreEnded(st, running) {
-		return c.afterRestore(ctx, s)
+		return c.afterRestoreJobs(ctx, s)
 	}
 	return nil
 }
 
 // errStaleCache asks for a retry when the cached RestoreSession is older
-// than the API's: a decision about components must see what the executors
-// last wrote.
+// than the API's: a decision about components must see what the restore
+// executors last wrote.
 var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
 
 // checkFresh returns errStaleCache unless the sync's copy of the

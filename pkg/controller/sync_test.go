@@ -7,7 +7,7 @@ import (
 )
 
 // TestProgressReportsCostNoAPICalls: once the Jobs exist, a sync woken by an
-// executor's progress report reads only the cache and writes nothing, as
+// restore executor's progress report reads only the cache and writes nothing, as
 // long as the report leaves status.progress's summary unchanged (it moves
 // in steps of ten percent, see status.Progress).
 func TestProgressReportsCostNoAPICalls(t *testing.T) {

@@ -215,7 +215,7 @@ func functionContainer(ci containerInput, tpl *corev1alpha1.PodTemplateSpec) (co
 
 // applyContainerRuntimeSettings lays container runtime settings over a
 // container: each setting given replaces the container's. nice and ionice
-// travel as environment for the executor to apply to itself.
+// travel as environment for the restore executor to apply to itself.
 func applyContainerRuntimeSettings(ctr *corev1.Container, crs *corev1alpha1.ContainerRuntimeSettings) {
 	if crs == nil {
 		return

@@ -1,7 +1,7 @@
 package jobbuild
 
 // Pod Security of the Jobs the controller creates (restore Jobs and hook
-// Function Jobs).
+// Jobs).
 //
 // The security context every such pod gets, under whatever the user set
 // (jobTemplate.spec.securityContext and containerSecurityContext,
@@ -13,19 +13,20 @@ package jobbuild
 //     every container (init containers too) has
 //     allowPrivilegeEscalation: false (not for a container the user made
 //     privileged or gave CAP_SYS_ADMIN, which the API forbids to combine
-//     with it). Neither costs the executor anything.
+//     with it). Neither costs the restore executor anything.
 //   - In a namespace that enforces Pod Security "restricted" (label
 //     pod-security.kubernetes.io/enforce=restricted, or a value the API
 //     server cannot parse, which it reads as restricted): the pod runs as
-//     the distroless "nonroot" user of the executor image (runAsNonRoot,
-//     runAsUser, runAsGroup and fsGroup 65532, fsGroupChangePolicy
-//     OnRootMismatch, so that the target volume is writable through its
-//     group), and every container drops all capabilities. Restored files
-//     then belong to 65532 and the volume's fsGroup: the executor ignores
-//     the permission errors of restoring other owners.
+//     the distroless "nonroot" user of the restore executor image
+//     (runAsNonRoot, runAsUser, runAsGroup and fsGroup 65532,
+//     fsGroupChangePolicy OnRootMismatch, so that the target volume is
+//     writable through its group), and every container drops all
+//     capabilities. Restored files then belong to 65532 and the volume's
+//     fsGroup: the restore executor ignores the permission errors of
+//     restoring other owners.
 //   - Elsewhere, the restore task containers run as root (runAsUser and
 //     runAsGroup 0) with the runtime's default capabilities, so that the
-//     executor restores file owners and modes exactly, unless the user
+//     restore executor restores file owners and modes exactly, unless the user
 //     chose the identity (runAsUser, runAsGroup or runAsNonRoot in the pod's
 //     or the container's security context). Hook containers run as their
 //     image's user.
@@ -53,7 +54,7 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 )
 
-// nonRootID is the user and group of the executor image (distroless
+// nonRootID is the user and group of the restore executor image (distroless
 // "nonroot", build/Dockerfile), and the fsGroup of Jobs in a restricted
 // namespace.
 const nonRootID int64 = 65532

@@ -79,7 +79,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 	}
 
 	// A restore into a target must land in the target's volumes: without
-	// any, the executor would write into its own container's filesystem
+	// any, the restore executor would write into its own container's filesystem
 	// and report success for data that vanishes with the pod. A manifest
 	// task writes to the API, not to volumes.
 	if tg := rs.Spec.Target; tg != nil {
@@ -115,7 +115,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		ContainerSettings: rs.Spec.Addon.ContainerRuntimeSettings,
 		ServiceAccount:    in.ServiceAccount,
 		BackoffLimit:      in.BackoffLimit,
-		// An executor that reported its component Failed exits with
+		// A restore executor that reported its component Failed exits with
 		// ExitCodePermanentFailure: retrying cannot help, fail the Job
 		// at once. Pods evicted or preempted are retried without
 		// counting against the backoff limit.

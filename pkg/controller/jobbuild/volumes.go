@@ -23,7 +23,7 @@ const (
 )
 
 // targetMountPaths are the mount paths of the task's target volumes: the
-// only places the executor may write to.
+// only places the restore executor may write to.
 func targetMountPaths(in RestoreJobInput, t Task) []string {
 	var paths []string
 	for _, m := range targetMounts(in, t) {

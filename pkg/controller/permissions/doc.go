@@ -1,7 +1,7 @@
 // Package permissions gives the Jobs of a RestoreSession exactly the API
 // access the restore executor needs, and takes it back.
 //
-// RestoreGrants lists the grants: GET of each object the executor reads,
+// RestoreGrants lists the grants: GET of each object it reads,
 // by name (its RestoreSession, Snapshot, Repository, BackupStorage and
 // their Secrets), the status patch of its own RestoreSession, and for a
 // manifest restore the creation of the objects it restores. The objects

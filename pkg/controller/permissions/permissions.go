@@ -82,7 +82,7 @@ func RestoreGrants(o Objects) []Grant {
 // objects' names come from the snapshot, which the controller does not
 // read, and create cannot be limited by name anyway, so these grants name
 // no object. In another namespace than the RestoreSession's (own), Secrets
-// get create only: the executor never reads a Secret of another namespace
+// get create only: the restore executor never reads a Secret of another namespace
 // it was not named.
 func manifestGrants(ns, own string) []Grant {
 	if ns == "" {
@@ -246,7 +246,7 @@ func (g Granter) RevokeForeign(ctx context.Context, namespace string, selector l
 		if err := g.Client.RbacV1().Roles(r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
-		klog.FromContext(ctx).V(2).Info("Deleted executor Role in another namespace", "role", klog.KObj(&r))
+		klog.FromContext(ctx).V(2).Info("Deleted a Role of the restore executor in another namespace", "role", klog.KObj(&r))
 	}
 	bindings, err := g.Client.RbacV1().RoleBindings(metav1.NamespaceAll).List(ctx, opts)
 	if err != nil {
