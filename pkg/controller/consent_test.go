@@ -196,8 +196,8 @@ func TestConsentWithdrawnAfterValidation(t *testing.T) {
 	if s.storage != nil || s.encryptionSecret != nil || s.storageSecret != nil {
 		t.Errorf("after the consent was withdrawn: storage %v, encryption Secret %v, storage Secret %v; want none", s.storage != nil, s.encryptionSecret, s.storageSecret)
 	}
-	for _, g := range executorGrants(s) {
-		if g.namespace == testDataNS && g.resource != "snapshots" && g.resource != "repositories" {
+	for _, g := range restoreGrants(s) {
+		if g.Namespace == testDataNS && g.Resource != "snapshots" && g.Resource != "repositories" {
 			t.Errorf("grant in %s after the consent was withdrawn: %+v", testDataNS, g)
 		}
 	}

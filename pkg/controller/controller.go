@@ -1,8 +1,3 @@
-// Package controller turns RestoreSessions into restore Jobs and an honest
-// status. Informers for RestoreSessions, the objects they reference and the
-// Jobs they own feed one rate-limited workqueue of RestoreSession keys; a
-// single level-triggered sync handler (sync.go) moves each RestoreSession
-// through the steps of KubeStash's restore flow, one file per step.
 package controller
 
 import (
@@ -50,8 +45,9 @@ type Options struct {
 	// exist yet looks for it again (targets are not watched).
 	TargetPollInterval time.Duration
 	// ExecutorBackoffLimit is the backoffLimit of every restore Job: how
-	// often a failed executor pod is retried (nil: 2). Retries resume, they
-	// do not restart, because the executor skips files already restored.
+	// often a failed pod of the restore executor is retried (nil: 2).
+	// Retries resume, they do not restart, because the restore executor
+	// skips files already restored.
 	ExecutorBackoffLimit *int32
 	// MetricsPusher pushes a finished restore's metrics. Nil means no
 	// Pushgateway is configured, and the push is a successful no-op.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -63,10 +64,10 @@ func (c *Controller) requeueForDeadline(s *restoreState) {
 	}
 }
 
-// stopExecutors deletes the RestoreSession's unfinished Jobs (restore and
-// hook Jobs) and their pods.
-// Finished Jobs stay, with their pods' logs, until the RestoreSession goes.
-func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
+// stopJobs deletes the RestoreSession's unfinished Jobs (restore and hook
+// Jobs) and their pods. Finished Jobs stay, with their pods' logs, until
+// the RestoreSession goes.
+func (c *Controller) stopJobs(ctx context.Context, s *restoreState) error {
 	jobs, err := c.ownedJobs(s.rs)
 	if err != nil {
 		return err
@@ -78,7 +79,27 @@ func (c *Controller) stopExecutors(ctx context.Context, s *restoreState) error {
 		if err := c.deleteJob(ctx, job); err != nil {
 			return fmt.Errorf("stopping at the deadline: %w", err)
 		}
-		klog.FromContext(ctx).Info("Stopped restore Job at the deadline", "job", klog.KObj(job))
+		klog.FromContext(ctx).Info("Stopped Job at the deadline", "job", klog.KObj(job))
 	}
 	return nil
+}
+
+// abortHooks ends the hooks a stopped restore (its deadline passed) leaves
+// unfinished: a running hook failed, a pending one skipped.
+func abortHooks(st *corev1alpha1.RestoreSessionStatus, reason string) {
+	if st.Hooks == nil {
+		return
+	}
+	for _, list := range [][]corev1alpha1.HookExecutionStatus{st.Hooks.PreHooks, st.Hooks.PostHooks} {
+		for i := range list {
+			switch list[i].Phase {
+			case corev1alpha1.HookExecutionRunning:
+				list[i].Phase = corev1alpha1.HookExecutionFailed
+				list[i].Message = strings.TrimSpace(list[i].Message + " " + reason)
+			case corev1alpha1.HookExecutionPending, "":
+				list[i].Phase = corev1alpha1.HookExecutionSkipped
+				list[i].Message = reason
+			}
+		}
+	}
 }

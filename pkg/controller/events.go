@@ -14,9 +14,9 @@ const (
 	EventReasonTargetNotFound    = "RestoreTargetNotFound"
 	EventReasonBackupPaused      = "BackupPaused"
 	EventReasonBackupResumed     = "BackupResumed"
-	EventReasonJobCreated        = "RestoreJobCreated"
-	EventReasonExecutorFailed    = "FailedToEnsureRestoreExecutor"
-	EventReasonJobEnded          = "RestoreJobEnded"
+	EventReasonRestoreJobCreated = "RestoreJobCreated"
+	EventReasonRestoreJobsFailed = "FailedToEnsureRestoreExecutor" // KubeStash's name of the step
+	EventReasonRestoreJobEnded   = "RestoreJobEnded"
 	EventReasonDeadlineExceeded  = "RestoreDeadlineExceeded"
 	EventReasonMetricsPushFailed = "FailedToPushMetrics"
 

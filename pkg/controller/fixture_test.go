@@ -21,6 +21,7 @@ import (
 	core "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	psapi "k8s.io/pod-security-admission/api"
 	testingclock "k8s.io/utils/clock/testing"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
@@ -29,6 +30,7 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/generated/clientset/versioned/fake"
 	informers "github.com/restore-controller/restore/pkg/generated/informers/externalversions"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // The sample of /work/shared/reference/restoresession.md.
@@ -211,7 +213,7 @@ func (f *fixture) rsNamed(name string) *corev1alpha1.RestoreSession {
 }
 
 // updateRS changes the RestoreSession in the API and the cache, as an
-// executor or a user would.
+// restore executor or a user would.
 func (f *fixture) updateRS(mutate func(rs *corev1alpha1.RestoreSession)) {
 	f.t.Helper()
 	rs := f.rs().DeepCopy()
@@ -222,7 +224,7 @@ func (f *fixture) updateRS(mutate func(rs *corev1alpha1.RestoreSession)) {
 	f.refresh()
 }
 
-// setComponents records component phases as the executors would.
+// setComponents records component phases as the restore executors would.
 func (f *fixture) setComponents(phases map[string]corev1alpha1.RestorePhase) {
 	f.updateRS(func(rs *corev1alpha1.RestoreSession) {
 		if rs.Status.Components == nil {
@@ -390,7 +392,7 @@ func newRestoreSession() *corev1alpha1.RestoreSession {
 			CreationTimestamp: metav1.NewTime(testStart.Add(-time.Minute)),
 		},
 		Spec: corev1alpha1.RestoreSessionSpec{
-			Target: &common.TypedObjectReference{APIGroup: "apps", Kind: kindStatefulSet, Name: testSTS, Namespace: testNS},
+			Target: &common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindStatefulSet, Name: testSTS, Namespace: testNS},
 			DataSource: corev1alpha1.RestoreDataSource{
 				Repository:       testRepo,
 				Snapshot:         corev1alpha1.SnapshotLatest,
@@ -506,7 +508,7 @@ func newBackupConfiguration(name string, target *common.TypedObjectReference, pa
 }
 
 func stsTarget(name string) *common.TypedObjectReference {
-	return &common.TypedObjectReference{APIGroup: "apps", Kind: kindStatefulSet, Name: name, Namespace: testNS}
+	return &common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindStatefulSet, Name: name, Namespace: testNS}
 }
 
 // replaceObject swaps the fixture's object of the same type and name
@@ -568,4 +570,24 @@ func (p *recordingPusher) Push(_ context.Context, rs *corev1alpha1.RestoreSessio
 
 func deploymentNamed(name string) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS}}
+}
+
+func enforce(level string) map[string]string {
+	return map[string]string{psapi.EnforceLevelLabel: level}
+}
+
+func s3BackupStorage() *storagev1alpha1.BackupStorage {
+	return &storagev1alpha1.BackupStorage{
+		ObjectMeta: metav1.ObjectMeta{Name: testStorage, Namespace: testNS},
+		Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderS3,
+			S3:       &storagev1alpha1.S3Spec{Endpoint: "http://s3.example:7070", Bucket: "backups"},
+		}},
+	}
+}
+
+func hostPathBackupStorage() *storagev1alpha1.BackupStorage {
+	bs := newBackupStorage()
+	bs.Spec.Storage.Local.VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/srv/backups"}}
+	return bs
 }

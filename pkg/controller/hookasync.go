@@ -286,7 +286,10 @@ func (c *Controller) inlineHookAttempt(ctx context.Context, s *restoreState, sta
 	if err := c.checkFresh(ctx, s); err != nil {
 		return hookResult{}, err
 	}
-	call := c.newInlineHookCall(s, h, action)
+	call, err := c.newInlineHookCall(ctx, s, h, action)
+	if err != nil {
+		return hookResult{}, err
+	}
 	logger := klog.FromContext(ctx).WithValues("stage", stage, "hook", h.info.Name, "attempt", attempt)
 	if c.hookAttempts.start(klog.NewContext(ctx, logger), s.key(), key, func(ctx context.Context) hookOutcome {
 		out := c.performInlineHook(ctx, call)

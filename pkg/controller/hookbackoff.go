@@ -4,7 +4,7 @@ import "time"
 
 // A hook whose attempt failed with retries left is retried after a backoff
 // that doubles with every failed attempt: the wait before attempt n+1 is
-// min(HookRetryBackoff * 2^(n-1), HookRetryBackoffMax), for every executor.
+// min(HookRetryBackoff * 2^(n-1), HookRetryBackoffMax), for every hook executor type.
 // The wait is level-triggered: the sync that applies the failure notes
 // when it saw it (in the hook attempt table, hookasync.go) and asks for a
 // sync when the wait is over; any sync before then finds the wait not over

@@ -14,6 +14,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/hookaction"
+	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
@@ -35,22 +36,56 @@ type inlineHookCall struct {
 	// namespace is the target's, where a Pod hook's pods are.
 	namespace string
 	target    *common.TypedObjectReference
+	// workloadSelector is the target workload's pod selector, read by
+	// the sync (readTarget) for a Pod hook without a selector of its own.
+	workloadSelector *metav1.LabelSelector
 	// timeout bounds the attempt: the hook's, else the controller's
 	// default, so that every attempt ends.
 	timeout time.Duration
 }
 
-func (c *Controller) newInlineHookCall(s *restoreState, h *resolvedHook, action *corev1alpha1.HookAction) inlineHookCall {
+// newInlineHookCall copies out what the attempt needs. A Pod hook without
+// a selector of its own runs in the target workload's pods: the workload
+// is read here, in the sync (once per sync, see readTarget), and a failure
+// to read it is an API error, returned so the sync is retried and the
+// attempt made later, uncounted.
+func (c *Controller) newInlineHookCall(ctx context.Context, s *restoreState, h *resolvedHook, action *corev1alpha1.HookAction) (inlineHookCall, error) {
 	timeout := h.timeout
 	if timeout == 0 {
 		timeout = c.opts.DefaultHookTimeout
 	}
-	return inlineHookCall{
+	call := inlineHookCall{
 		action:    action,
 		executor:  *h.template.Spec.Executor.DeepCopy(),
 		namespace: refs.TargetNamespace(s.rs),
 		target:    s.rs.Spec.Target.DeepCopy(),
 		timeout:   timeout,
+	}
+	if call.executor.Type == corev1alpha1.HookExecutorPod && needsWorkloadSelector(call) {
+		w, err := c.readTarget(ctx, s)
+		if err != nil {
+			t := call.target
+			return inlineHookCall{}, fmt.Errorf("reading %s %s/%s for its pods: %w", t.Kind, call.namespace, t.Name, err)
+		}
+		call.workloadSelector = w.selector.DeepCopy()
+	}
+	return call, nil
+}
+
+// needsWorkloadSelector reports whether a Pod hook runs in the pods of the
+// target workload, chosen by the workload's selector.
+func needsWorkloadSelector(call inlineHookCall) bool {
+	if spec := call.executor.Pod; spec != nil && spec.Selector != "" {
+		return false
+	}
+	if call.target == nil {
+		return false
+	}
+	switch call.target.Kind {
+	case refs.KindStatefulSet, refs.KindDeployment, refs.KindDaemonSet:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -94,7 +129,7 @@ func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 		return errors.New("the controller runs without pod exec support (no PodHookRunner configured)")
 	}
 	spec, ns := call.executor.Pod, call.namespace
-	selector, err := c.hookPodSelector(ctx, call)
+	selector, err := hookPodSelector(call)
 	if err != nil {
 		return err
 	}
@@ -117,9 +152,9 @@ func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	return err
 }
 
-// hookPodSelector is the Pod executor's selector, or the target workload's
-// pod selector.
-func (c *Controller) hookPodSelector(ctx context.Context, call inlineHookCall) (labels.Selector, error) {
+// hookPodSelector is the Pod executor's selector, or the target
+// workload's pod selector.
+func hookPodSelector(call inlineHookCall) (labels.Selector, error) {
 	if spec := call.executor.Pod; spec != nil && spec.Selector != "" {
 		return labels.Parse(spec.Selector)
 	}
@@ -127,35 +162,10 @@ func (c *Controller) hookPodSelector(ctx context.Context, call inlineHookCall) (
 	if t == nil {
 		return nil, errors.New("a Pod executor without selector needs a target")
 	}
-	apps := c.kubeClient.AppsV1()
-	var sel *metav1.LabelSelector
-	var err error
-	switch t.Kind {
-	case "StatefulSet":
-		obj, getErr := apps.StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-		if getErr == nil {
-			sel = obj.Spec.Selector
-		}
-		err = getErr
-	case "Deployment":
-		obj, getErr := apps.Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
-		if getErr == nil {
-			sel = obj.Spec.Selector
-		}
-		err = getErr
-	case "DaemonSet":
-		obj, getErr := apps.DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-		if getErr == nil {
-			sel = obj.Spec.Selector
-		}
-		err = getErr
-	default:
+	if !needsWorkloadSelector(call) {
 		return nil, fmt.Errorf("a %s target has no pods of its own: set spec.executor.pod.selector", t.Kind)
 	}
-	if err != nil {
-		return nil, &hookAPIError{fmt.Errorf("reading %s %s/%s for its pods: %w", t.Kind, ns, t.Name, err)}
-	}
-	selector, err := metav1.LabelSelectorAsSelector(sel)
+	selector, err := metav1.LabelSelectorAsSelector(call.workloadSelector)
 	if err != nil {
 		return nil, fmt.Errorf("the pod selector of %s %s/%s: %w", t.Kind, ns, t.Name, err)
 	}
@@ -169,7 +179,7 @@ func substituteAction(in *corev1alpha1.HookAction, vars map[string]string) (*cor
 	a := in.DeepCopy()
 	var errs []error
 	sub := func(p *string, what string) {
-		v, err := substitute(*p, vars)
+		v, err := invocation.Substitute(*p, vars)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return

@@ -3,20 +3,17 @@ package controller
 import (
 	"context"
 	"fmt"
-	"maps"
-	"math"
 	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/ptr"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
+	"github.com/restore-controller/restore/pkg/controller/names"
 )
 
 // Labels and annotations of a hook Job. AnnotationHook holds the hook's
@@ -27,12 +24,10 @@ const (
 	AnnotationHookAttempt = "restore.kubestash.com/hook-attempt"
 )
 
-// hookJobName names the Job of one attempt of a hook. Each attempt has a
-// Job of its own, so the Job of a failed attempt stays for its logs and the
-// name says which attempt it was; the name is the lock against creating an
-// attempt twice.
+// hookJobName names the Job of one attempt of a hook (names.HookJob); the
+// name is the lock against creating an attempt twice.
 func hookJobName(rs *corev1alpha1.RestoreSession, stage hookStage, hook string, attempt int32) string {
-	return boundedName(fmt.Sprintf("%s-%shook-%s-%d", rs.Name, stage, hook, attempt), validation.DNS1123LabelMaxLength)
+	return names.HookJob(rs, string(stage), hook, attempt)
 }
 
 // functionHookAttempt runs one attempt of a Function hook as a Job: it
@@ -77,7 +72,7 @@ func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, s
 }
 
 func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage hookStage, h *resolvedHook, attempt int32) (hookResult, error) {
-	serviceAccount, ownSA := executorServiceAccount(s.rs)
+	serviceAccount, ownSA := jobServiceAccount(s.rs)
 	if pod := hookPodSettings(h); pod != nil && pod.ServiceAccountName != "" {
 		serviceAccount, ownSA = pod.ServiceAccountName, false
 	}
@@ -85,12 +80,12 @@ func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage ho
 	if err != nil {
 		return hookResult{}, err
 	}
-	job, err := buildHookJob(s, stage, h, attempt, serviceAccount, pss)
+	job, err := jobbuild.HookJob(hookJobInput(s, stage, h, attempt, serviceAccount, pss))
 	if err != nil {
 		return hookResult{failure: err.Error()}, nil
 	}
 	if ownSA {
-		if err := c.ensureExecutorPermissions(ctx, s, serviceAccount); err != nil {
+		if err := c.ensureGrants(ctx, s, serviceAccount); err != nil {
 			if permanent(err) {
 				return hookResult{failure: "unable to grant the hook its service account: " + err.Error()}, nil
 			}
@@ -134,161 +129,30 @@ func hookPodSettings(h *resolvedHook) *corev1alpha1.PodRuntimeSettings {
 	return h.info.RuntimeSettings.Pod
 }
 
-// hookVariables are the values a hook's Function args or action may refer
-// to: the restore's variables, the hook's params and its literal
-// variables.
-func hookVariables(s *restoreState, h *resolvedHook) map[string]string {
-	vars := restoreVariables(s)
-	maps.Copy(vars, h.params)
-	addPlainVariables(vars, h.info.Variables)
-	return vars
-}
-
-// buildHookJob returns the Job of one attempt of a Function hook: the
-// Function's image and command with the hook's variables substituted, the
-// template's and the hook's environment and volumes, and the hook's runtime
-// settings, over the security defaults of the namespace's Pod Security
-// level (see podsecurity.go). The Job does not retry by itself
-// (backoffLimit 0): the hook's maxRetry is counted by the controller, one
-// Job per attempt. A Job the namespace's Pod Security would not let start
-// is an error.
-func buildHookJob(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string, pss podSecurity) (*batchv1.Job, error) {
+// hookJobInput is what the Job of attempt `attempt` of a Function hook is
+// built from.
+func hookJobInput(s *restoreState, stage hookStage, h *resolvedHook, attempt int32, serviceAccount string, pss jobbuild.PodSecurity) jobbuild.HookJobInput {
 	rs := s.rs
-	fn := h.function.Spec
-	fnExec := h.template.Spec.Executor.Function
-	vars := hookVariables(s, h)
-	what := fmt.Sprintf("Function %q", h.function.Name)
-	command, err := substituteAll(fn.Command, vars, what+" command")
-	if err != nil {
-		return nil, err
-	}
-	args, err := substituteAll(fn.Args, vars, what+" args")
-	if err != nil {
-		return nil, err
-	}
-
-	env := []corev1.EnvVar{
-		{Name: invocation.EnvNamespace, Value: rs.Namespace},
-		{Name: invocation.EnvRestoreSession, Value: rs.Name},
-	}
-	env = append(env, fn.Env...)
-	env = append(env, fnExec.Env...)
-	env = append(env, h.info.Variables...)
-
-	var mounts []corev1.VolumeMount
-	mounts = append(mounts, fn.VolumeMounts...)
-	mounts = append(mounts, fnExec.VolumeMounts...)
-	mounts = append(mounts, h.info.VolumeMounts...)
-	volumes := append(append([]corev1.Volume{}, fnExec.Volumes...), h.info.Volumes...)
-
-	ctr := corev1.Container{
-		Name:                     "hook",
-		Image:                    fn.Image,
-		Command:                  command,
-		Args:                     args,
-		WorkingDir:               fn.WorkingDir,
-		Env:                      env,
-		VolumeMounts:             dedupeMounts(mounts),
-		VolumeDevices:            fn.VolumeDevices,
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-	}
 	labels := invokerLabels(rs)
-	labels[LabelHook] = labelValue(string(stage) + "-" + h.info.Name)
-	annotations := map[string]string{
-		AnnotationHook:        string(stage) + "/" + h.info.Name,
-		AnnotationHookAttempt: strconv.Itoa(int(attempt)),
-	}
-	podMeta := metav1.ObjectMeta{Labels: labels, Annotations: annotations}
-	podSpec := corev1.PodSpec{
-		RestartPolicy:      corev1.RestartPolicyNever,
-		ServiceAccountName: serviceAccount,
-		Volumes:            volumes,
-	}
-	if rt := h.info.RuntimeSettings; rt != nil {
-		applyContainerRuntimeSettings(&ctr, rt.Container)
-		applyPodRuntimeSettings(&podMeta, &podSpec, rt.Pod)
-	}
-	podSpec.Containers = []corev1.Container{ctr}
-	// A hook runs as its image's user where Pod Security allows root.
-	pss.applySecurityDefaults(&podSpec, nil)
-	if h.timeout > 0 {
-		podSpec.ActiveDeadlineSeconds = ptr.To(int64(math.Ceil(h.timeout.Seconds())))
-	}
-
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            hookJobName(rs, stage, h.info.Name, attempt),
-			Namespace:       rs.Namespace,
-			Labels:          labels,
-			Annotations:     annotations,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(rs, corev1alpha1.SchemeGroupVersion.WithKind(kindRestoreSession))},
+	labels[LabelHook] = names.LabelValue(string(stage) + "-" + h.info.Name)
+	return jobbuild.HookJobInput{
+		Meta: jobbuild.Meta{
+			Name:   hookJobName(rs, stage, h.info.Name, attempt),
+			Labels: labels,
+			Annotations: map[string]string{
+				AnnotationHook:        string(stage) + "/" + h.info.Name,
+				AnnotationHookAttempt: strconv.Itoa(int(attempt)),
+			},
+			Owner: controllerRef(rs),
 		},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To[int32](0),
-			Template:     corev1.PodTemplateSpec{ObjectMeta: podMeta, Spec: podSpec},
-		},
-	}
-	if d := rs.Status.RestoreDeadline; d != nil {
-		remaining := math.Ceil(d.Sub(s.now.Time).Seconds())
-		job.Spec.ActiveDeadlineSeconds = ptr.To(max(int64(remaining), 1))
-	}
-	if err := pss.admit(&job.Spec.Template); err != nil {
-		return nil, fmt.Errorf("hook Job %s: %w", job.Name, err)
-	}
-	return job, nil
-}
-
-// applyPodRuntimeSettings lays pod runtime settings over a pod: each
-// setting given replaces the pod's, labels and annotations are added.
-func applyPodRuntimeSettings(meta *metav1.ObjectMeta, spec *corev1.PodSpec, prs *corev1alpha1.PodRuntimeSettings) {
-	if prs == nil {
-		return
-	}
-	meta.Labels = merged(prs.PodLabels, meta.Labels)
-	meta.Annotations = merged(prs.PodAnnotations, meta.Annotations)
-	if prs.NodeSelector != nil {
-		spec.NodeSelector = prs.NodeSelector
-	}
-	if prs.ServiceAccountName != "" {
-		spec.ServiceAccountName = prs.ServiceAccountName
-	}
-	if prs.AutomountServiceAccountToken != nil {
-		spec.AutomountServiceAccountToken = prs.AutomountServiceAccountToken
-	}
-	if prs.NodeName != "" {
-		spec.NodeName = prs.NodeName
-	}
-	if prs.SecurityContext != nil {
-		spec.SecurityContext = prs.SecurityContext
-	}
-	if prs.ImagePullSecrets != nil {
-		spec.ImagePullSecrets = prs.ImagePullSecrets
-	}
-	if prs.Affinity != nil {
-		spec.Affinity = prs.Affinity
-	}
-	if prs.SchedulerName != "" {
-		spec.SchedulerName = prs.SchedulerName
-	}
-	if prs.Tolerations != nil {
-		spec.Tolerations = prs.Tolerations
-	}
-	if prs.PriorityClassName != "" {
-		spec.PriorityClassName = prs.PriorityClassName
-	}
-	if prs.Priority != nil {
-		spec.Priority = prs.Priority
-	}
-	if prs.ReadinessGates != nil {
-		spec.ReadinessGates = prs.ReadinessGates
-	}
-	if prs.RuntimeClassName != nil {
-		spec.RuntimeClassName = prs.RuntimeClassName
-	}
-	if prs.EnableServiceLinks != nil {
-		spec.EnableServiceLinks = prs.EnableServiceLinks
-	}
-	if prs.TopologySpreadConstraints != nil {
-		spec.TopologySpreadConstraints = prs.TopologySpreadConstraints
+		RestoreSession: rs,
+		Hook:           h.info,
+		Executor:       h.template.Spec.Executor.Function,
+		Function:       h.function,
+		Variables:      hookVariables(s, h),
+		Timeout:        h.timeout,
+		ServiceAccount: serviceAccount,
+		PodSecurity:    pss,
+		Now:            s.now.Time,
 	}
 }

@@ -201,7 +201,7 @@ func checkPodHookTarget(rs *corev1alpha1.RestoreSession, pod *corev1alpha1.PodHo
 		return nil
 	}
 	t := rs.Spec.Target
-	if t == nil || t.Kind == "PersistentVolumeClaim" {
+	if t == nil || t.Kind == refs.KindPersistentVolumeClaim {
 		return fmt.Errorf("a Pod executor without spec.executor.pod.selector runs in the target's pods, and a %s target has none", targetKindOrNone(rs))
 	}
 	return nil

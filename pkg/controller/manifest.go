@@ -8,8 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/restore-controller/restore/pkg/invocation"
-	"github.com/restore-controller/restore/pkg/manifest"
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
@@ -19,16 +17,10 @@ const (
 	messageRestoreNamespaceNotFound = "Namespace %q not found: create it before the manifest restore"
 )
 
-// isManifestTask reports whether a task restores object manifests (see
-// invocation.TaskManifestRestore) rather than data into target volumes.
-func isManifestTask(t resolvedTask) bool {
-	return t.ref.Name == invocation.TaskManifestRestore
-}
-
 // manifestTaskIndex is the index of the first manifest task, or -1.
 func manifestTaskIndex(s *restoreState) int {
 	for i, t := range s.tasks {
-		if isManifestTask(t) {
+		if t.RestoresManifests() {
 			return i
 		}
 	}
@@ -49,7 +41,7 @@ func (c *Controller) checkManifestOptions(ctx context.Context, s *restoreState) 
 	path := field.NewPath("spec", "manifestOptions", "restoreNamespace")
 	restoreNS := refs.RestoreNamespace(s.rs)
 	if restoreNS == "" {
-		return field.ErrorList{field.Required(path, fmt.Sprintf(messageRestoreNamespaceRequired, s.tasks[i].ref.Name, i))}, nil
+		return field.ErrorList{field.Required(path, fmt.Sprintf(messageRestoreNamespaceRequired, s.tasks[i].Ref.Name, i))}, nil
 	}
 	target, err := c.kubeClient.CoreV1().Namespaces().Get(ctx, restoreNS, metav1.GetOptions{})
 	switch {
@@ -64,28 +56,4 @@ func (c *Controller) checkManifestOptions(ctx context.Context, s *restoreState) 
 		return field.ErrorList{field.Forbidden(path, err.Error())}, nil
 	}
 	return nil, nil
-}
-
-// manifestGrants are the executor's permissions in the restore namespace:
-// create of the kinds a manifest restore creates (manifest.Plan accepts no
-// others), and get to compare an object that exists already. The objects'
-// names come from the snapshot, which the controller does not read, and
-// create cannot be limited by name anyway, so these grants name no object.
-// In another namespace than the RestoreSession's, Secrets get create only:
-// the executor never reads a Secret of another namespace it was not named.
-func manifestGrants(s *restoreState) []grant {
-	ns := refs.RestoreNamespace(s.rs)
-	if manifestTaskIndex(s) < 0 || ns == "" {
-		return nil
-	}
-	verbs := []string{"get", "create"}
-	secretVerbs := verbs
-	if ns != s.rs.Namespace {
-		secretVerbs = []string{"create"}
-	}
-	grants := []grant{{ns, "", "secrets", "", secretVerbs}}
-	for _, db := range manifest.Databases {
-		grants = append(grants, grant{ns, manifest.KubeDBGroup, db.Resource, "", verbs})
-	}
-	return grants
 }

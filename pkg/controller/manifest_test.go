@@ -12,6 +12,7 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/names"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/refs"
 )
@@ -83,7 +84,7 @@ func TestManifestRestoreValidation(t *testing.T) {
 }
 
 // A manifest restore needs no target volumes, even with a target that has
-// none to offer, and its executor may create the restored kinds in the
+// none to offer, and its restore executor may create the restored kinds in the
 // restore namespace through a Role that the end of the restore removes.
 func TestManifestRestoreJobAndRBAC(t *testing.T) {
 	for _, tc := range []struct {
@@ -91,7 +92,7 @@ func TestManifestRestoreJobAndRBAC(t *testing.T) {
 		target *common.TypedObjectReference
 	}{
 		{name: "no target"},
-		{name: "a Deployment target without targetVolumes", target: &common.TypedObjectReference{APIGroup: "apps", Kind: kindDeployment, Name: testSTS}},
+		{name: "a Deployment target without targetVolumes", target: &common.TypedObjectReference{APIGroup: "apps", Kind: refs.KindDeployment, Name: testSTS}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := manifestFixture(t)
@@ -105,7 +106,7 @@ func TestManifestRestoreJobAndRBAC(t *testing.T) {
 			}
 
 			ctx := context.Background()
-			name := foreignRoleName(rs)
+			name := names.ForeignRole(rs)
 			role, err := f.kubeClient.RbacV1().Roles(testRestoreNS).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				t.Fatalf("no executor Role in the restore namespace: %v", err)
@@ -125,7 +126,7 @@ func TestManifestRestoreJobAndRBAC(t *testing.T) {
 			if _, err := f.kubeClient.RbacV1().RoleBindings(testRestoreNS).Get(ctx, name, metav1.GetOptions{}); err != nil {
 				t.Errorf("no executor RoleBinding in the restore namespace: %v", err)
 			}
-			local, err := f.kubeClient.RbacV1().Roles(testNS).Get(ctx, executorServiceAccountName(rs), metav1.GetOptions{})
+			local, err := f.kubeClient.RbacV1().Roles(testNS).Get(ctx, names.ServiceAccount(rs), metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

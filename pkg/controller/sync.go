@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +16,7 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/controller/jobbuild"
 	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
 )
@@ -51,11 +51,15 @@ type restoreState struct {
 	repository *storagev1alpha1.Repository
 	storage    *storagev1alpha1.BackupStorage
 	addon      *addonsv1alpha1.Addon
-	tasks      []resolvedTask
-	// statefulSet is the target when it is a StatefulSet.
-	statefulSet *appsv1.StatefulSet
-	// encryptionSecret and storageSecret are the Secrets the executor may
-	// read; nil when there is none, or the RestoreSession may not read it.
+	tasks      []jobbuild.Task
+	// target is the restore target as this sync read it (readTarget);
+	// targetRead says it was read, targetErr how that failed.
+	target     *targetWorkload
+	targetErr  error
+	targetRead bool
+	// encryptionSecret and storageSecret are the Secrets the restore
+	// executor may read; nil when there is none, or the RestoreSession may
+	// not read it.
 	encryptionSecret, storageSecret *refs.Ref
 	// components are the snapshot components this restore restores.
 	components []string
@@ -65,15 +69,6 @@ type restoreState struct {
 func (s *restoreState) setResolution(res *refs.Resolution) {
 	s.snapshot, s.repository, s.storage = res.Snapshot, res.Repository, res.Storage
 	s.encryptionSecret, s.storageSecret = res.EncryptionSecret, res.StorageSecret
-}
-
-// resolvedTask is a RestoreSession task with the Addon task and Function it
-// names.
-type resolvedTask struct {
-	ref      corev1alpha1.TaskReference
-	task     addonsv1alpha1.Task
-	function *addonsv1alpha1.Function
-	params   map[string]string
 }
 
 type event struct {
@@ -116,14 +111,11 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	// The cache's object is shared: work on a copy.
 	rs := cached.DeepCopy()
 
-	if rs.DeletionTimestamp != nil {
-		return syncResult{}, c.finalize(ctx, rs)
-	}
-	if status.FinalStepExecuted(&rs.Status) {
-		// A finished restore is not processed again, but what its final
-		// step may have left half done (a backup still paused, a
-		// finalizer) is completed.
-		return syncResult{}, c.releaseResources(ctx, rs)
+	if rs.DeletionTimestamp != nil || status.FinalStepExecuted(&rs.Status) {
+		// A deleted or finished restore is not processed again; what it
+		// may have left outside its own objects (a backup still paused,
+		// a grant in another namespace, the finalizer) is cleaned up.
+		return syncResult{}, c.cleanUp(ctx, rs)
 	}
 
 	s := &restoreState{rs: rs, now: metav1.NewTime(c.opts.Clock.Now())}
@@ -153,11 +145,24 @@ func (c *Controller) syncHandler(ctx context.Context, ref cache.ObjectName) (syn
 	return s.result, stepErr
 }
 
-// reconcile runs the steps of the restore flow in order. A step that cannot
-// go on yet (a missing target, running Jobs) ends the sync without error; a
-// step that failed for a reason a retry can fix returns an error (the sync
-// is retried with backoff). User errors are never returned: they become
-// conditions and Events.
+// reconcile runs the steps of the restore flow in order, each in the file
+// named after it, with the condition it records:
+//
+//	step1_validate.go          ValidationPassed
+//	deadline.go                (every sync) past the deadline: stop the Jobs, finish
+//	step2_target.go            RestoreTargetFound
+//	step3_components.go        status.totalComponents
+//	step4_pausebackups.go      status.pausedBackups
+//	step5_prerestorehooks.go   PreRestoreHooksExecutionSucceeded
+//	step6_restorejobs.go       RestoreExecutorEnsured
+//	step7_watchrestorejobs.go  RestoreIncomplete
+//	step8_postrestorehooks.go  PostRestoreHooksExecutionSucceeded
+//	step9_finish.go            MetricsPushed
+//
+// A step that cannot go on yet (a missing target, running Jobs) ends the
+// sync without error; a step that failed for a reason a retry can fix
+// returns an error (the sync is retried with backoff). User errors are
+// never returned: they become conditions and Events.
 func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	st := s.status()
 	if st.Phase == "" {
@@ -176,7 +181,7 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 
 	if c.deadlineExceeded(s) {
 		// The deadline bounds the hooks too: none runs after it.
-		if err := c.stopExecutors(ctx, s); err != nil {
+		if err := c.stopJobs(ctx, s); err != nil {
 			return err
 		}
 		abortHooks(st, "stopped: the restore deadline passed")
@@ -184,8 +189,9 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 	c.requeueForDeadline(s)
 
-	// The target matters until the Jobs exist; after that every executor
-	// progress report would otherwise cost a GET of it.
+	// The target matters until the restore Jobs exist; after that every
+	// progress report of a restore executor would otherwise cost a GET
+	// of it.
 	if !status.IsTrue(st, corev1alpha1.TypeRestoreExecutorEnsured) {
 		if found, err := c.findTarget(ctx, s); err != nil || !found {
 			return err
@@ -203,43 +209,47 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	}
 	if status.IsFalse(st, corev1alpha1.TypePreRestoreHooksExecutionSucceeded) {
 		// A failed pre-restore hook skips the restore.
-		return c.afterRestore(ctx, s)
+		return c.afterRestoreJobs(ctx, s)
 	}
-	ensured, err := c.ensureExecutor(ctx, s)
+	ensured, err := c.ensureRestoreJobs(ctx, s)
 	if err != nil {
 		return err
 	}
 	if !ensured {
-		// No executor can be made: the restore ends now (a False
-		// condition) or the next sync retries.
+		// The restore Jobs cannot be made: the restore ends now (a
+		// False condition) or the next sync retries.
 		if status.IsFalse(st, corev1alpha1.TypeRestoreExecutorEnsured) {
-			return c.afterRestore(ctx, s)
+			return c.afterRestoreJobs(ctx, s)
 		}
 		return nil
 	}
-	running, err := c.watchExecutors(ctx, s)
+	running, err := c.watchRestoreJobs(ctx, s)
 	if err != nil {
 		return err
 	}
 	if restoreEnded(st, running) {
-		return c.afterRestore(ctx, s)
+		return c.afterRestoreJobs(ctx, s)
 	}
 	return nil
 }
 
-// afterRestore runs once the restore's outcome is settled: the post-restore
-// hooks, then the final step.
-func (c *Controller) afterRestore(ctx context.Context, s *restoreState) error {
-	if done, err := c.runHooks(ctx, s, postRestore); err != nil || !done {
+// errStaleCache asks for a retry when the cached RestoreSession is older
+// than the API's: a decision about components must see what the restore
+// executors last wrote.
+var errStaleCache = errors.New("cached RestoreSession is behind the API server; retrying")
+
+// checkFresh returns errStaleCache unless the sync's copy of the
+// RestoreSession is the API server's latest. A decision with effects a
+// status write cannot undo (a component declared incomplete, a hook's
+// request sent) is taken only on the latest copy, so the status write that
+// records it does not fail on a conflict, and the effect is not repeated.
+func (c *Controller) checkFresh(ctx context.Context, s *restoreState) error {
+	latest, err := c.client.CoreV1alpha1().RestoreSessions(s.rs.Namespace).Get(ctx, s.rs.Name, metav1.GetOptions{})
+	if err != nil {
 		return err
 	}
-	return c.finish(ctx, s)
-}
-
-// restoreEnded reports whether nothing more can happen to the components:
-// no executor is still running, and either every component finished or a
-// Job ended before its component did.
-func restoreEnded(st *corev1alpha1.RestoreSessionStatus, running int) bool {
-	return running == 0 &&
-		(status.AllComponentsCompleted(st) || status.IsTrue(st, corev1alpha1.TypeRestoreIncomplete))
+	if latest.ResourceVersion != s.rs.ResourceVersion {
+		return errStaleCache
+	}
+	return nil
 }

@@ -26,6 +26,15 @@ import (
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 )
 
+// Kinds of restore target (spec.target.kind): the apps workloads in API
+// group "apps" and a PersistentVolumeClaim in the core group.
+const (
+	KindStatefulSet           = "StatefulSet"
+	KindDeployment            = "Deployment"
+	KindDaemonSet             = "DaemonSet"
+	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+)
+
 // Ref is a namespaced object's namespace and name.
 type Ref struct {
 	Namespace, Name string

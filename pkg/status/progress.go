@@ -6,6 +6,10 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
+// progressStep is the granularity, in percent, at which a component's
+// reported percentage enters the summary.
+const progressStep = 10
+
 // Progress summarises the components of a restore in one line for
 // `kubectl get restore`: "<succeeded>/<total> components, <percent>%",
 // followed by ", <n> failed" when some failed. It is empty until the total
@@ -18,13 +22,9 @@ import (
 // "100%" always means done.
 //
 // The step bounds what the summary costs: the controller writes status
-// only when it changes, so an executor's progress report that stays within
-// a step costs no API call, and each component moves the summary at most
-// 100/progressStep times.
-// progressStep is the granularity, in percent, at which a component's
-// reported percentage enters the summary.
-const progressStep = 10
-
+// only when it changes, so a restore executor's progress report that stays
+// within a step costs no API call, and each component moves the summary at
+// most 100/progressStep times.
 func Progress(st *corev1alpha1.RestoreSessionStatus) string {
 	// As in ComponentsPhase, components may report before TotalComponents
 	// is recorded.
