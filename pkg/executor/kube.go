@@ -136,7 +136,7 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 		}
 		s3 := &engine.S3Storage{
 			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
-			Prefix: engine.S3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
+			Prefix: engine.ObjectPrefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
 		}
 		if secretRef, ok := refs.StorageSecret(storage); ok {
 			sec, _, err := getSecret(ctx, c, secretRef.Namespace, secretRef.Name)
