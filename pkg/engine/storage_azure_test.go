@@ -55,8 +55,11 @@ func TestAzureStorageKopiaOptions(t *testing.T) {
 			wantErr: "no account key and no workload identity",
 		},
 		{
-			name:    "storage domain with a scheme",
-			in:      func(s AzureStorage) AzureStorage { s.AccountKey, s.StorageDomain = "a2V5", "https://blob.example"; return s },
+			name: "storage domain with a scheme",
+			in: func(s AzureStorage) AzureStorage {
+				s.AccountKey, s.StorageDomain = "a2V5", "https://blob.example"
+				return s
+			},
 			wantErr: `azure storage domain "https://blob.example": a domain without scheme`,
 		},
 	} {
