@@ -94,8 +94,8 @@ func (a *Azurite) httpClient(t testing.TB) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
 }
 
-// MakeContainer creates container in the development account.
-func (a *Azurite) MakeContainer(ctx context.Context, t testing.TB, container string) {
+// client is a blob client of the development account.
+func (a *Azurite) client(t testing.TB) *azblob.Client {
 	t.Helper()
 	cred, err := azblob.NewSharedKeyCredential(AzuriteAccount, AzuriteAccountKey)
 	if err != nil {
@@ -106,7 +106,29 @@ func (a *Azurite) MakeContainer(ctx context.Context, t testing.TB, container str
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateContainer(ctx, container, nil); err != nil {
+	return c
+}
+
+// CountBlobs is the number of blobs in container whose names start with
+// prefix.
+func (a *Azurite) CountBlobs(ctx context.Context, t testing.TB, container, prefix string) int {
+	t.Helper()
+	n := 0
+	pager := a.client(t).NewListBlobsFlatPager(container, &azblob.ListBlobsFlatOptions{Prefix: &prefix})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("listing %s/%s: %v", container, prefix, err)
+		}
+		n += len(page.Segment.BlobItems)
+	}
+	return n
+}
+
+// MakeContainer creates container in the development account.
+func (a *Azurite) MakeContainer(ctx context.Context, t testing.TB, container string) {
+	t.Helper()
+	if _, err := a.client(t).CreateContainer(ctx, container, nil); err != nil {
 		t.Fatalf("creating container %s: %v", container, err)
 	}
 }

@@ -2,8 +2,14 @@ package framework
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -50,4 +56,60 @@ func (g *FakeGCS) MakeBucket(ctx context.Context, t testing.TB, bucket string) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("creating bucket %s: %s", bucket, resp.Status)
 	}
+}
+
+// CountObjects is the number of objects in bucket whose names start with
+// prefix (one listing page: enough to tell none from some).
+func (g *FakeGCS) CountObjects(ctx context.Context, t testing.TB, bucket, prefix string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		g.URL+"/storage/v1/b/"+url.PathEscape(bucket)+"/o?prefix="+url.QueryEscape(prefix), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("listing gs://%s/%s: %v", bucket, prefix, err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("listing gs://%s/%s: %s", bucket, prefix, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatalf("listing gs://%s/%s: %v", bucket, prefix, err)
+	}
+	return len(list.Items)
+}
+
+// FakeServiceAccountKey is a well-formed service account JSON key with a
+// fresh private key: what a GOOGLE_SERVICE_ACCOUNT_JSON_KEY holds. An
+// emulator accepts it without checking.
+func FakeServiceAccountKey(t testing.TB) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(map[string]string{
+		"type":           "service_account",
+		"project_id":     "restore-test",
+		"private_key_id": "test",
+		"private_key":    string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email":   "restore-test@restore-test.iam.gserviceaccount.com",
+		"client_id":      "1",
+		"token_uri":      "https://oauth2.googleapis.com/token",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
