@@ -8,7 +8,8 @@
 #                  pkg/engine imports no Kubernetes package
 #   make codegen   regenerate clients, deepcopy and CRDs from pkg/apis
 #   make cluster-up / cluster-down   a local cluster to explore with kubectl
-#   make tools     the kopia CLI, versitygw and Pushgateway peers the tests run (_output/tools)
+#   make tools     the peers the tests run (_output/tools): kopia CLI, versitygw (S3),
+#                  fake-gcs-server (GCS), Azurite (Azure, npm) and Pushgateway
 #   make bench     restore benchmark: executor vs kopia CLI vs restic vs cp -a
 #   make images    container images of the controller and the executor (needs docker)
 
@@ -69,8 +70,9 @@ cluster-status: localcluster
 cluster-binaries:
 	./hack/build-cluster-binaries.sh
 
-## tools: kopia CLI v0.21.1, versitygw v1.8.0 and pushgateway v1.11.0 from hack/tools/go.mod
-## into $(RESTORE_TOOLS_DIR); a stamp makes reruns instant.
+## tools: kopia CLI v0.21.1, versitygw v1.8.0 and pushgateway v1.11.0 from hack/tools/go.mod,
+## fake-gcs-server v1.56.1 from hack/tools/fake-gcs-server/go.mod and Azurite 3.35.0
+## (npm ci, node 20) into $(RESTORE_TOOLS_DIR); stamps make reruns instant.
 tools:
 	./hack/build-tools.sh
 

@@ -9,10 +9,12 @@
 // # Storage and repositories
 //
 // A StorageConfig names one backend (LocalStorage: a directory;
-// S3Storage: a bucket and prefix). OpenStorage is the one constructor of
-// kopia blob storage from it; each backend lives in its own file
-// (storage_local.go, storage_s3.go), and a new one is a field of
-// StorageConfig, a case of OpenStorage's switch and a file of its own.
+// S3Storage, GCSStorage: a bucket and prefix; AzureStorage: an account,
+// container and prefix). OpenStorage is the one constructor of kopia blob
+// storage from it; each backend lives in its own file (storage_local.go,
+// storage_s3.go, storage_gcs.go, storage_azure.go), and a new one is a
+// field of StorageConfig, a line in StorageConfig.backends and a file of
+// its own. ObjectPrefix normalises object-store prefixes as KubeStash does.
 //
 // OpenRepository connects to the kopia repository in a storage with a
 // password, writing kopia's config file and caches into a private directory

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/kopia/kopia/repo/blob"
 )
@@ -17,6 +19,8 @@ import (
 type StorageConfig struct {
 	Local *LocalStorage
 	S3    *S3Storage
+	GCS   *GCSStorage
+	Azure *AzureStorage
 }
 
 // storageBackend is one kind of storage a repository can live in.
@@ -38,6 +42,12 @@ func (c StorageConfig) backends() []storageBackend {
 	if c.S3 != nil {
 		set = append(set, c.S3)
 	}
+	if c.GCS != nil {
+		set = append(set, c.GCS)
+	}
+	if c.Azure != nil {
+		set = append(set, c.Azure)
+	}
 	return set
 }
 
@@ -56,10 +66,23 @@ func (c StorageConfig) String() string {
 func OpenStorage(ctx context.Context, cfg StorageConfig, create bool) (blob.Storage, error) {
 	switch set := cfg.backends(); len(set) {
 	case 0:
-		return nil, fmt.Errorf("storage config sets neither local nor s3")
+		return nil, fmt.Errorf("storage config sets no backend (local, s3, gcs or azure)")
 	case 1:
 		return set[0].open(ctx, create)
 	default:
-		return nil, fmt.Errorf("storage config sets both local and s3")
+		return nil, fmt.Errorf("storage config sets more than one backend: %s and %s", set[0], set[1])
 	}
+}
+
+// ObjectPrefix joins prefix parts (a BackupStorage's prefix and a
+// Repository's spec.path) into the object-name prefix of a bucket or
+// container the way KubeStash does: without leading or trailing "/", then
+// one "/" so that it acts as a directory, or empty. KubeStash's docs write
+// prefixes as "/backup/demo"; object stores have no leading slash.
+func ObjectPrefix(parts ...string) string {
+	p := strings.Trim(path.Join(parts...), "/")
+	if p == "" || p == "." {
+		return ""
+	}
+	return p + "/"
 }

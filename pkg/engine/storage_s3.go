@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/kopia/kopia/repo/blob"
@@ -87,15 +86,4 @@ func s3Endpoint(endpoint string) (hostPort string, noTLS bool, err error) {
 		return "", false, fmt.Errorf("invalid s3 endpoint %q: no host", endpoint)
 	}
 	return u.Host, noTLS, nil
-}
-
-// S3Prefix joins prefix parts (a BackupStorage's prefix and a Repository's
-// spec.path) into kopia's object-name prefix, which must end in "/" to act
-// as a directory (or be empty).
-func S3Prefix(parts ...string) string {
-	p := strings.Trim(path.Join(parts...), "/")
-	if p == "" || p == "." {
-		return ""
-	}
-	return p + "/"
 }

@@ -63,21 +63,3 @@ func TestOpenStorageS3InvalidEndpoint(t *testing.T) {
 		t.Fatalf("OpenStorage: %v, want a config error", err)
 	}
 }
-
-func TestS3Prefix(t *testing.T) {
-	for _, tc := range []struct {
-		parts []string
-		want  string
-	}{
-		{[]string{"", ""}, ""},
-		{[]string{"/", "/"}, ""},
-		{[]string{"backups", "/demo/app"}, "backups/demo/app/"},
-		{[]string{"/backups/", "demo/app/"}, "backups/demo/app/"},
-		{[]string{"", "demo"}, "demo/"},
-		{[]string{"a", "../b"}, "b/"},
-	} {
-		if got := S3Prefix(tc.parts...); got != tc.want {
-			t.Errorf("S3Prefix(%q) = %q, want %q", tc.parts, got, tc.want)
-		}
-	}
-}

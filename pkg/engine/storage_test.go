@@ -15,8 +15,8 @@ func TestStorageConfigNamesOneBackend(t *testing.T) {
 		wantString string
 		wantErr    string // from OpenStorage; "" means a backend was opened
 	}{
-		{name: "neither", cfg: StorageConfig{}, wantString: "<no storage>", wantErr: "sets neither local nor s3"},
-		{name: "both", cfg: StorageConfig{Local: local, S3: s3}, wantString: "local:/backups/repo", wantErr: "sets both local and s3"},
+		{name: "neither", cfg: StorageConfig{}, wantString: "<no storage>", wantErr: "sets no backend"},
+		{name: "both", cfg: StorageConfig{Local: local, S3: s3}, wantString: "local:/backups/repo", wantErr: "sets more than one backend: local:/backups/repo and s3:https://s3.example.com/b/p/"},
 		{name: "local", cfg: StorageConfig{Local: local}, wantString: "local:/backups/repo"},
 		{name: "s3", cfg: StorageConfig{S3: s3}, wantString: "s3:https://s3.example.com/b/p/"},
 	} {
@@ -35,5 +35,24 @@ func TestStorageConfigNamesOneBackend(t *testing.T) {
 				t.Errorf("OpenStorage: %v, want a config error %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestObjectPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{"", ""}, ""},
+		{[]string{"/", "/"}, ""},
+		{[]string{"backups", "/demo/app"}, "backups/demo/app/"},
+		{[]string{"/backups/", "demo/app/"}, "backups/demo/app/"},
+		{[]string{"/backup/demo", ""}, "backup/demo/"},
+		{[]string{"", "demo"}, "demo/"},
+		{[]string{"a", "../b"}, "b/"},
+	} {
+		if got := ObjectPrefix(tc.parts...); got != tc.want {
+			t.Errorf("ObjectPrefix(%q) = %q, want %q", tc.parts, got, tc.want)
+		}
 	}
 }

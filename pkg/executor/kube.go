@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
@@ -136,27 +137,84 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 		}
 		s3 := &engine.S3Storage{
 			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
-			Prefix: engine.S3Prefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
+			Prefix: engine.ObjectPrefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
 		}
 		if secretRef, ok := refs.StorageSecret(storage); ok {
-			sec, _, err := getSecret(ctx, c, secretRef.Namespace, secretRef.Name)
+			data, err := storageSecretKeys(ctx, c, secretRef, storagev1alpha1.S3AccessKeyIDKey, storagev1alpha1.S3SecretAccessKeyKey)
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range []string{storagev1alpha1.S3AccessKeyIDKey, storagev1alpha1.S3SecretAccessKeyKey} {
-				if len(sec.Data[k]) == 0 {
-					return nil, fmt.Errorf("%w: Secret %s has no key %q", ErrMissingSecretKey, secretRef, k)
-				}
-			}
-			s3.AccessKeyID = string(sec.Data[storagev1alpha1.S3AccessKeyIDKey])
-			s3.SecretAccessKey = string(sec.Data[storagev1alpha1.S3SecretAccessKeyKey])
-			s3.CACert = sec.Data[storagev1alpha1.S3CACertDataKey]
+			s3.AccessKeyID = string(data[storagev1alpha1.S3AccessKeyIDKey])
+			s3.SecretAccessKey = string(data[storagev1alpha1.S3SecretAccessKeyKey])
+			s3.CACert = data[storagev1alpha1.S3CACertDataKey]
 		}
 		acc.Config.S3 = s3
+	case b.Provider == storagev1alpha1.ProviderGCS:
+		if b.GCS == nil {
+			return nil, fmt.Errorf("BackupStorage %s/%s: provider gcs without spec.storage.gcs", stNS, storage.Name)
+		}
+		gcs := &engine.GCSStorage{
+			Bucket: b.GCS.Bucket, Prefix: engine.ObjectPrefix(b.GCS.Prefix, repository.Spec.Path),
+			MaxConnections: int(b.GCS.MaxConnections),
+		}
+		// Without a Secret: Google application-default credentials.
+		if secretRef, ok := refs.StorageSecret(storage); ok {
+			data, err := storageSecretKeys(ctx, c, secretRef, storagev1alpha1.GCSServiceAccountJSONKey)
+			if err != nil {
+				return nil, err
+			}
+			gcs.ServiceAccountJSON = data[storagev1alpha1.GCSServiceAccountJSONKey]
+		}
+		acc.Config.GCS = gcs
+	case b.Provider == storagev1alpha1.ProviderAzure:
+		if b.Azure == nil {
+			return nil, fmt.Errorf("BackupStorage %s/%s: provider azure without spec.storage.azure", stNS, storage.Name)
+		}
+		az := &engine.AzureStorage{
+			StorageAccount: b.Azure.StorageAccount, Container: b.Azure.Container,
+			Prefix:        engine.ObjectPrefix(b.Azure.Prefix, repository.Spec.Path),
+			StorageDomain: b.Azure.StorageDomain, MaxConnections: int(b.Azure.MaxConnections),
+		}
+		if secretRef, ok := refs.StorageSecret(storage); ok {
+			data, err := storageSecretKeys(ctx, c, secretRef, storagev1alpha1.AzureAccountKeyKey)
+			if err != nil {
+				return nil, err
+			}
+			az.AccountKey = string(data[storagev1alpha1.AzureAccountKeyKey])
+		} else {
+			// Workload identity, as its webhook injects it into the pod.
+			az.TenantID = os.Getenv(envAzureTenantID)
+			az.ClientID = os.Getenv(envAzureClientID)
+			az.FederatedTokenFile = os.Getenv(envAzureFederatedTokenFile)
+		}
+		acc.Config.Azure = az
 	default:
 		return nil, fmt.Errorf("BackupStorage %s/%s: unsupported provider %q", stNS, storage.Name, b.Provider)
 	}
 	return acc, nil
+}
+
+// The variables the Azure workload identity webhook injects into pods
+// whose service account is annotated with a client ID.
+const (
+	envAzureTenantID           = "AZURE_TENANT_ID"
+	envAzureClientID           = "AZURE_CLIENT_ID"
+	envAzureFederatedTokenFile = "AZURE_FEDERATED_TOKEN_FILE"
+)
+
+// storageSecretKeys reads a BackupStorage's credentials Secret; each of
+// keys must be present and non-empty.
+func storageSecretKeys(ctx context.Context, c Clients, ref refs.Ref, keys ...string) (map[string][]byte, error) {
+	sec, _, err := getSecret(ctx, c, ref.Namespace, ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if len(sec.Data[k]) == 0 {
+			return nil, fmt.Errorf("%w: Secret %s has no key %q", ErrMissingSecretKey, ref, k)
+		}
+	}
+	return sec.Data, nil
 }
 
 // RestoreInputs is everything the restore of one component reads from the API.

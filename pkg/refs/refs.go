@@ -106,12 +106,25 @@ func EncryptionSecret(rs *corev1alpha1.RestoreSession, repo *storagev1alpha1.Rep
 }
 
 // StorageSecret is the credentials Secret of a BackupStorage, always in the
-// BackupStorage's own namespace.
+// BackupStorage's own namespace: the secretName of the block its provider
+// names (admission allows no other block). None when that block names no
+// Secret: the executor then uses ambient credentials (s3: none; gcs:
+// application-default credentials; azure: workload identity).
 func StorageSecret(bs *storagev1alpha1.BackupStorage) (Ref, bool) {
-	if s3 := bs.Spec.Storage.S3; s3 != nil && s3.SecretName != "" {
-		return Ref{bs.Namespace, s3.SecretName}, true
+	st := bs.Spec.Storage
+	var name string
+	switch {
+	case st.S3 != nil && (st.Provider == storagev1alpha1.ProviderS3 || st.Provider == ""):
+		name = st.S3.SecretName
+	case st.GCS != nil && (st.Provider == storagev1alpha1.ProviderGCS || st.Provider == ""):
+		name = st.GCS.SecretName
+	case st.Azure != nil && (st.Provider == storagev1alpha1.ProviderAzure || st.Provider == ""):
+		name = st.Azure.SecretName
 	}
-	return Ref{}, false
+	if name == "" {
+		return Ref{}, false
+	}
+	return Ref{bs.Namespace, name}, true
 }
 
 // HookTemplate is the HookTemplate a hook runs; its namespace defaults to

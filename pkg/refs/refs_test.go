@@ -335,6 +335,40 @@ func TestResolveStorageRefusesRepositoryNamespace(t *testing.T) {
 	}
 }
 
+func TestStorageSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		storage storagev1alpha1.Backend
+		want    *Ref
+	}{
+		{name: "local has none", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderLocal, Local: &storagev1alpha1.LocalSpec{MountPath: "/kopia"}}},
+		{name: "s3", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{SecretName: "s3-creds"}},
+			want: &Ref{"infra", "s3-creds"}},
+		{name: "s3 without secretName", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{}}},
+		{name: "gcs", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderGCS, GCS: &storagev1alpha1.GCSSpec{SecretName: "gcs-secret"}},
+			want: &Ref{"infra", "gcs-secret"}},
+		{name: "gcs without secretName: application-default credentials", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderGCS, GCS: &storagev1alpha1.GCSSpec{Bucket: "b"}}},
+		{name: "azure", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderAzure, Azure: &storagev1alpha1.AzureSpec{SecretName: "azure-secret"}},
+			want: &Ref{"infra", "azure-secret"}},
+		{name: "azure without secretName: workload identity", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderAzure, Azure: &storagev1alpha1.AzureSpec{}}},
+		{name: "the provider's block, not another one", storage: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderAzure,
+			S3: &storagev1alpha1.S3Spec{SecretName: "s3-creds"}, Azure: &storagev1alpha1.AzureSpec{SecretName: "azure-secret"}},
+			want: &Ref{"infra", "azure-secret"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := &storagev1alpha1.BackupStorage{ObjectMeta: metav1.ObjectMeta{Namespace: "infra", Name: "store"}, Spec: storagev1alpha1.BackupStorageSpec{Storage: tc.storage}}
+			ref, ok := StorageSecret(bs)
+			var got *Ref
+			if ok {
+				got = &ref
+			}
+			if !sameRef(got, tc.want) {
+				t.Errorf("StorageSecret() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestHookTemplate(t *testing.T) {
 	for _, tc := range []struct {
 		rsNamespace, template string

@@ -94,6 +94,66 @@ func TestRestoreJobRestoresFromS3(t *testing.T) {
 	})
 }
 
+// TestRestoreJobRestoresFromGCS: a gcs BackupStorage on fake-gcs-server,
+// with a KubeStash-style prefix and the service account key Secret (the
+// emulator accepts any key; the Job must still read it, so its Role names
+// the Secret).
+func TestRestoreJobRestoresFromGCS(t *testing.T) {
+	gcs := framework.StartFakeGCS(t)
+	const bucket = "restore-e2e"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	gcs.MakeBucket(ctx, t, bucket)
+	runRestoreJob(t, storageCase{
+		backend: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderGCS,
+			GCS: &storagev1alpha1.GCSSpec{
+				Bucket: bucket, Prefix: "/backup/cluster-1", SecretName: "gcs-secret", MaxConnections: 4,
+			},
+		},
+		secret: &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "gcs-secret"},
+			StringData: map[string]string{storagev1alpha1.GCSServiceAccountJSONKey: framework.FakeServiceAccountKey(t), "GOOGLE_PROJECT_ID": "restore-e2e"},
+		},
+		env: []corev1.EnvVar{{Name: "STORAGE_EMULATOR_HOST", Value: gcs.URL}},
+		check: func(t *testing.T) {
+			if n := gcs.CountObjects(ctx, t, bucket, "backup/cluster-1/demo/app/"); n == 0 {
+				t.Fatalf("no kopia repository under gs://%s/backup/cluster-1/demo/app/ after the snapshot", bucket)
+			}
+		},
+	})
+}
+
+// TestRestoreJobRestoresFromAzure: an azure BackupStorage on Azurite over
+// HTTPS, reached through spec.storage.azure.storageDomain, with the account
+// key from the BackupStorage's Secret.
+func TestRestoreJobRestoresFromAzure(t *testing.T) {
+	az := framework.StartAzurite(t)
+	const container = "restore-e2e"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	az.MakeContainer(ctx, t, container)
+	runRestoreJob(t, storageCase{
+		backend: storagev1alpha1.Backend{
+			Provider: storagev1alpha1.ProviderAzure,
+			Azure: &storagev1alpha1.AzureSpec{
+				StorageAccount: framework.AzuriteAccount, Container: container, Prefix: "/backup/cluster-1",
+				SecretName: "azure-secret", MaxConnections: 4, StorageDomain: az.StorageDomain,
+			},
+		},
+		secret: &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "azure-secret"},
+			StringData: map[string]string{storagev1alpha1.AzureAccountKeyKey: framework.AzuriteAccountKey},
+		},
+		env: []corev1.EnvVar{{Name: "SSL_CERT_FILE", Value: az.CertFile}},
+		check: func(t *testing.T) {
+			if n := az.CountBlobs(ctx, t, container, "backup/cluster-1/demo/app/"); n == 0 {
+				t.Fatalf("no kopia repository under %s/backup/cluster-1/demo/app/ after the snapshot", container)
+			}
+		},
+	})
+}
+
 // storageCase is the BackupStorage a restore Job test uses.
 type storageCase struct {
 	backend storagev1alpha1.Backend
@@ -101,6 +161,9 @@ type storageCase struct {
 	secret *corev1.Secret
 	// seedArgs are extra arguments of the seeding snapshot subcommand.
 	seedArgs []string
+	// env is added to the seeding command's and the Job container's
+	// environment (an emulator's address, the certificate to trust).
+	env []corev1.EnvVar
 	// check runs after seeding: the repository is where the storage says.
 	check func(t *testing.T)
 }
@@ -172,7 +235,11 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	// directory and records the Snapshot object.
 	src := filepath.Join(t.TempDir(), "src")
 	framework.WriteEdgeCaseTree(t, src, 48<<20)
-	framework.RunCommand(t, nil, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
+	var seedEnv []string
+	for _, e := range sc.env {
+		seedEnv = append(seedEnv, e.Name+"="+e.Value)
+	}
+	framework.RunCommand(t, seedEnv, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
 		"--repository", repoName, "--name", snapshotName,
 		"--component", component + "=" + src + ":" + hostPath}, sc.seedArgs...)...)
 	snap, err := rc.StorageV1alpha1().Snapshots(ns).Get(ctx, snapshotName, metav1.GetOptions{})
@@ -272,7 +339,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 						// A short interval and one file at a time make several
 						// progress writes while the 48 MiB file restores.
 						Args: []string{"restore", "--progress-interval=50ms", "--" + invocation.ParamParallel + "=1", "-v=2"},
-						Env: []corev1.EnvVar{
+						Env: append([]corev1.EnvVar{
 							{Name: invocation.EnvNamespace, Value: ns},
 							{Name: invocation.EnvRestoreSession, Value: sessionName},
 							{Name: invocation.EnvComponent, Value: component},
@@ -280,7 +347,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 							{Name: invocation.EnvTaskName, Value: "logical-backup-restore"},
 							{Name: invocation.EnvScratchDir, Value: invocation.ScratchDir},
 							{Name: invocation.EnvTargetMountPaths, Value: hostPath},
-						},
+						}, sc.env...),
 						VolumeMounts: mounts,
 					}},
 					Volumes: volumes,

@@ -1,6 +1,7 @@
 // Package executor tests the restore executor against real peers: snapshots
 // written by the kopia CLI v0.21.1 (filesystem and, through versitygw, S3
-// repositories) restore byte for byte through pkg/engine, and the
+// repositories) restore byte for byte through pkg/engine, so do snapshots
+// the engine writes to GCS (fake-gcs-server) and Azure (Azurite), and the
 // restore-executor binary runs as a Job on the local cluster, restores into
 // a PVC and reports its component's progress in the RestoreSession.
 //

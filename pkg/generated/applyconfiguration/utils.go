@@ -122,6 +122,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.TaskReferenceApplyConfiguration{}
 
 		// Group=storage.kubestash.com, Version=v1alpha1
+	case storagev1alpha1.SchemeGroupVersion.WithKind("AzureSpec"):
+		return &applyconfigurationstoragev1alpha1.AzureSpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Backend"):
 		return &applyconfigurationstoragev1alpha1.BackendApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("BackupStorage"):
@@ -132,6 +134,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationstoragev1alpha1.BackupStorageStatusApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Component"):
 		return &applyconfigurationstoragev1alpha1.ComponentApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("GCSSpec"):
+		return &applyconfigurationstoragev1alpha1.GCSSpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("KopiaStats"):
 		return &applyconfigurationstoragev1alpha1.KopiaStatsApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("LocalSpec"):

@@ -16,8 +16,8 @@ import (
 // +kubebuilder:printcolumn:name="Phase",type="string",JSONPath=".status.phase"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 
-// BackupStorage is a place where repositories are kept: a volume or an S3
-// bucket.
+// BackupStorage is a place where repositories are kept: a volume, an S3 or
+// GCS bucket or an Azure blob container.
 type BackupStorage struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -51,19 +51,24 @@ type BackupStorageSpec struct {
 }
 
 // StorageProvider is a kind of storage backend.
-// +kubebuilder:validation:Enum=local;s3
+// +kubebuilder:validation:Enum=local;s3;gcs;azure
 type StorageProvider string
 
 const (
 	ProviderLocal StorageProvider = "local"
 	ProviderS3    StorageProvider = "s3"
+	ProviderGCS   StorageProvider = "gcs"
+	ProviderAzure StorageProvider = "azure"
 )
 
-// Backend is one storage backend; the field named by Provider must be set.
-// +kubebuilder:validation:XValidation:rule="self.provider != 'local' || (has(self.local) && !has(self.s3))",message="spec.storage.local is required, and spec.storage.s3 not allowed, when spec.storage.provider is local"
-// +kubebuilder:validation:XValidation:rule="self.provider != 's3' || (has(self.s3) && !has(self.local))",message="spec.storage.s3 is required, and spec.storage.local not allowed, when spec.storage.provider is s3"
+// Backend is one storage backend; the field named by Provider must be set
+// and no other.
+// +kubebuilder:validation:XValidation:rule="self.provider != 'local' || (has(self.local) && !has(self.s3) && !has(self.gcs) && !has(self.azure))",message="spec.storage.local is required, and spec.storage.s3, gcs and azure not allowed, when spec.storage.provider is local"
+// +kubebuilder:validation:XValidation:rule="self.provider != 's3' || (has(self.s3) && !has(self.local) && !has(self.gcs) && !has(self.azure))",message="spec.storage.s3 is required, and spec.storage.local, gcs and azure not allowed, when spec.storage.provider is s3"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'gcs' || (has(self.gcs) && !has(self.local) && !has(self.s3) && !has(self.azure))",message="spec.storage.gcs is required, and spec.storage.local, s3 and azure not allowed, when spec.storage.provider is gcs"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'azure' || (has(self.azure) && !has(self.local) && !has(self.s3) && !has(self.gcs))",message="spec.storage.azure is required, and spec.storage.local, s3 and gcs not allowed, when spec.storage.provider is azure"
 type Backend struct {
-	// Provider of the storage: local or s3.
+	// Provider of the storage: local, s3, gcs or azure.
 	// +required
 	Provider StorageProvider `json:"provider"`
 	// Local is a volume mounted into the restore Jobs.
@@ -72,6 +77,12 @@ type Backend struct {
 	// S3 is an S3-compatible bucket.
 	// +optional
 	S3 *S3Spec `json:"s3,omitempty"`
+	// GCS is a Google Cloud Storage bucket.
+	// +optional
+	GCS *GCSSpec `json:"gcs,omitempty"`
+	// Azure is an Azure Blob Storage container.
+	// +optional
+	Azure *AzureSpec `json:"azure,omitempty"`
 }
 
 // LocalSpec is a volume that holds the repositories, mounted at MountPath.
@@ -123,6 +134,73 @@ type S3Spec struct {
 	InsecureTLS bool `json:"insecureTLS,omitempty"`
 }
 
+// GCSSpec is a Google Cloud Storage bucket.
+type GCSSpec struct {
+	// Bucket name.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=222
+	// +required
+	Bucket string `json:"bucket"`
+
+	// Prefix inside the bucket under which repositories live.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+
+	// SecretName is a Secret in the BackupStorage's namespace with the key
+	// GOOGLE_SERVICE_ACCOUNT_JSON_KEY, a service account's JSON key
+	// (GOOGLE_PROJECT_ID may be present and is not needed). Without it the
+	// executor uses Google application-default credentials (e.g. GKE
+	// workload identity).
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// MaxConnections bounds the concurrent requests to the bucket (reads
+	// and writes each); 0 means no bound.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxConnections int64 `json:"maxConnections,omitempty"`
+}
+
+// AzureSpec is an Azure Blob Storage container.
+type AzureSpec struct {
+	// StorageAccount is the storage account's name.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	StorageAccount string `json:"storageAccount"`
+
+	// Container name.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	Container string `json:"container"`
+
+	// Prefix inside the container under which repositories live.
+	// +optional
+	Prefix string `json:"prefix,omitempty"`
+
+	// SecretName is a Secret in the BackupStorage's namespace with the key
+	// AZURE_ACCOUNT_KEY, the storage account's access key. Without it the
+	// executor uses Azure workload identity: the AZURE_TENANT_ID,
+	// AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE variables the
+	// workload identity webhook injects into the restore Job's pod.
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+
+	// MaxConnections bounds the concurrent requests to the container (reads
+	// and writes each); 0 means no bound.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MaxConnections int64 `json:"maxConnections,omitempty"`
+
+	// StorageDomain is the blob service's domain; the account's endpoint is
+	// https://<storageAccount>.<storageDomain>/. Default
+	// blob.core.windows.net; set it for sovereign clouds (e.g.
+	// blob.core.chinacloudapi.cn) and Azure Stack. An extension of this
+	// project: KubeStash's AzureSpec has no such field.
+	// +kubebuilder:validation:XValidation:rule="!self.contains('://') && !self.startsWith('/')",message="spec.storage.azure.storageDomain is a domain such as blob.core.chinacloudapi.cn, without scheme"
+	// +optional
+	StorageDomain string `json:"storageDomain,omitempty"`
+}
+
 // BackupStorageStatus is the observed state of a storage.
 type BackupStorageStatus struct {
 	// Phase is Ready or NotReady.
@@ -150,3 +228,9 @@ const (
 	// S3CACertDataKey holds PEM CA certificates for a private endpoint.
 	S3CACertDataKey = "CA_CERT_DATA"
 )
+
+// Key of the Secret a gcs BackupStorage names in secretName.
+const GCSServiceAccountJSONKey = "GOOGLE_SERVICE_ACCOUNT_JSON_KEY"
+
+// Key of the Secret an azure BackupStorage names in secretName.
+const AzureAccountKeyKey = "AZURE_ACCOUNT_KEY"

@@ -16256,6 +16256,44 @@ var schemaYAML = typed.YAMLObject(`types:
             type:
               map:
                 fields:
+                - name: azure
+                  type:
+                    map:
+                      fields:
+                      - name: container
+                        type:
+                          scalar: string
+                      - name: maxConnections
+                        type:
+                          scalar: numeric
+                      - name: prefix
+                        type:
+                          scalar: string
+                      - name: secretName
+                        type:
+                          scalar: string
+                      - name: storageAccount
+                        type:
+                          scalar: string
+                      - name: storageDomain
+                        type:
+                          scalar: string
+                - name: gcs
+                  type:
+                    map:
+                      fields:
+                      - name: bucket
+                        type:
+                          scalar: string
+                      - name: maxConnections
+                        type:
+                          scalar: numeric
+                      - name: prefix
+                        type:
+                          scalar: string
+                      - name: secretName
+                        type:
+                          scalar: string
                 - name: local
                   type:
                     map:

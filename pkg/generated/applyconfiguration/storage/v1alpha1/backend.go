@@ -25,14 +25,19 @@ import (
 // BackendApplyConfiguration represents a declarative configuration of the Backend type for use
 // with apply.
 //
-// Backend is one storage backend; the field named by Provider must be set.
+// Backend is one storage backend; the field named by Provider must be set
+// and no other.
 type BackendApplyConfiguration struct {
-	// Provider of the storage: local or s3.
+	// Provider of the storage: local, s3, gcs or azure.
 	Provider *storagev1alpha1.StorageProvider `json:"provider,omitempty"`
 	// Local is a volume mounted into the restore Jobs.
 	Local *LocalSpecApplyConfiguration `json:"local,omitempty"`
 	// S3 is an S3-compatible bucket.
 	S3 *S3SpecApplyConfiguration `json:"s3,omitempty"`
+	// GCS is a Google Cloud Storage bucket.
+	GCS *GCSSpecApplyConfiguration `json:"gcs,omitempty"`
+	// Azure is an Azure Blob Storage container.
+	Azure *AzureSpecApplyConfiguration `json:"azure,omitempty"`
 }
 
 // BackendApplyConfiguration constructs a declarative configuration of the Backend type for use with
@@ -62,5 +67,21 @@ func (b *BackendApplyConfiguration) WithLocal(value *LocalSpecApplyConfiguration
 // If called multiple times, the S3 field is set to the value of the last call.
 func (b *BackendApplyConfiguration) WithS3(value *S3SpecApplyConfiguration) *BackendApplyConfiguration {
 	b.S3 = value
+	return b
+}
+
+// WithGCS sets the GCS field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the GCS field is set to the value of the last call.
+func (b *BackendApplyConfiguration) WithGCS(value *GCSSpecApplyConfiguration) *BackendApplyConfiguration {
+	b.GCS = value
+	return b
+}
+
+// WithAzure sets the Azure field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Azure field is set to the value of the last call.
+func (b *BackendApplyConfiguration) WithAzure(value *AzureSpecApplyConfiguration) *BackendApplyConfiguration {
+	b.Azure = value
 	return b
 }

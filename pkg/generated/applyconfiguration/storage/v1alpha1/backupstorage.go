@@ -30,8 +30,8 @@ import (
 // BackupStorageApplyConfiguration represents a declarative configuration of the BackupStorage type for use
 // with apply.
 //
-// BackupStorage is a place where repositories are kept: a volume or an S3
-// bucket.
+// BackupStorage is a place where repositories are kept: a volume, an S3 or
+// GCS bucket or an Azure blob container.
 type BackupStorageApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration    `json:""`
 	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
