@@ -66,8 +66,8 @@ func TestKubeStashDocs(t *testing.T) {
 	// The project installs its ValidatingAdmissionPolicy with the CRDs;
 	// users meet both. (The tenancy tests apply it too; applying is
 	// idempotent.)
-	if out, err := kubectlOut("apply", "-k", filepath.Join(root, "artifacts", "admission")); err != nil {
-		t.Fatalf("installing the admission policy: %v\n%s", err, out)
+	if _, err := framework.Kubectl(c.KubeconfigPath(), "", "apply", "-k", filepath.Join(root, "artifacts", "admission")); err != nil {
+		t.Fatalf("installing the admission policy: %v", err)
 	}
 
 	fixtures, err := filepath.Glob(filepath.Join(kubestashDocsDir, "*", "*.yaml"))
