@@ -60,6 +60,11 @@ func (c *Controller) ensureExecutor(ctx context.Context, s *restoreState) (bool,
 	}
 
 	serviceAccount, ownSA := executorServiceAccount(s.rs)
+	if sa := storageServiceAccount(s.storage); ownSA && sa != "" {
+		// The storage's own account (for example one bound to a cloud
+		// identity), under the RestoreSession's: its user grants it.
+		serviceAccount, ownSA = sa, false
+	}
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	for _, comp := range s.components {
 		job, err := buildJob(s, comp, serviceAccount, *c.opts.ExecutorBackoffLimit, pss)

@@ -116,6 +116,13 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 		EnableServiceLinks:            jt.Spec.EnableServiceLinks,
 		TopologySpreadConstraints:     jt.Spec.TopologySpreadConstraints,
 	}
+	podMeta := metav1.ObjectMeta{
+		Labels:      merged(jt.Metadata.Labels, labels),
+		Annotations: merged(jt.Metadata.Annotations, annotations),
+	}
+	if rt := storageRuntimeSettings(s.storage); rt != nil {
+		fillPodDefaults(&podMeta, &podSpec, rt.Pod)
+	}
 	// The task containers run as root where Pod Security allows it, to
 	// restore file owners; the user's init containers as they are.
 	pss.applySecurityDefaults(&podSpec, func(name string) bool { return taskContainers[name] })
@@ -145,11 +152,8 @@ func buildJob(s *restoreState, component, serviceAccount string, backoffLimit in
 				},
 			}},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{
-					Labels:      merged(jt.Metadata.Labels, labels),
-					Annotations: merged(jt.Metadata.Annotations, annotations),
-				},
-				Spec: podSpec,
+				ObjectMeta: podMeta,
+				Spec:       podSpec,
 			},
 		},
 	}
@@ -183,7 +187,13 @@ func taskContainer(s *restoreState, t resolvedTask, index int, component string,
 	}
 	args = append(args, jt.Spec.Args...)
 
+	// The storage's and the Function's runtime settings are defaults under
+	// the RestoreSession's (see defaultsettings.go).
+	defaults := containerDefaults(s.storage, t.function)
 	env := invocationEnv(s, t, component)
+	if defaults != nil {
+		env = append(env, defaults.Env...)
+	}
 	env = append(env, fn.Env...)
 	env = append(env, t.ref.Variables...)
 	env = append(env, jt.Spec.Env...)
@@ -210,6 +220,7 @@ func taskContainer(s *restoreState, t resolvedTask, index int, component string,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	ctr.Env = env
+	fillContainerDefaults(&ctr, defaults, rs.Spec.Addon.ContainerRuntimeSettings)
 	applyContainerRuntimeSettings(&ctr, rs.Spec.Addon.ContainerRuntimeSettings)
 	return ctr, nil
 }

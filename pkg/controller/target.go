@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/refs"
 	"github.com/restore-controller/restore/pkg/status"
@@ -21,6 +23,18 @@ const (
 	kindDaemonSet   = "DaemonSet"
 	kindPVC         = "PersistentVolumeClaim"
 )
+
+// targetGroup is the API group of a target as the controller reads it:
+// like KubeStash, it takes a StatefulSet, Deployment or DaemonSet with an
+// empty apiGroup as one of group apps (the schema accepts both spellings).
+// Every reader of a target's group goes through here, so both spellings
+// name the same object.
+func targetGroup(t *common.TypedObjectReference) string {
+	if t.APIGroup == "" && (t.Kind == kindStatefulSet || t.Kind == kindDeployment || t.Kind == kindDaemonSet) {
+		return appsv1.GroupName
+	}
+	return t.APIGroup
+}
 
 // supportedTarget reports whether the controller can look a target up and
 // restore into its volumes.
@@ -54,19 +68,20 @@ func (c *Controller) findTarget(ctx context.Context, s *restoreState) (bool, err
 	}
 	st := s.status()
 	ns := refs.TargetNamespace(s.rs)
+	group := targetGroup(t)
 	var err error
 	switch {
-	case t.APIGroup == "apps" && t.Kind == kindStatefulSet:
+	case group == "apps" && t.Kind == kindStatefulSet:
 		s.statefulSet, err = c.kubeClient.AppsV1().StatefulSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "apps" && t.Kind == kindDeployment:
+	case group == "apps" && t.Kind == kindDeployment:
 		_, err = c.kubeClient.AppsV1().Deployments(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "apps" && t.Kind == kindDaemonSet:
+	case group == "apps" && t.Kind == kindDaemonSet:
 		_, err = c.kubeClient.AppsV1().DaemonSets(ns).Get(ctx, t.Name, metav1.GetOptions{})
-	case t.APIGroup == "" && t.Kind == kindPVC:
+	case group == "" && t.Kind == kindPVC:
 		_, err = c.kubeClient.CoreV1().PersistentVolumeClaims(ns).Get(ctx, t.Name, metav1.GetOptions{})
 	default:
 		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability,
-			fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup))
+			fmt.Sprintf(messageTargetUnsupported, t.Kind, group))
 		st.TargetFound = ptr.To(false)
 		return false, nil
 	}
