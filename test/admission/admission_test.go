@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/restore-controller/restore/test/cluster"
 	"github.com/restore-controller/restore/test/framework"
@@ -296,8 +298,10 @@ kind: Snapshot
 metadata: {name: snap, namespace: %s, labels: {kubestash.com/repo-name: repo}}
 spec: {repository: repo, appRef: {apiGroup: apps, kind: StatefulSet, name: db, namespace: %s}}
 `, ns, ns)},
-		{name: "snapshot needs a repository", doc: fmt.Sprintf("apiVersion: storage.kubestash.com/v1alpha1\nkind: Snapshot\nmetadata: {name: snap2, namespace: %s}\nspec: {}\n", ns),
-			want: []string{"spec.repository", "Required value"}},
+		// KubeStash's schema lets a Snapshot omit its Repository (its
+		// VolumeSnapshotter Snapshots do); the controller refuses to
+		// restore one.
+		{name: "snapshot without a repository", doc: fmt.Sprintf("apiVersion: storage.kubestash.com/v1alpha1\nkind: Snapshot\nmetadata: {name: snap2, namespace: %s}\nspec: {}\n", ns)},
 	})
 }
 
@@ -331,4 +335,82 @@ spec:
 		{name: "function needs an image", doc: "apiVersion: addons.kubestash.com/v1alpha1\nkind: Function\nmetadata: {name: noimage}\nspec: {args: [x]}\n",
 			want: []string{"spec.image", "Required value"}},
 	})
+}
+
+// The claim templates of a RestoreSession keep their metadata: the API
+// server would prune metadata.name (and with it the claim's name) were the
+// embedded ObjectMeta schema'd as a bare object. Target claim templates and
+// the ephemeral claim template of an addon volume are both read back as
+// written.
+func TestClaimTemplateMetadataKept(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	doc := restoreSession("claim-metadata",
+		"target: {apiGroup: apps, kind: StatefulSet, name: db}",
+		"addon:",
+		"  name: workload-addon",
+		"  tasks:",
+		"  - name: logical-backup-restore",
+		"    targetVolumes:",
+		"      volumeClaimTemplates:",
+		"      - metadata:",
+		"          name: data-${POD_ORDINAL}",
+		"          labels: {tier: db}",
+		"          annotations: {note: kept}",
+		"        spec:",
+		"          accessModes: [ReadWriteOnce]",
+		"          resources: {requests: {storage: 1Gi}}",
+		"    addonVolumes:",
+		"    - name: scratch",
+		"      source:",
+		"        volumeClaimTemplate:",
+		"          metadata:",
+		"            name: scratch-claim",
+		"            labels: {purpose: scratch}",
+		"          spec:",
+		"            accessModes: [ReadWriteOnce]",
+		"            resources: {requests: {storage: 1Gi}}",
+	)
+	// restoreSession writes a default addon; this one replaces it.
+	doc = strings.Replace(doc, "  addon:\n    name: workload-addon\n    tasks:\n    - name: logical-backup-restore\n", "", 1)
+	// Strict field validation: a pruned field would be an error here.
+	if _, err := a.Create(ctx, doc); err != nil {
+		t.Fatalf("creating: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Delete(ctx, doc) })
+
+	dyn, err := dynamic.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dyn.Resource(schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "restoresessions"}).
+		Namespace(ns).Get(ctx, "claim-metadata", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, _, _ := unstructured.NestedSlice(got.Object, "spec", "addon", "tasks")
+	if len(tasks) != 1 {
+		t.Fatalf("spec.addon.tasks = %v", tasks)
+	}
+	task := tasks[0].(map[string]any)
+	templates, _, _ := unstructured.NestedSlice(task, "targetVolumes", "volumeClaimTemplates")
+	if len(templates) != 1 {
+		t.Fatalf("volumeClaimTemplates = %v", templates)
+	}
+	tpl := templates[0].(map[string]any)
+	for path, want := range map[string]string{"name": "data-${POD_ORDINAL}", "labels.tier": "db", "annotations.note": "kept"} {
+		if v, _, _ := unstructured.NestedString(tpl, append([]string{"metadata"}, strings.Split(path, ".")...)...); v != want {
+			t.Errorf("volumeClaimTemplates[0].metadata.%s = %q, want %q", path, v, want)
+		}
+	}
+	volumes, _, _ := unstructured.NestedSlice(task, "addonVolumes")
+	if len(volumes) != 1 {
+		t.Fatalf("addonVolumes = %v", volumes)
+	}
+	vol := volumes[0].(map[string]any)
+	for path, want := range map[string]string{"name": "scratch-claim", "labels.purpose": "scratch"} {
+		if v, _, _ := unstructured.NestedString(vol, append([]string{"source", "volumeClaimTemplate", "metadata"}, strings.Split(path, ".")...)...); v != want {
+			t.Errorf("addonVolumes[0].source.volumeClaimTemplate.metadata.%s = %q, want %q", path, v, want)
+		}
+	}
 }
