@@ -32,7 +32,7 @@ kube::codegen::gen_helpers \
 # crd-descriptions then drops the descriptions inside embedded Kubernetes
 # types, which would otherwise make the RestoreSession CRD 1.7 MB.
 rm -rf "$root/artifacts/crds"
-go tool controller-gen crd:crdVersions=v1 \
+go tool controller-gen crd:crdVersions=v1,generateEmbeddedObjectMeta=true,allowDangerousTypes=true \
   paths="./pkg/apis/..." \
   output:crd:artifacts:config="$root/artifacts/crds"
 go run ./hack/crd-descriptions "$root/artifacts/crds"

@@ -31,7 +31,7 @@ func targetKey(t *common.TypedObjectReference, defaultNamespace string) string {
 	if ns == "" {
 		ns = defaultNamespace
 	}
-	return strings.Join([]string{"Target", t.APIGroup, t.Kind, ns, t.Name}, "/")
+	return strings.Join([]string{"Target", refs.TargetGroup(t), t.Kind, ns, t.Name}, "/")
 }
 
 func dependencyIndexFunc(obj any) ([]string, error) {
@@ -45,9 +45,12 @@ func dependencyIndexFunc(obj any) ([]string, error) {
 	if ds.Repository != "" {
 		keys = append(keys, dependencyKey("Repository", ns, ds.Repository))
 	}
-	if ds.Snapshot == corev1alpha1.SnapshotLatest {
+	switch {
+	case ds.Snapshot == "":
+		// No data source: nothing to wait for (validation refuses it).
+	case ds.Snapshot == corev1alpha1.SnapshotLatest:
 		keys = append(keys, dependencyKey("SnapshotOfRepository", ns, ds.Repository))
-	} else {
+	default:
 		keys = append(keys, dependencyKey("Snapshot", ns, ds.Snapshot))
 	}
 	if rs.Spec.Target != nil {

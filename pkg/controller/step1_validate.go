@@ -87,8 +87,15 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 			fmt.Sprintf("must be the RestoreSession's namespace %q: restore Jobs can mount only volumes of their own namespace", rs.Namespace)))
 	}
 
-	if t := rs.Spec.Target; t != nil && !supportedTarget(t.APIGroup, t.Kind) {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "target", "kind"), t.Kind, fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup)))
+	if t := rs.Spec.Target; t != nil && !supportedTarget(refs.TargetGroup(t), t.Kind) {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "target", "kind"), t.Kind, fmt.Sprintf(messageTargetUnsupported, t.Kind, refs.TargetGroup(t))))
+	}
+
+	// The schema lets spec.dataSource be absent, as KubeStash's does (its
+	// docs show cluster-resource restores without one). Without it there
+	// is no Snapshot to restore and nothing else to resolve against.
+	if !hasDataSource(rs) {
+		return append(errs, field.Required(field.NewPath("spec", "dataSource"), messageNoDataSource)), nil, nil
 	}
 
 	res, err := c.resolver().Resolve(ctx, rs, "")
@@ -128,12 +135,27 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 	return errs, deps, nil
 }
 
+const messageNoDataSource = "names the Repository and Snapshot to restore from; a RestoreSession without one has nothing to restore"
+
+// hasDataSource reports whether the RestoreSession names data to restore.
+// spec.dataSource.snapshot is required inside a data source, so an empty
+// one means the data source is absent.
+func hasDataSource(rs *corev1alpha1.RestoreSession) bool {
+	return rs.Spec.DataSource.Snapshot != ""
+}
+
 // checkSnapshot checks that the Snapshot agrees with the data source and
 // holds restorable components.
 func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSource, snapPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	name := snap.Namespace + "/" + snap.Name
-	if ds.Repository != "" && snap.Spec.Repository != ds.Repository {
+	if snap.Spec.Repository == "" {
+		// KubeStash's schema lets a Snapshot omit its Repository (its
+		// VolumeSnapshotter Snapshots do); the executor finds the data
+		// through it.
+		errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
+			fmt.Sprintf("Snapshot %s has no spec.repository: the Repository that holds its data is unknown", name)))
+	} else if ds.Repository != "" && snap.Spec.Repository != ds.Repository {
 		errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
 			fmt.Sprintf("Snapshot %s belongs to Repository %q, not to spec.dataSource.repository %q", name, snap.Spec.Repository, ds.Repository)))
 	}
@@ -158,15 +180,44 @@ func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSo
 	}
 	for _, comp := range selectedComponents(snap, ds.Components) {
 		c := snap.Status.Components[comp]
-		if c.Driver != "" && c.Driver != storagev1alpha1.DriverKopia {
+		if d := componentDriver(c); d != storagev1alpha1.DriverKopia {
 			errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
-				fmt.Sprintf("component %q of Snapshot %s was backed up with driver %s: only %s snapshots can be restored", comp, name, c.Driver, storagev1alpha1.DriverKopia)))
+				fmt.Sprintf("component %q of Snapshot %s was backed up with driver %s: only %s snapshots can be restored", comp, name, d, storagev1alpha1.DriverKopia)))
 		} else if len(c.KopiaStats) == 0 {
 			errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
 				fmt.Sprintf("component %q of Snapshot %s has no kopiaStats: nothing to restore", comp, name)))
 		}
 	}
 	return errs
+}
+
+// componentDriver is the driver that stored a component: the one it names,
+// or, for a component that names none, the one whose statistics it
+// carries. A component with neither is taken as Kopia, this project's own
+// format (its kopiaStats are checked then).
+func componentDriver(c storagev1alpha1.Component) storagev1alpha1.Driver {
+	switch {
+	case c.Driver != "":
+		return c.Driver
+	case len(c.KopiaStats) > 0:
+		return storagev1alpha1.DriverKopia
+	case len(c.ResticStats) > 0:
+		return storagev1alpha1.DriverRestic
+	case len(c.VolumeSnapshotterStats) > 0:
+		return storagev1alpha1.DriverVolumeSnapshotter
+	case c.WalGStats != nil:
+		return storagev1alpha1.DriverWalG
+	case c.MedusaStats != nil:
+		return storagev1alpha1.DriverMedusa
+	case len(c.SolrStats) > 0:
+		return storagev1alpha1.DriverSolr
+	case len(c.ClickHouseStats) > 0:
+		return storagev1alpha1.DriverClickHouseBackup
+	case len(c.Neo4jStats) > 0:
+		return storagev1alpha1.DriverNeo4jAdmin
+	default:
+		return storagev1alpha1.DriverKopia
+	}
 }
 
 // resolveAddon checks the Addon, its restore tasks, their Functions and the

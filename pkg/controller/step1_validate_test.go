@@ -155,6 +155,56 @@ func TestValidationFails(t *testing.T) {
 			fragments: []string{"spec.dataSource.snapshot", `component "pod-2"`, "driver Restic"},
 		},
 		{
+			name: "VolumeSnapshotter component",
+			setup: func(f *fixture) {
+				snap := newSnapshot(testSnapshot, testStart.Add(-time.Hour), storagev1alpha1.SnapshotSucceeded)
+				c := snap.Status.Components["pod-0"]
+				c.Driver = storagev1alpha1.DriverVolumeSnapshotter
+				c.KopiaStats = nil
+				c.VolumeSnapshotterStats = []storagev1alpha1.VolumeSnapshotterStats{{PVCName: "data-db-0", VolumeSnapshotName: "data-db-0-1700000000"}}
+				snap.Status.Components["pod-0"] = c
+				f.replaceObject(snap)
+			},
+			fragments: []string{"spec.dataSource.snapshot", `component "pod-0"`, "driver VolumeSnapshotter", "only Kopia snapshots"},
+		},
+		{
+			name: "component without a driver carrying resticStats",
+			setup: func(f *fixture) {
+				snap := newSnapshot(testSnapshot, testStart.Add(-time.Hour), storagev1alpha1.SnapshotSucceeded)
+				c := snap.Status.Components["pod-2"]
+				c.Driver = ""
+				c.KopiaStats = nil
+				c.ResticStats = []storagev1alpha1.ResticStats{{Summary: &storagev1alpha1.ResticSummary{ID: "4a3c", HostPath: "/data"}}}
+				snap.Status.Components["pod-2"] = c
+				f.replaceObject(snap)
+			},
+			fragments: []string{"spec.dataSource.snapshot", `component "pod-2"`, "driver Restic"},
+		},
+		{
+			name: "Snapshot without spec.repository",
+			setup: func(f *fixture) {
+				snap := newSnapshot(testSnapshot, testStart.Add(-time.Hour), storagev1alpha1.SnapshotSucceeded)
+				snap.Spec.Repository = ""
+				f.replaceObject(snap)
+				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.Snapshot = testSnapshot })
+			},
+			fragments: []string{"spec.dataSource.snapshot", "has no spec.repository"},
+		},
+		{
+			name: "no spec.dataSource",
+			setup: func(f *fixture) {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource = corev1alpha1.RestoreDataSource{} })
+			},
+			fragments: []string{"spec.dataSource: Required value", "nothing to restore"},
+		},
+		{
+			name: "workload target in another API group",
+			setup: func(f *fixture) {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.Target.APIGroup = "extensions" })
+			},
+			fragments: []string{"spec.target.kind", `"StatefulSet" in API group "extensions" is not supported`},
+		},
+		{
 			name: "no encryption Secret anywhere",
 			setup: func(f *fixture) {
 				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.EncryptionSecret = nil })

@@ -81,7 +81,7 @@ func (c *Controller) readTarget(ctx context.Context, s *restoreState) (*targetWo
 			w = &targetWorkload{}
 		}
 	default:
-		err = fmt.Errorf(messageTargetUnsupported, t.Kind, t.APIGroup)
+		err = fmt.Errorf(messageTargetUnsupported, t.Kind, refs.TargetGroup(t))
 	}
 	s.target, s.targetErr, s.targetRead = w, err, true
 	return w, err
@@ -99,9 +99,10 @@ func (c *Controller) findTarget(ctx context.Context, s *restoreState) (bool, err
 	}
 	st := s.status()
 	ns := refs.TargetNamespace(s.rs)
-	if !supportedTarget(t.APIGroup, t.Kind) {
+	group := refs.TargetGroup(t)
+	if !supportedTarget(group, t.Kind) {
 		s.setCondition(corev1alpha1.TypeRestoreTargetFound, metav1.ConditionFalse, corev1alpha1.ReasonUnableToCheckTargetAvailability,
-			fmt.Sprintf(messageTargetUnsupported, t.Kind, t.APIGroup))
+			fmt.Sprintf(messageTargetUnsupported, t.Kind, group))
 		st.TargetFound = ptr.To(false)
 		return false, nil
 	}

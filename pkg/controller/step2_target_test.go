@@ -123,3 +123,21 @@ func setTarget(rs *corev1alpha1.RestoreSession, target common.TypedObjectReferen
 		}
 	}
 }
+
+// A workload target written without its apiGroup, as KubeStash's docs do,
+// is the same target as with apps: validation passes, it is found, and a
+// BackupConfiguration of it spelled either way is the same target.
+func TestWorkloadTargetWithoutGroup(t *testing.T) {
+	f := newFixture(t)
+	f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.Target.APIGroup = "" })
+	f.start()
+	f.mustSync()
+	rs := f.rs()
+	expectCondition(t, rs, corev1alpha1.TypeValidationPassed, metav1.ConditionTrue, corev1alpha1.ReasonResourceValidationPassed)
+	expectCondition(t, rs, corev1alpha1.TypeRestoreTargetFound, metav1.ConditionTrue, "")
+
+	withoutGroup := &common.TypedObjectReference{Kind: refs.KindStatefulSet, Name: testSTS}
+	if targetKey(withoutGroup, testNS) != targetKey(stsTarget(testSTS), testNS) {
+		t.Errorf("targetKey without group %q differs from targetKey with apps %q", targetKey(withoutGroup, testNS), targetKey(stsTarget(testSTS), testNS))
+	}
+}

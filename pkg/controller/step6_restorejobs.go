@@ -66,6 +66,11 @@ func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bo
 	}
 
 	serviceAccount, ownSA := jobServiceAccount(s.rs)
+	if sa := jobbuild.StorageServiceAccount(s.storage); ownSA && sa != "" {
+		// The storage's own account (for example one bound to a cloud
+		// identity), under the RestoreSession's: its user grants it.
+		serviceAccount, ownSA = sa, false
+	}
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	var claims []jobbuild.TargetClaim
 	for _, comp := range s.components {

@@ -608,3 +608,60 @@ func TestPodSecurityNamespaceUnreadable(t *testing.T) {
 		t.Errorf("RestoreExecutorEnsured set: %+v", c)
 	}
 }
+
+// The storage's runtime settings reach the restore Jobs under the
+// RestoreSession's: the storage's nodeSelector and service account are
+// used where the RestoreSession gives none, its resources lose to the
+// RestoreSession's containerRuntimeSettings.
+func TestJobStorageRuntimeSettings(t *testing.T) {
+	f := newFixture(t)
+	bs := newBackupStorage()
+	bs.Spec.RuntimeSettings = &corev1alpha1.RuntimeSettings{
+		Pod: &corev1alpha1.PodRuntimeSettings{
+			NodeSelector:       map[string]string{"kubernetes.io/hostname": "node-with-backups"},
+			ServiceAccountName: "storage-identity",
+			PodAnnotations:     map[string]string{"storage": "annotated"},
+		},
+		Container: &corev1alpha1.ContainerRuntimeSettings{
+			Resources: memory("1Gi"),
+			Env:       []corev1.EnvVar{{Name: "FROM_STORAGE", Value: "yes"}},
+		},
+	}
+	f.replaceObject(bs)
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.Addon.ContainerRuntimeSettings = &corev1alpha1.ContainerRuntimeSettings{Resources: memory("256Mi")}
+	})
+	f.start().mustSync()
+	for _, w := range f.writes() {
+		if strings.HasPrefix(w, "create serviceaccounts") {
+			t.Errorf("service account created although the storage names one: %s", w)
+		}
+	}
+	jobs := f.jobs()
+	if len(jobs) == 0 {
+		t.Fatal("no Jobs")
+	}
+	for _, job := range jobs {
+		pod := job.Spec.Template
+		ctr := pod.Spec.Containers[0]
+		if pod.Spec.ServiceAccountName != "storage-identity" {
+			t.Errorf("serviceAccountName = %q, want the storage's", pod.Spec.ServiceAccountName)
+		}
+		if pod.Spec.NodeSelector["kubernetes.io/hostname"] != "node-with-backups" {
+			t.Errorf("nodeSelector = %v, want the storage's", pod.Spec.NodeSelector)
+		}
+		if pod.Annotations["storage"] != "annotated" || pod.Annotations[AnnotationComponent] == "" {
+			t.Errorf("pod annotations = %v, want the storage's and the controller's", pod.Annotations)
+		}
+		if !equality.Semantic.DeepEqual(ctr.Resources, *memory("256Mi")) {
+			t.Errorf("resources = %+v, want the RestoreSession's", ctr.Resources)
+		}
+		if envValue(ctr.Env, "FROM_STORAGE") != "yes" {
+			t.Errorf("env lacks the storage's FROM_STORAGE: %+v", ctr.Env)
+		}
+	}
+}
+
+func memory(q string) *corev1.ResourceRequirements {
+	return &corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
+}

@@ -35,6 +35,21 @@ const (
 	KindPersistentVolumeClaim = "PersistentVolumeClaim"
 )
 
+// TargetGroup is the API group of a target as the controller reads it:
+// like KubeStash, it takes a StatefulSet, Deployment or DaemonSet with an
+// empty apiGroup as one of group apps (the schema accepts both spellings).
+// Every reader of a target's group goes through here, so both spellings
+// name the same object.
+func TargetGroup(t *common.TypedObjectReference) string {
+	if t.APIGroup == "" && (t.Kind == KindStatefulSet || t.Kind == KindDeployment || t.Kind == KindDaemonSet) {
+		return appsGroup
+	}
+	return t.APIGroup
+}
+
+// appsGroup is the API group of the workload targets.
+const appsGroup = "apps"
+
 // Ref is a namespaced object's namespace and name.
 type Ref struct {
 	Namespace, Name string

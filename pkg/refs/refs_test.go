@@ -500,3 +500,24 @@ func TestReferenceDefaults(t *testing.T) {
 		t.Errorf("a local storage has no credentials Secret")
 	}
 }
+
+func TestTargetGroup(t *testing.T) {
+	tests := []struct {
+		group, kind string
+		want        string
+	}{
+		{"", KindStatefulSet, "apps"},
+		{"", KindDeployment, "apps"},
+		{"", KindDaemonSet, "apps"},
+		{"apps", KindStatefulSet, "apps"},
+		{"", KindPersistentVolumeClaim, ""},
+		{"extensions", KindDaemonSet, "extensions"},
+		{"", "ReplicaSet", ""},
+	}
+	for _, tt := range tests {
+		got := TargetGroup(&common.TypedObjectReference{APIGroup: tt.group, Kind: tt.kind, Name: "x"})
+		if got != tt.want {
+			t.Errorf("TargetGroup(%q, %q) = %q, want %q", tt.group, tt.kind, got, tt.want)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/restore-controller/restore/test/cluster"
 	"github.com/restore-controller/restore/test/framework"
@@ -129,8 +131,10 @@ func TestRestoreSessionAdmission(t *testing.T) {
 			want: []string{"spec.dataSource.components[1]", "Duplicate value"}},
 		{name: "dataSource namespace must be a DNS label", doc: restoreSession("bad-ds-ns", "dataSource:", "  namespace: Not_A_Namespace", "  repository: repo", "  snapshot: latest"),
 			want: []string{"spec.dataSource.namespace"}},
-		{name: "statefulset target needs apps group", doc: restoreSession("sts-core", "target: {kind: StatefulSet, name: db}"),
-			want: []string{"spec.target.apiGroup must be 'apps'"}},
+		{name: "statefulset target without a group is apps", doc: restoreSession("sts-core", "target: {kind: StatefulSet, name: db}")},
+		{name: "deployment target with an empty group is apps", doc: restoreSession("deploy-empty", "target: {apiGroup: '', kind: Deployment, name: web}")},
+		{name: "daemonset target in another group", doc: restoreSession("ds-ext", "target: {apiGroup: extensions, kind: DaemonSet, name: agent}"),
+			want: []string{"spec.target.apiGroup must be 'apps' (or empty)"}},
 		{name: "statefulset target in apps group", doc: restoreSession("sts-apps", "target: {apiGroup: apps, kind: StatefulSet, name: db}")},
 		{name: "pvc target in core group", doc: restoreSession("pvc-core", "target: {kind: PersistentVolumeClaim, name: data}")},
 		{name: "pvc target not in apps group", doc: restoreSession("pvc-apps", "target: {apiGroup: apps, kind: PersistentVolumeClaim, name: data}"),
@@ -302,8 +306,10 @@ kind: Snapshot
 metadata: {name: snap, namespace: %s, labels: {kubestash.com/repo-name: repo}}
 spec: {repository: repo, appRef: {apiGroup: apps, kind: StatefulSet, name: db, namespace: %s}}
 `, ns, ns)},
-		{name: "snapshot needs a repository", doc: fmt.Sprintf("apiVersion: storage.kubestash.com/v1alpha1\nkind: Snapshot\nmetadata: {name: snap2, namespace: %s}\nspec: {}\n", ns),
-			want: []string{"spec.repository", "Required value"}},
+		// KubeStash's schema lets a Snapshot omit its Repository (its
+		// VolumeSnapshotter Snapshots do); the controller refuses to
+		// restore one.
+		{name: "snapshot without a repository", doc: fmt.Sprintf("apiVersion: storage.kubestash.com/v1alpha1\nkind: Snapshot\nmetadata: {name: snap2, namespace: %s}\nspec: {}\n", ns)},
 	})
 }
 
@@ -337,4 +343,82 @@ spec:
 		{name: "function needs an image", doc: "apiVersion: addons.kubestash.com/v1alpha1\nkind: Function\nmetadata: {name: noimage}\nspec: {args: [x]}\n",
 			want: []string{"spec.image", "Required value"}},
 	})
+}
+
+// The claim templates of a RestoreSession keep their metadata: the API
+// server would prune metadata.name (and with it the claim's name) were the
+// embedded ObjectMeta schema'd as a bare object. Target claim templates and
+// the ephemeral claim template of an addon volume are both read back as
+// written.
+func TestClaimTemplateMetadataKept(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	doc := restoreSession("claim-metadata",
+		"target: {apiGroup: apps, kind: StatefulSet, name: db}",
+		"addon:",
+		"  name: workload-addon",
+		"  tasks:",
+		"  - name: logical-backup-restore",
+		"    targetVolumes:",
+		"      volumeClaimTemplates:",
+		"      - metadata:",
+		"          name: data-${POD_ORDINAL}",
+		"          labels: {tier: db}",
+		"          annotations: {note: kept}",
+		"        spec:",
+		"          accessModes: [ReadWriteOnce]",
+		"          resources: {requests: {storage: 1Gi}}",
+		"    addonVolumes:",
+		"    - name: scratch",
+		"      source:",
+		"        volumeClaimTemplate:",
+		"          metadata:",
+		"            name: scratch-claim",
+		"            labels: {purpose: scratch}",
+		"          spec:",
+		"            accessModes: [ReadWriteOnce]",
+		"            resources: {requests: {storage: 1Gi}}",
+	)
+	// restoreSession writes a default addon; this one replaces it.
+	doc = strings.Replace(doc, "  addon:\n    name: workload-addon\n    tasks:\n    - name: logical-backup-restore\n", "", 1)
+	// Strict field validation: a pruned field would be an error here.
+	if _, err := a.Create(ctx, doc); err != nil {
+		t.Fatalf("creating: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Delete(ctx, doc) })
+
+	dyn, err := dynamic.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dyn.Resource(schema.GroupVersionResource{Group: "core.kubestash.com", Version: "v1alpha1", Resource: "restoresessions"}).
+		Namespace(ns).Get(ctx, "claim-metadata", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, _, _ := unstructured.NestedSlice(got.Object, "spec", "addon", "tasks")
+	if len(tasks) != 1 {
+		t.Fatalf("spec.addon.tasks = %v", tasks)
+	}
+	task := tasks[0].(map[string]any)
+	templates, _, _ := unstructured.NestedSlice(task, "targetVolumes", "volumeClaimTemplates")
+	if len(templates) != 1 {
+		t.Fatalf("volumeClaimTemplates = %v", templates)
+	}
+	tpl := templates[0].(map[string]any)
+	for path, want := range map[string]string{"name": "data-${POD_ORDINAL}", "labels.tier": "db", "annotations.note": "kept"} {
+		if v, _, _ := unstructured.NestedString(tpl, append([]string{"metadata"}, strings.Split(path, ".")...)...); v != want {
+			t.Errorf("volumeClaimTemplates[0].metadata.%s = %q, want %q", path, v, want)
+		}
+	}
+	volumes, _, _ := unstructured.NestedSlice(task, "addonVolumes")
+	if len(volumes) != 1 {
+		t.Fatalf("addonVolumes = %v", volumes)
+	}
+	vol := volumes[0].(map[string]any)
+	for path, want := range map[string]string{"name": "scratch-claim", "labels.purpose": "scratch"} {
+		if v, _, _ := unstructured.NestedString(vol, append([]string{"source", "volumeClaimTemplate", "metadata"}, strings.Split(path, ".")...)...); v != want {
+			t.Errorf("addonVolumes[0].source.volumeClaimTemplate.metadata.%s = %q, want %q", path, v, want)
+		}
+	}
 }

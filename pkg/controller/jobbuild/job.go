@@ -45,9 +45,12 @@ type jobInput struct {
 	// PodSettings over the pod.
 	ContainerSettings *corev1alpha1.ContainerRuntimeSettings
 	PodSettings       *corev1alpha1.PodRuntimeSettings
-	ServiceAccount    string
-	BackoffLimit      int32
-	PodFailurePolicy  *batchv1.PodFailurePolicy
+	// PodDefaults (the storage's pod settings, restore Jobs) fill what
+	// the template leaves unset, under PodSettings (defaultsettings.go).
+	PodDefaults      *corev1alpha1.PodRuntimeSettings
+	ServiceAccount   string
+	BackoffLimit     int32
+	PodFailurePolicy *batchv1.PodFailurePolicy
 	// PodDeadline, when positive, is the pod's activeDeadlineSeconds.
 	PodDeadline time.Duration
 	PodSecurity PodSecurity
@@ -67,6 +70,11 @@ type containerInput struct {
 	Mounts, ExtraMounts []corev1.VolumeMount
 	// Ports are the container's ports.
 	Ports []corev1.ContainerPort
+	// Defaults (the storage's and the Function's container settings,
+	// restore Jobs) fill what the template leaves unset, under the Job's
+	// ContainerSettings; their env comes between Env and the Function's
+	// (defaultsettings.go).
+	Defaults *corev1alpha1.ContainerRuntimeSettings
 	// AsRoot: outside restricted namespaces the container runs as root
 	// unless the user chose its identity (see podsecurity.go).
 	AsRoot bool
@@ -76,8 +84,9 @@ type containerInput struct {
 
 // build lays together, in this order and in this one place, what every
 // Job of a RestoreSession is made of: the addon Function of each
-// container, the caller's environment and mounts, the jobTemplate, the
-// container and pod runtime settings, then the Job's ownership, labels,
+// container, the caller's environment and mounts, the jobTemplate over
+// the storage's and Function's runtime settings (defaults, see
+// defaultsettings.go), the container and pod runtime settings, then the Job's ownership, labels,
 // restart policy and deadlines, and the security defaults of the
 // namespace's Pod Security level (podsecurity.go). A Job whose pods that
 // level would reject is an error.
@@ -96,6 +105,7 @@ func build(in jobInput) (*batchv1.Job, error) {
 			}
 			return nil, err
 		}
+		fillContainerDefaults(&ctr, ci.Defaults, in.ContainerSettings)
 		applyContainerRuntimeSettings(&ctr, in.ContainerSettings)
 		containers = append(containers, ctr)
 		asRoot[ctr.Name] = ci.AsRoot
@@ -136,6 +146,7 @@ func build(in jobInput) (*batchv1.Job, error) {
 		EnableServiceLinks:            tpl.Spec.EnableServiceLinks,
 		TopologySpreadConstraints:     tpl.Spec.TopologySpreadConstraints,
 	}
+	fillPodDefaults(&podMeta, &podSpec, in.PodDefaults)
 	applyPodRuntimeSettings(&podMeta, &podSpec, in.PodSettings)
 	// The containers that restore data run as root where Pod Security
 	// allows it, to restore file owners; the others as their images' users.
@@ -186,8 +197,12 @@ func functionContainer(ci containerInput, tpl *corev1alpha1.PodTemplateSpec) (co
 	}
 	args = append(args, tpl.Spec.Args...)
 
+	var defaultEnv []corev1.EnvVar
+	if ci.Defaults != nil {
+		defaultEnv = ci.Defaults.Env
+	}
 	var env []corev1.EnvVar
-	for _, part := range [][]corev1.EnvVar{ci.Env, fn.Env, ci.ExtraEnv, tpl.Spec.Env} {
+	for _, part := range [][]corev1.EnvVar{ci.Env, defaultEnv, fn.Env, ci.ExtraEnv, tpl.Spec.Env} {
 		env = append(env, part...)
 	}
 	var mounts []corev1.VolumeMount

@@ -62,7 +62,8 @@ type RestoreJobInput struct {
 // RestoreJob returns the restore Job of one component: one container per
 // task, in order, each running the task's Function with the invocation
 // environment and the backend, scratch, target and addon volumes, under
-// spec.addon.jobTemplate and containerRuntimeSettings. A Job the
+// spec.addon.jobTemplate and containerRuntimeSettings, over the storage's
+// and the Function's runtime settings (defaults, see defaultsettings.go). A Job the
 // namespace's Pod Security would not let start is an error.
 func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 	rs := in.RestoreSession
@@ -95,13 +96,16 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 	containers := make([]containerInput, 0, len(in.Tasks))
 	for i, t := range in.Tasks {
 		containers = append(containers, containerInput{
-			Name:         names.Container(t.Ref.Name, i),
-			Function:     t.Function,
-			Variables:    taskVariables(in, t),
-			Env:          invocationEnv(in, t),
-			ExtraEnv:     t.Ref.Variables,
-			Mounts:       append(append([]corev1.VolumeMount{}, mounts...), t.AddonTask.VolumeMounts...),
-			Ports:        t.Function.Spec.Ports,
+			Name:      names.Container(t.Ref.Name, i),
+			Function:  t.Function,
+			Variables: taskVariables(in, t),
+			Env:       invocationEnv(in, t),
+			ExtraEnv:  t.Ref.Variables,
+			Mounts:    append(append([]corev1.VolumeMount{}, mounts...), t.AddonTask.VolumeMounts...),
+			Ports:     t.Function.Spec.Ports,
+			// The storage's and the Function's runtime settings are
+			// defaults under the RestoreSession's.
+			Defaults:     containerDefaults(in.Storage, t.Function),
 			AsRoot:       true,
 			ErrorContext: fmt.Sprintf("task %q", t.Ref.Name),
 		})
@@ -113,6 +117,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		Volumes:           volumes,
 		Template:          rs.Spec.Addon.JobTemplate,
 		ContainerSettings: rs.Spec.Addon.ContainerRuntimeSettings,
+		PodDefaults:       storagePodDefaults(in.Storage),
 		ServiceAccount:    in.ServiceAccount,
 		BackoffLimit:      in.BackoffLimit,
 		// A restore executor that reported its component Failed exits with

@@ -126,12 +126,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationstoragev1alpha1.AzureSpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Backend"):
 		return &applyconfigurationstoragev1alpha1.BackendApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("BackupProgress"):
+		return &applyconfigurationstoragev1alpha1.BackupProgressApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("BackupStorage"):
 		return &applyconfigurationstoragev1alpha1.BackupStorageApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("BackupStorageSpec"):
 		return &applyconfigurationstoragev1alpha1.BackupStorageSpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("BackupStorageStatus"):
 		return &applyconfigurationstoragev1alpha1.BackupStorageStatusApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("ClickHouseStats"):
+		return &applyconfigurationstoragev1alpha1.ClickHouseStatsApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Component"):
 		return &applyconfigurationstoragev1alpha1.ComponentApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("GCSSpec"):
@@ -140,22 +144,44 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationstoragev1alpha1.KopiaStatsApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("LocalSpec"):
 		return &applyconfigurationstoragev1alpha1.LocalSpecApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("LogRange"):
+		return &applyconfigurationstoragev1alpha1.LogRangeApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("LogRetentionStatus"):
+		return &applyconfigurationstoragev1alpha1.LogRetentionStatusApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("LogStats"):
+		return &applyconfigurationstoragev1alpha1.LogStatsApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("MedusaStats"):
+		return &applyconfigurationstoragev1alpha1.MedusaStatsApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("Neo4jStats"):
+		return &applyconfigurationstoragev1alpha1.Neo4jStatsApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Repository"):
 		return &applyconfigurationstoragev1alpha1.RepositoryApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("RepositoryInfo"):
+		return &applyconfigurationstoragev1alpha1.RepositoryInfoApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("RepositorySpec"):
 		return &applyconfigurationstoragev1alpha1.RepositorySpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("RepositoryStatus"):
 		return &applyconfigurationstoragev1alpha1.RepositoryStatusApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("ResticStats"):
 		return &applyconfigurationstoragev1alpha1.ResticStatsApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("ResticSummary"):
+		return &applyconfigurationstoragev1alpha1.ResticSummaryApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("S3Spec"):
 		return &applyconfigurationstoragev1alpha1.S3SpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("Snapshot"):
 		return &applyconfigurationstoragev1alpha1.SnapshotApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("SnapshotInfo"):
+		return &applyconfigurationstoragev1alpha1.SnapshotInfoApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("SnapshotSpec"):
 		return &applyconfigurationstoragev1alpha1.SnapshotSpecApplyConfiguration{}
 	case storagev1alpha1.SchemeGroupVersion.WithKind("SnapshotStatus"):
 		return &applyconfigurationstoragev1alpha1.SnapshotStatusApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("SolrStats"):
+		return &applyconfigurationstoragev1alpha1.SolrStatsApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("VolumeSnapshotterStats"):
+		return &applyconfigurationstoragev1alpha1.VolumeSnapshotterStatsApplyConfiguration{}
+	case storagev1alpha1.SchemeGroupVersion.WithKind("WalGStats"):
+		return &applyconfigurationstoragev1alpha1.WalGStatsApplyConfiguration{}
 
 	}
 	return nil

@@ -3,6 +3,8 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
 // +genclient
@@ -51,6 +53,17 @@ type FunctionSpec struct {
 	// Env of the container.
 	// +optional
 	Env []corev1.EnvVar `json:"env,omitempty"`
+	// RuntimeSettings configure the container: resources, probes, security
+	// context, nice and ionice, environment. The RestoreSession's
+	// addon.jobTemplate and addon.containerRuntimeSettings take precedence.
+	// +optional
+	RuntimeSettings *corev1alpha1.ContainerRuntimeSettings `json:"runtimeSettings,omitempty"`
+	// AvailableVersions lists the versions an image with variables (for
+	// example an image tag of ${DB_VERSION}) may resolve to. It is accepted
+	// for KubeStash compatibility and not read: the controller runs Image as
+	// it is.
+	// +optional
+	AvailableVersions []string `json:"availableVersions,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -23,6 +23,7 @@ package v1alpha1
 
 import (
 	common "github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 )
@@ -213,6 +214,16 @@ func (in *FunctionSpec) DeepCopyInto(out *FunctionSpec) {
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
+	}
+	if in.RuntimeSettings != nil {
+		in, out := &in.RuntimeSettings, &out.RuntimeSettings
+		*out = new(corev1alpha1.ContainerRuntimeSettings)
+		(*in).DeepCopyInto(*out)
+	}
+	if in.AvailableVersions != nil {
+		in, out := &in.AvailableVersions, &out.AvailableVersions
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 	return
 }

@@ -41,14 +41,17 @@ type RestoreSessionSpec struct {
 	// Target is the application whose volumes receive the data: a
 	// StatefulSet, Deployment or DaemonSet (apiGroup apps) or a
 	// PersistentVolumeClaim (core group) in the RestoreSession's namespace.
-	// +kubebuilder:validation:XValidation:rule="!(self.kind in ['StatefulSet', 'Deployment', 'DaemonSet']) || (has(self.apiGroup) && self.apiGroup == 'apps')",message="spec.target.apiGroup must be 'apps' for a StatefulSet, Deployment or DaemonSet target"
+	// A workload kind with an empty apiGroup means apps, as in KubeStash.
+	// +kubebuilder:validation:XValidation:rule="!(self.kind in ['StatefulSet', 'Deployment', 'DaemonSet']) || !has(self.apiGroup) || self.apiGroup in ['', 'apps']",message="spec.target.apiGroup must be 'apps' (or empty) for a StatefulSet, Deployment or DaemonSet target"
 	// +kubebuilder:validation:XValidation:rule="self.kind != 'PersistentVolumeClaim' || !has(self.apiGroup) || self.apiGroup == ''",message="spec.target.apiGroup must be empty (the core group) for a PersistentVolumeClaim target"
 	// +optional
 	Target *common.TypedObjectReference `json:"target,omitempty"`
 
-	// DataSource is the Repository and Snapshot to restore from.
-	// +required
-	DataSource RestoreDataSource `json:"dataSource"`
+	// DataSource is the Repository and Snapshot to restore from. The schema
+	// lets it be absent, as KubeStash's does, but a RestoreSession without
+	// it fails validation: there is nothing to restore.
+	// +optional
+	DataSource RestoreDataSource `json:"dataSource,omitzero"` // omitzero: an absent data source stays absent when written back
 
 	// Addon names the addon and the restore tasks that restore the target.
 	// +required

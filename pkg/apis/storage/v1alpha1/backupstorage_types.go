@@ -5,6 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
 // +genclient
@@ -48,6 +49,13 @@ type BackupStorageSpec struct {
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
+
+	// RuntimeSettings configure the restore Jobs that read this storage
+	// (for example a nodeSelector that places them where a hostPath volume
+	// is, or resources). A RestoreSession's own addon.jobTemplate and
+	// addon.containerRuntimeSettings take precedence over them.
+	// +optional
+	RuntimeSettings *corev1alpha1.RuntimeSettings `json:"runtimeSettings,omitempty"`
 }
 
 // StorageProvider is a kind of storage backend.
@@ -206,10 +214,39 @@ type BackupStorageStatus struct {
 	// Phase is Ready or NotReady.
 	// +optional
 	Phase string `json:"phase,omitempty"`
+	// TotalSize is the size of all the repositories in the storage.
+	// +optional
+	TotalSize string `json:"totalSize,omitempty"`
+	// Repositories are the repositories kept in the storage.
+	// +optional
+	Repositories []RepositoryInfo `json:"repositories,omitempty"`
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RepositoryInfo is one repository kept in a BackupStorage, as KubeStash
+// reports it.
+type RepositoryInfo struct {
+	// Name of the Repository.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Namespace of the Repository.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Path of the repository inside the storage.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Size of the repository.
+	// +optional
+	Size string `json:"size,omitempty"`
+	// Synced says whether the Repository object and the storage agree.
+	// +optional
+	Synced *bool `json:"synced,omitempty"`
+	// Error of the last sync.
+	// +optional
+	Error *string `json:"error,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

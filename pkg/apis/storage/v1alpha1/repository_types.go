@@ -66,14 +66,43 @@ type RepositoryStatus struct {
 	Phase string `json:"phase,omitempty"`
 	// +optional
 	LastBackupTime *metav1.Time `json:"lastBackupTime,omitempty"`
+	// Integrity is false when a check of the repository found damage.
+	// +optional
+	Integrity *bool `json:"integrity,omitempty"`
 	// +optional
 	SnapshotCount *int32 `json:"snapshotCount,omitempty"`
 	// +optional
 	Size string `json:"size,omitempty"`
+	// RecentSnapshots are the newest Snapshots of the repository.
+	// +optional
+	RecentSnapshots []SnapshotInfo `json:"recentSnapshots,omitempty"`
+	// ComponentPaths are the paths, inside the repository, of the
+	// components backed up into it.
+	// +optional
+	ComponentPaths []string `json:"componentPaths,omitempty"`
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SnapshotInfo is a short summary of one Snapshot of a repository.
+type SnapshotInfo struct {
+	// Name of the Snapshot.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Phase of the Snapshot.
+	// +optional
+	Phase SnapshotPhase `json:"phase,omitempty"`
+	// Session that made the Snapshot.
+	// +optional
+	Session string `json:"session,omitempty"`
+	// Size of the Snapshot's data.
+	// +optional
+	Size string `json:"size,omitempty"`
+	// SnapshotTime is when the backup was taken.
+	// +optional
+	SnapshotTime *metav1.Time `json:"snapshotTime,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

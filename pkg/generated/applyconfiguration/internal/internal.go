@@ -440,16 +440,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                 - name: metadata
                                                   type:
                                                     map:
-                                                      elementType:
-                                                        scalar: untyped
-                                                        list:
-                                                          elementType:
-                                                            namedType: __untyped_atomic_
-                                                          elementRelationship: atomic
-                                                        map:
-                                                          elementType:
-                                                            namedType: __untyped_deduced_
-                                                          elementRelationship: separable
+                                                      fields:
+                                                      - name: annotations
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: finalizers
+                                                        type:
+                                                          list:
+                                                            elementType:
+                                                              scalar: string
+                                                            elementRelationship: atomic
+                                                      - name: labels
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: name
+                                                        type:
+                                                          scalar: string
+                                                      - name: namespace
+                                                        type:
+                                                          scalar: string
                                                 - name: spec
                                                   type:
                                                     map:
@@ -1175,16 +1188,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                           - name: metadata
                                             type:
                                               map:
-                                                elementType:
-                                                  scalar: untyped
-                                                  list:
-                                                    elementType:
-                                                      namedType: __untyped_atomic_
-                                                    elementRelationship: atomic
-                                                  map:
-                                                    elementType:
-                                                      namedType: __untyped_deduced_
-                                                    elementRelationship: separable
+                                                fields:
+                                                - name: annotations
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: finalizers
+                                                  type:
+                                                    list:
+                                                      elementType:
+                                                        scalar: string
+                                                      elementRelationship: atomic
+                                                - name: labels
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: name
+                                                  type:
+                                                    scalar: string
+                                                - name: namespace
+                                                  type:
+                                                    scalar: string
                                           - name: spec
                                             type:
                                               map:
@@ -1706,16 +1732,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                 - name: metadata
                                                   type:
                                                     map:
-                                                      elementType:
-                                                        scalar: untyped
-                                                        list:
-                                                          elementType:
-                                                            namedType: __untyped_atomic_
-                                                          elementRelationship: atomic
-                                                        map:
-                                                          elementType:
-                                                            namedType: __untyped_deduced_
-                                                          elementRelationship: separable
+                                                      fields:
+                                                      - name: annotations
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: finalizers
+                                                        type:
+                                                          list:
+                                                            elementType:
+                                                              scalar: string
+                                                            elementRelationship: atomic
+                                                      - name: labels
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: name
+                                                        type:
+                                                          scalar: string
+                                                      - name: namespace
+                                                        type:
+                                                          scalar: string
                                                 - name: spec
                                                   type:
                                                     map:
@@ -2441,16 +2480,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                           - name: metadata
                                             type:
                                               map:
-                                                elementType:
-                                                  scalar: untyped
-                                                  list:
-                                                    elementType:
-                                                      namedType: __untyped_atomic_
-                                                    elementRelationship: atomic
-                                                  map:
-                                                    elementType:
-                                                      namedType: __untyped_deduced_
-                                                    elementRelationship: separable
+                                                fields:
+                                                - name: annotations
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: finalizers
+                                                  type:
+                                                    list:
+                                                      elementType:
+                                                        scalar: string
+                                                      elementRelationship: atomic
+                                                - name: labels
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: name
+                                                  type:
+                                                    scalar: string
+                                                - name: namespace
+                                                  type:
+                                                    scalar: string
                                           - name: spec
                                             type:
                                               map:
@@ -2609,6 +2661,12 @@ var schemaYAML = typed.YAMLObject(`types:
                 elementType:
                   scalar: string
                 elementRelationship: atomic
+          - name: availableVersions
+            type:
+              list:
+                elementType:
+                  scalar: string
+                elementRelationship: atomic
           - name: command
             type:
               list:
@@ -2739,6 +2797,670 @@ var schemaYAML = typed.YAMLObject(`types:
                         scalar: string
                       default: TCP
                 elementRelationship: atomic
+          - name: runtimeSettings
+            type:
+              map:
+                fields:
+                - name: env
+                  type:
+                    list:
+                      elementType:
+                        map:
+                          fields:
+                          - name: name
+                            type:
+                              scalar: string
+                          - name: value
+                            type:
+                              scalar: string
+                          - name: valueFrom
+                            type:
+                              map:
+                                fields:
+                                - name: configMapKeyRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: key
+                                        type:
+                                          scalar: string
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                        default: ""
+                                      - name: optional
+                                        type:
+                                          scalar: boolean
+                                      elementRelationship: atomic
+                                - name: fieldRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: apiVersion
+                                        type:
+                                          scalar: string
+                                      - name: fieldPath
+                                        type:
+                                          scalar: string
+                                      elementRelationship: atomic
+                                - name: fileKeyRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: key
+                                        type:
+                                          scalar: string
+                                      - name: optional
+                                        type:
+                                          scalar: boolean
+                                        default: false
+                                      - name: path
+                                        type:
+                                          scalar: string
+                                      - name: volumeName
+                                        type:
+                                          scalar: string
+                                      elementRelationship: atomic
+                                - name: resourceFieldRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: containerName
+                                        type:
+                                          scalar: string
+                                      - name: divisor
+                                        type:
+                                          scalar: untyped
+                                          list:
+                                            elementType:
+                                              namedType: __untyped_atomic_
+                                            elementRelationship: atomic
+                                          map:
+                                            elementType:
+                                              namedType: __untyped_deduced_
+                                            elementRelationship: separable
+                                      - name: resource
+                                        type:
+                                          scalar: string
+                                      elementRelationship: atomic
+                                - name: secretKeyRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: key
+                                        type:
+                                          scalar: string
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                        default: ""
+                                      - name: optional
+                                        type:
+                                          scalar: boolean
+                                      elementRelationship: atomic
+                      elementRelationship: atomic
+                - name: envFrom
+                  type:
+                    list:
+                      elementType:
+                        map:
+                          fields:
+                          - name: configMapRef
+                            type:
+                              map:
+                                fields:
+                                - name: name
+                                  type:
+                                    scalar: string
+                                  default: ""
+                                - name: optional
+                                  type:
+                                    scalar: boolean
+                                elementRelationship: atomic
+                          - name: prefix
+                            type:
+                              scalar: string
+                          - name: secretRef
+                            type:
+                              map:
+                                fields:
+                                - name: name
+                                  type:
+                                    scalar: string
+                                  default: ""
+                                - name: optional
+                                  type:
+                                    scalar: boolean
+                                elementRelationship: atomic
+                      elementRelationship: atomic
+                - name: ionice
+                  type:
+                    map:
+                      fields:
+                      - name: class
+                        type:
+                          scalar: numeric
+                      - name: classData
+                        type:
+                          scalar: numeric
+                - name: lifecycle
+                  type:
+                    map:
+                      fields:
+                      - name: postStart
+                        type:
+                          map:
+                            fields:
+                            - name: exec
+                              type:
+                                map:
+                                  fields:
+                                  - name: command
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                            - name: httpGet
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: httpHeaders
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                            - name: value
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                                  - name: path
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                                  - name: protocol
+                                    type:
+                                      scalar: string
+                                  - name: scheme
+                                    type:
+                                      scalar: string
+                            - name: sleep
+                              type:
+                                map:
+                                  fields:
+                                  - name: seconds
+                                    type:
+                                      scalar: numeric
+                            - name: tcpSocket
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                      - name: preStop
+                        type:
+                          map:
+                            fields:
+                            - name: exec
+                              type:
+                                map:
+                                  fields:
+                                  - name: command
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                            - name: httpGet
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: httpHeaders
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                            - name: value
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                                  - name: path
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                                  - name: protocol
+                                    type:
+                                      scalar: string
+                                  - name: scheme
+                                    type:
+                                      scalar: string
+                            - name: sleep
+                              type:
+                                map:
+                                  fields:
+                                  - name: seconds
+                                    type:
+                                      scalar: numeric
+                            - name: tcpSocket
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                      - name: stopSignal
+                        type:
+                          scalar: string
+                - name: livenessProbe
+                  type:
+                    map:
+                      fields:
+                      - name: exec
+                        type:
+                          map:
+                            fields:
+                            - name: command
+                              type:
+                                list:
+                                  elementType:
+                                    scalar: string
+                                  elementRelationship: atomic
+                      - name: failureThreshold
+                        type:
+                          scalar: numeric
+                      - name: grpc
+                        type:
+                          map:
+                            fields:
+                            - name: mode
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: numeric
+                            - name: service
+                              type:
+                                scalar: string
+                              default: ""
+                      - name: httpGet
+                        type:
+                          map:
+                            fields:
+                            - name: host
+                              type:
+                                scalar: string
+                            - name: httpHeaders
+                              type:
+                                list:
+                                  elementType:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                      - name: value
+                                        type:
+                                          scalar: string
+                                  elementRelationship: atomic
+                            - name: path
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: untyped
+                                list:
+                                  elementType:
+                                    namedType: __untyped_atomic_
+                                  elementRelationship: atomic
+                                map:
+                                  elementType:
+                                    namedType: __untyped_deduced_
+                                  elementRelationship: separable
+                            - name: protocol
+                              type:
+                                scalar: string
+                            - name: scheme
+                              type:
+                                scalar: string
+                      - name: initialDelaySeconds
+                        type:
+                          scalar: numeric
+                      - name: periodSeconds
+                        type:
+                          scalar: numeric
+                      - name: successThreshold
+                        type:
+                          scalar: numeric
+                      - name: tcpSocket
+                        type:
+                          map:
+                            fields:
+                            - name: host
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: untyped
+                                list:
+                                  elementType:
+                                    namedType: __untyped_atomic_
+                                  elementRelationship: atomic
+                                map:
+                                  elementType:
+                                    namedType: __untyped_deduced_
+                                  elementRelationship: separable
+                      - name: terminationGracePeriodSeconds
+                        type:
+                          scalar: numeric
+                      - name: timeoutSeconds
+                        type:
+                          scalar: numeric
+                - name: nice
+                  type:
+                    map:
+                      fields:
+                      - name: adjustment
+                        type:
+                          scalar: numeric
+                - name: readinessProbe
+                  type:
+                    map:
+                      fields:
+                      - name: exec
+                        type:
+                          map:
+                            fields:
+                            - name: command
+                              type:
+                                list:
+                                  elementType:
+                                    scalar: string
+                                  elementRelationship: atomic
+                      - name: failureThreshold
+                        type:
+                          scalar: numeric
+                      - name: grpc
+                        type:
+                          map:
+                            fields:
+                            - name: mode
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: numeric
+                            - name: service
+                              type:
+                                scalar: string
+                              default: ""
+                      - name: httpGet
+                        type:
+                          map:
+                            fields:
+                            - name: host
+                              type:
+                                scalar: string
+                            - name: httpHeaders
+                              type:
+                                list:
+                                  elementType:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                      - name: value
+                                        type:
+                                          scalar: string
+                                  elementRelationship: atomic
+                            - name: path
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: untyped
+                                list:
+                                  elementType:
+                                    namedType: __untyped_atomic_
+                                  elementRelationship: atomic
+                                map:
+                                  elementType:
+                                    namedType: __untyped_deduced_
+                                  elementRelationship: separable
+                            - name: protocol
+                              type:
+                                scalar: string
+                            - name: scheme
+                              type:
+                                scalar: string
+                      - name: initialDelaySeconds
+                        type:
+                          scalar: numeric
+                      - name: periodSeconds
+                        type:
+                          scalar: numeric
+                      - name: successThreshold
+                        type:
+                          scalar: numeric
+                      - name: tcpSocket
+                        type:
+                          map:
+                            fields:
+                            - name: host
+                              type:
+                                scalar: string
+                            - name: port
+                              type:
+                                scalar: untyped
+                                list:
+                                  elementType:
+                                    namedType: __untyped_atomic_
+                                  elementRelationship: atomic
+                                map:
+                                  elementType:
+                                    namedType: __untyped_deduced_
+                                  elementRelationship: separable
+                      - name: terminationGracePeriodSeconds
+                        type:
+                          scalar: numeric
+                      - name: timeoutSeconds
+                        type:
+                          scalar: numeric
+                - name: resources
+                  type:
+                    map:
+                      fields:
+                      - name: claims
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: name
+                                  type:
+                                    scalar: string
+                                - name: request
+                                  type:
+                                    scalar: string
+                            elementRelationship: associative
+                            keys:
+                            - name
+                      - name: limits
+                        type:
+                          map:
+                            elementType:
+                              scalar: untyped
+                              list:
+                                elementType:
+                                  namedType: __untyped_atomic_
+                                elementRelationship: atomic
+                              map:
+                                elementType:
+                                  namedType: __untyped_deduced_
+                                elementRelationship: separable
+                      - name: requests
+                        type:
+                          map:
+                            elementType:
+                              scalar: untyped
+                              list:
+                                elementType:
+                                  namedType: __untyped_atomic_
+                                elementRelationship: atomic
+                              map:
+                                elementType:
+                                  namedType: __untyped_deduced_
+                                elementRelationship: separable
+                - name: securityContext
+                  type:
+                    map:
+                      fields:
+                      - name: allowPrivilegeEscalation
+                        type:
+                          scalar: boolean
+                      - name: appArmorProfile
+                        type:
+                          map:
+                            fields:
+                            - name: localhostProfile
+                              type:
+                                scalar: string
+                            - name: type
+                              type:
+                                scalar: string
+                      - name: capabilities
+                        type:
+                          map:
+                            fields:
+                            - name: add
+                              type:
+                                list:
+                                  elementType:
+                                    scalar: string
+                                  elementRelationship: atomic
+                            - name: drop
+                              type:
+                                list:
+                                  elementType:
+                                    scalar: string
+                                  elementRelationship: atomic
+                      - name: privileged
+                        type:
+                          scalar: boolean
+                      - name: procMount
+                        type:
+                          scalar: string
+                      - name: readOnlyRootFilesystem
+                        type:
+                          scalar: boolean
+                      - name: runAsGroup
+                        type:
+                          scalar: numeric
+                      - name: runAsNonRoot
+                        type:
+                          scalar: boolean
+                      - name: runAsUser
+                        type:
+                          scalar: numeric
+                      - name: seLinuxOptions
+                        type:
+                          map:
+                            fields:
+                            - name: level
+                              type:
+                                scalar: string
+                            - name: role
+                              type:
+                                scalar: string
+                            - name: type
+                              type:
+                                scalar: string
+                            - name: user
+                              type:
+                                scalar: string
+                      - name: seccompProfile
+                        type:
+                          map:
+                            fields:
+                            - name: localhostProfile
+                              type:
+                                scalar: string
+                            - name: type
+                              type:
+                                scalar: string
+                      - name: windowsOptions
+                        type:
+                          map:
+                            fields:
+                            - name: gmsaCredentialSpec
+                              type:
+                                scalar: string
+                            - name: gmsaCredentialSpecName
+                              type:
+                                scalar: string
+                            - name: hostProcess
+                              type:
+                                scalar: boolean
+                            - name: runAsUserName
+                              type:
+                                scalar: string
           - name: volumeDevices
             type:
               list:
@@ -3380,16 +4102,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                             - name: metadata
                                               type:
                                                 map:
-                                                  elementType:
-                                                    scalar: untyped
-                                                    list:
-                                                      elementType:
-                                                        namedType: __untyped_atomic_
-                                                      elementRelationship: atomic
-                                                    map:
-                                                      elementType:
-                                                        namedType: __untyped_deduced_
-                                                      elementRelationship: separable
+                                                  fields:
+                                                  - name: annotations
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  - name: finalizers
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: labels
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  - name: name
+                                                    type:
+                                                      scalar: string
+                                                  - name: namespace
+                                                    type:
+                                                      scalar: string
                                             - name: spec
                                               type:
                                                 map:
@@ -7489,16 +8224,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                   - name: metadata
                                                     type:
                                                       map:
-                                                        elementType:
-                                                          scalar: untyped
-                                                          list:
-                                                            elementType:
-                                                              namedType: __untyped_atomic_
-                                                            elementRelationship: atomic
-                                                          map:
-                                                            elementType:
-                                                              namedType: __untyped_deduced_
-                                                            elementRelationship: separable
+                                                        fields:
+                                                        - name: annotations
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        - name: finalizers
+                                                          type:
+                                                            list:
+                                                              elementType:
+                                                                scalar: string
+                                                              elementRelationship: atomic
+                                                        - name: labels
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        - name: name
+                                                          type:
+                                                            scalar: string
+                                                        - name: namespace
+                                                          type:
+                                                            scalar: string
                                                   - name: spec
                                                     type:
                                                       map:
@@ -8520,16 +9268,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                       - name: metadata
                                                         type:
                                                           map:
-                                                            elementType:
-                                                              scalar: untyped
-                                                              list:
-                                                                elementType:
-                                                                  namedType: __untyped_atomic_
-                                                                elementRelationship: atomic
-                                                              map:
-                                                                elementType:
-                                                                  namedType: __untyped_deduced_
-                                                                elementRelationship: separable
+                                                            fields:
+                                                            - name: annotations
+                                                              type:
+                                                                map:
+                                                                  elementType:
+                                                                    scalar: string
+                                                            - name: finalizers
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                            - name: labels
+                                                              type:
+                                                                map:
+                                                                  elementType:
+                                                                    scalar: string
+                                                            - name: name
+                                                              type:
+                                                                scalar: string
+                                                            - name: namespace
+                                                              type:
+                                                                scalar: string
                                                       - name: spec
                                                         type:
                                                           map:
@@ -9255,16 +10016,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                 - name: metadata
                                                   type:
                                                     map:
-                                                      elementType:
-                                                        scalar: untyped
-                                                        list:
-                                                          elementType:
-                                                            namedType: __untyped_atomic_
-                                                          elementRelationship: atomic
-                                                        map:
-                                                          elementType:
-                                                            namedType: __untyped_deduced_
-                                                          elementRelationship: separable
+                                                      fields:
+                                                      - name: annotations
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: finalizers
+                                                        type:
+                                                          list:
+                                                            elementType:
+                                                              scalar: string
+                                                            elementRelationship: atomic
+                                                      - name: labels
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: name
+                                                        type:
+                                                          scalar: string
+                                                      - name: namespace
+                                                        type:
+                                                          scalar: string
                                                 - name: spec
                                                   type:
                                                     map:
@@ -9422,16 +10196,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                           - name: metadata
                                             type:
                                               map:
-                                                elementType:
-                                                  scalar: untyped
-                                                  list:
-                                                    elementType:
-                                                      namedType: __untyped_atomic_
-                                                    elementRelationship: atomic
-                                                  map:
-                                                    elementType:
-                                                      namedType: __untyped_deduced_
-                                                    elementRelationship: separable
+                                                fields:
+                                                - name: annotations
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: finalizers
+                                                  type:
+                                                    list:
+                                                      elementType:
+                                                        scalar: string
+                                                      elementRelationship: atomic
+                                                - name: labels
+                                                  type:
+                                                    map:
+                                                      elementType:
+                                                        scalar: string
+                                                - name: name
+                                                  type:
+                                                    scalar: string
+                                                - name: namespace
+                                                  type:
+                                                    scalar: string
                                           - name: spec
                                             type:
                                               map:
@@ -9845,16 +10632,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                       - name: metadata
                                                         type:
                                                           map:
-                                                            elementType:
-                                                              scalar: untyped
-                                                              list:
-                                                                elementType:
-                                                                  namedType: __untyped_atomic_
-                                                                elementRelationship: atomic
-                                                              map:
-                                                                elementType:
-                                                                  namedType: __untyped_deduced_
-                                                                elementRelationship: separable
+                                                            fields:
+                                                            - name: annotations
+                                                              type:
+                                                                map:
+                                                                  elementType:
+                                                                    scalar: string
+                                                            - name: finalizers
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                            - name: labels
+                                                              type:
+                                                                map:
+                                                                  elementType:
+                                                                    scalar: string
+                                                            - name: name
+                                                              type:
+                                                                scalar: string
+                                                            - name: namespace
+                                                              type:
+                                                                scalar: string
                                                       - name: spec
                                                         type:
                                                           map:
@@ -12570,16 +13370,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                 - name: metadata
                                                   type:
                                                     map:
-                                                      elementType:
-                                                        scalar: untyped
-                                                        list:
-                                                          elementType:
-                                                            namedType: __untyped_atomic_
-                                                          elementRelationship: atomic
-                                                        map:
-                                                          elementType:
-                                                            namedType: __untyped_deduced_
-                                                          elementRelationship: separable
+                                                      fields:
+                                                      - name: annotations
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: finalizers
+                                                        type:
+                                                          list:
+                                                            elementType:
+                                                              scalar: string
+                                                            elementRelationship: atomic
+                                                      - name: labels
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: name
+                                                        type:
+                                                          scalar: string
+                                                      - name: namespace
+                                                        type:
+                                                          scalar: string
                                                 - name: spec
                                                   type:
                                                     map:
@@ -15162,16 +15975,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                                 - name: metadata
                                                   type:
                                                     map:
-                                                      elementType:
-                                                        scalar: untyped
-                                                        list:
-                                                          elementType:
-                                                            namedType: __untyped_atomic_
-                                                          elementRelationship: atomic
-                                                        map:
-                                                          elementType:
-                                                            namedType: __untyped_deduced_
-                                                          elementRelationship: separable
+                                                      fields:
+                                                      - name: annotations
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: finalizers
+                                                        type:
+                                                          list:
+                                                            elementType:
+                                                              scalar: string
+                                                            elementRelationship: atomic
+                                                      - name: labels
+                                                        type:
+                                                          map:
+                                                            elementType:
+                                                              scalar: string
+                                                      - name: name
+                                                        type:
+                                                          scalar: string
+                                                      - name: namespace
+                                                        type:
+                                                          scalar: string
                                                 - name: spec
                                                   type:
                                                     map:
@@ -16252,6 +17078,1395 @@ var schemaYAML = typed.YAMLObject(`types:
             type:
               scalar: string
             default: Delete
+          - name: runtimeSettings
+            type:
+              map:
+                fields:
+                - name: container
+                  type:
+                    map:
+                      fields:
+                      - name: env
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: name
+                                  type:
+                                    scalar: string
+                                - name: value
+                                  type:
+                                    scalar: string
+                                - name: valueFrom
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: configMapKeyRef
+                                        type:
+                                          map:
+                                            fields:
+                                            - name: key
+                                              type:
+                                                scalar: string
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                              default: ""
+                                            - name: optional
+                                              type:
+                                                scalar: boolean
+                                            elementRelationship: atomic
+                                      - name: fieldRef
+                                        type:
+                                          map:
+                                            fields:
+                                            - name: apiVersion
+                                              type:
+                                                scalar: string
+                                            - name: fieldPath
+                                              type:
+                                                scalar: string
+                                            elementRelationship: atomic
+                                      - name: fileKeyRef
+                                        type:
+                                          map:
+                                            fields:
+                                            - name: key
+                                              type:
+                                                scalar: string
+                                            - name: optional
+                                              type:
+                                                scalar: boolean
+                                              default: false
+                                            - name: path
+                                              type:
+                                                scalar: string
+                                            - name: volumeName
+                                              type:
+                                                scalar: string
+                                            elementRelationship: atomic
+                                      - name: resourceFieldRef
+                                        type:
+                                          map:
+                                            fields:
+                                            - name: containerName
+                                              type:
+                                                scalar: string
+                                            - name: divisor
+                                              type:
+                                                scalar: untyped
+                                                list:
+                                                  elementType:
+                                                    namedType: __untyped_atomic_
+                                                  elementRelationship: atomic
+                                                map:
+                                                  elementType:
+                                                    namedType: __untyped_deduced_
+                                                  elementRelationship: separable
+                                            - name: resource
+                                              type:
+                                                scalar: string
+                                            elementRelationship: atomic
+                                      - name: secretKeyRef
+                                        type:
+                                          map:
+                                            fields:
+                                            - name: key
+                                              type:
+                                                scalar: string
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                              default: ""
+                                            - name: optional
+                                              type:
+                                                scalar: boolean
+                                            elementRelationship: atomic
+                            elementRelationship: atomic
+                      - name: envFrom
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: configMapRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                        default: ""
+                                      - name: optional
+                                        type:
+                                          scalar: boolean
+                                      elementRelationship: atomic
+                                - name: prefix
+                                  type:
+                                    scalar: string
+                                - name: secretRef
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                        default: ""
+                                      - name: optional
+                                        type:
+                                          scalar: boolean
+                                      elementRelationship: atomic
+                            elementRelationship: atomic
+                      - name: ionice
+                        type:
+                          map:
+                            fields:
+                            - name: class
+                              type:
+                                scalar: numeric
+                            - name: classData
+                              type:
+                                scalar: numeric
+                      - name: lifecycle
+                        type:
+                          map:
+                            fields:
+                            - name: postStart
+                              type:
+                                map:
+                                  fields:
+                                  - name: exec
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: command
+                                          type:
+                                            list:
+                                              elementType:
+                                                scalar: string
+                                              elementRelationship: atomic
+                                  - name: httpGet
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: host
+                                          type:
+                                            scalar: string
+                                        - name: httpHeaders
+                                          type:
+                                            list:
+                                              elementType:
+                                                map:
+                                                  fields:
+                                                  - name: name
+                                                    type:
+                                                      scalar: string
+                                                  - name: value
+                                                    type:
+                                                      scalar: string
+                                              elementRelationship: atomic
+                                        - name: path
+                                          type:
+                                            scalar: string
+                                        - name: port
+                                          type:
+                                            scalar: untyped
+                                            list:
+                                              elementType:
+                                                namedType: __untyped_atomic_
+                                              elementRelationship: atomic
+                                            map:
+                                              elementType:
+                                                namedType: __untyped_deduced_
+                                              elementRelationship: separable
+                                        - name: protocol
+                                          type:
+                                            scalar: string
+                                        - name: scheme
+                                          type:
+                                            scalar: string
+                                  - name: sleep
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: seconds
+                                          type:
+                                            scalar: numeric
+                                  - name: tcpSocket
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: host
+                                          type:
+                                            scalar: string
+                                        - name: port
+                                          type:
+                                            scalar: untyped
+                                            list:
+                                              elementType:
+                                                namedType: __untyped_atomic_
+                                              elementRelationship: atomic
+                                            map:
+                                              elementType:
+                                                namedType: __untyped_deduced_
+                                              elementRelationship: separable
+                            - name: preStop
+                              type:
+                                map:
+                                  fields:
+                                  - name: exec
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: command
+                                          type:
+                                            list:
+                                              elementType:
+                                                scalar: string
+                                              elementRelationship: atomic
+                                  - name: httpGet
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: host
+                                          type:
+                                            scalar: string
+                                        - name: httpHeaders
+                                          type:
+                                            list:
+                                              elementType:
+                                                map:
+                                                  fields:
+                                                  - name: name
+                                                    type:
+                                                      scalar: string
+                                                  - name: value
+                                                    type:
+                                                      scalar: string
+                                              elementRelationship: atomic
+                                        - name: path
+                                          type:
+                                            scalar: string
+                                        - name: port
+                                          type:
+                                            scalar: untyped
+                                            list:
+                                              elementType:
+                                                namedType: __untyped_atomic_
+                                              elementRelationship: atomic
+                                            map:
+                                              elementType:
+                                                namedType: __untyped_deduced_
+                                              elementRelationship: separable
+                                        - name: protocol
+                                          type:
+                                            scalar: string
+                                        - name: scheme
+                                          type:
+                                            scalar: string
+                                  - name: sleep
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: seconds
+                                          type:
+                                            scalar: numeric
+                                  - name: tcpSocket
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: host
+                                          type:
+                                            scalar: string
+                                        - name: port
+                                          type:
+                                            scalar: untyped
+                                            list:
+                                              elementType:
+                                                namedType: __untyped_atomic_
+                                              elementRelationship: atomic
+                                            map:
+                                              elementType:
+                                                namedType: __untyped_deduced_
+                                              elementRelationship: separable
+                            - name: stopSignal
+                              type:
+                                scalar: string
+                      - name: livenessProbe
+                        type:
+                          map:
+                            fields:
+                            - name: exec
+                              type:
+                                map:
+                                  fields:
+                                  - name: command
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                            - name: failureThreshold
+                              type:
+                                scalar: numeric
+                            - name: grpc
+                              type:
+                                map:
+                                  fields:
+                                  - name: mode
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: numeric
+                                  - name: service
+                                    type:
+                                      scalar: string
+                                    default: ""
+                            - name: httpGet
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: httpHeaders
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                            - name: value
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                                  - name: path
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                                  - name: protocol
+                                    type:
+                                      scalar: string
+                                  - name: scheme
+                                    type:
+                                      scalar: string
+                            - name: initialDelaySeconds
+                              type:
+                                scalar: numeric
+                            - name: periodSeconds
+                              type:
+                                scalar: numeric
+                            - name: successThreshold
+                              type:
+                                scalar: numeric
+                            - name: tcpSocket
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                            - name: terminationGracePeriodSeconds
+                              type:
+                                scalar: numeric
+                            - name: timeoutSeconds
+                              type:
+                                scalar: numeric
+                      - name: nice
+                        type:
+                          map:
+                            fields:
+                            - name: adjustment
+                              type:
+                                scalar: numeric
+                      - name: readinessProbe
+                        type:
+                          map:
+                            fields:
+                            - name: exec
+                              type:
+                                map:
+                                  fields:
+                                  - name: command
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                            - name: failureThreshold
+                              type:
+                                scalar: numeric
+                            - name: grpc
+                              type:
+                                map:
+                                  fields:
+                                  - name: mode
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: numeric
+                                  - name: service
+                                    type:
+                                      scalar: string
+                                    default: ""
+                            - name: httpGet
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: httpHeaders
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: name
+                                              type:
+                                                scalar: string
+                                            - name: value
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                                  - name: path
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                                  - name: protocol
+                                    type:
+                                      scalar: string
+                                  - name: scheme
+                                    type:
+                                      scalar: string
+                            - name: initialDelaySeconds
+                              type:
+                                scalar: numeric
+                            - name: periodSeconds
+                              type:
+                                scalar: numeric
+                            - name: successThreshold
+                              type:
+                                scalar: numeric
+                            - name: tcpSocket
+                              type:
+                                map:
+                                  fields:
+                                  - name: host
+                                    type:
+                                      scalar: string
+                                  - name: port
+                                    type:
+                                      scalar: untyped
+                                      list:
+                                        elementType:
+                                          namedType: __untyped_atomic_
+                                        elementRelationship: atomic
+                                      map:
+                                        elementType:
+                                          namedType: __untyped_deduced_
+                                        elementRelationship: separable
+                            - name: terminationGracePeriodSeconds
+                              type:
+                                scalar: numeric
+                            - name: timeoutSeconds
+                              type:
+                                scalar: numeric
+                      - name: resources
+                        type:
+                          map:
+                            fields:
+                            - name: claims
+                              type:
+                                list:
+                                  elementType:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                      - name: request
+                                        type:
+                                          scalar: string
+                                  elementRelationship: associative
+                                  keys:
+                                  - name
+                            - name: limits
+                              type:
+                                map:
+                                  elementType:
+                                    scalar: untyped
+                                    list:
+                                      elementType:
+                                        namedType: __untyped_atomic_
+                                      elementRelationship: atomic
+                                    map:
+                                      elementType:
+                                        namedType: __untyped_deduced_
+                                      elementRelationship: separable
+                            - name: requests
+                              type:
+                                map:
+                                  elementType:
+                                    scalar: untyped
+                                    list:
+                                      elementType:
+                                        namedType: __untyped_atomic_
+                                      elementRelationship: atomic
+                                    map:
+                                      elementType:
+                                        namedType: __untyped_deduced_
+                                      elementRelationship: separable
+                      - name: securityContext
+                        type:
+                          map:
+                            fields:
+                            - name: allowPrivilegeEscalation
+                              type:
+                                scalar: boolean
+                            - name: appArmorProfile
+                              type:
+                                map:
+                                  fields:
+                                  - name: localhostProfile
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                            - name: capabilities
+                              type:
+                                map:
+                                  fields:
+                                  - name: add
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                                  - name: drop
+                                    type:
+                                      list:
+                                        elementType:
+                                          scalar: string
+                                        elementRelationship: atomic
+                            - name: privileged
+                              type:
+                                scalar: boolean
+                            - name: procMount
+                              type:
+                                scalar: string
+                            - name: readOnlyRootFilesystem
+                              type:
+                                scalar: boolean
+                            - name: runAsGroup
+                              type:
+                                scalar: numeric
+                            - name: runAsNonRoot
+                              type:
+                                scalar: boolean
+                            - name: runAsUser
+                              type:
+                                scalar: numeric
+                            - name: seLinuxOptions
+                              type:
+                                map:
+                                  fields:
+                                  - name: level
+                                    type:
+                                      scalar: string
+                                  - name: role
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                                  - name: user
+                                    type:
+                                      scalar: string
+                            - name: seccompProfile
+                              type:
+                                map:
+                                  fields:
+                                  - name: localhostProfile
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                            - name: windowsOptions
+                              type:
+                                map:
+                                  fields:
+                                  - name: gmsaCredentialSpec
+                                    type:
+                                      scalar: string
+                                  - name: gmsaCredentialSpecName
+                                    type:
+                                      scalar: string
+                                  - name: hostProcess
+                                    type:
+                                      scalar: boolean
+                                  - name: runAsUserName
+                                    type:
+                                      scalar: string
+                - name: pod
+                  type:
+                    map:
+                      fields:
+                      - name: affinity
+                        type:
+                          map:
+                            fields:
+                            - name: nodeAffinity
+                              type:
+                                map:
+                                  fields:
+                                  - name: preferredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: preference
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchFields
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  elementRelationship: atomic
+                                            - name: weight
+                                              type:
+                                                scalar: numeric
+                                        elementRelationship: atomic
+                                  - name: requiredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      map:
+                                        fields:
+                                        - name: nodeSelectorTerms
+                                          type:
+                                            list:
+                                              elementType:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchFields
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  elementRelationship: atomic
+                                              elementRelationship: atomic
+                                        elementRelationship: atomic
+                            - name: podAffinity
+                              type:
+                                map:
+                                  fields:
+                                  - name: preferredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: podAffinityTerm
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: labelSelector
+                                                    type:
+                                                      map:
+                                                        fields:
+                                                        - name: matchExpressions
+                                                          type:
+                                                            list:
+                                                              elementType:
+                                                                map:
+                                                                  fields:
+                                                                  - name: key
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: operator
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: values
+                                                                    type:
+                                                                      list:
+                                                                        elementType:
+                                                                          scalar: string
+                                                                        elementRelationship: atomic
+                                                              elementRelationship: atomic
+                                                        - name: matchLabels
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: matchLabelKeys
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: mismatchLabelKeys
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: namespaceSelector
+                                                    type:
+                                                      map:
+                                                        fields:
+                                                        - name: matchExpressions
+                                                          type:
+                                                            list:
+                                                              elementType:
+                                                                map:
+                                                                  fields:
+                                                                  - name: key
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: operator
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: values
+                                                                    type:
+                                                                      list:
+                                                                        elementType:
+                                                                          scalar: string
+                                                                        elementRelationship: atomic
+                                                              elementRelationship: atomic
+                                                        - name: matchLabels
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: namespaces
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: topologyKey
+                                                    type:
+                                                      scalar: string
+                                            - name: weight
+                                              type:
+                                                scalar: numeric
+                                        elementRelationship: atomic
+                                  - name: requiredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: labelSelector
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchLabels
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  elementRelationship: atomic
+                                            - name: matchLabelKeys
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: mismatchLabelKeys
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: namespaceSelector
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchLabels
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  elementRelationship: atomic
+                                            - name: namespaces
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: topologyKey
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                            - name: podAntiAffinity
+                              type:
+                                map:
+                                  fields:
+                                  - name: preferredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: podAffinityTerm
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: labelSelector
+                                                    type:
+                                                      map:
+                                                        fields:
+                                                        - name: matchExpressions
+                                                          type:
+                                                            list:
+                                                              elementType:
+                                                                map:
+                                                                  fields:
+                                                                  - name: key
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: operator
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: values
+                                                                    type:
+                                                                      list:
+                                                                        elementType:
+                                                                          scalar: string
+                                                                        elementRelationship: atomic
+                                                              elementRelationship: atomic
+                                                        - name: matchLabels
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: matchLabelKeys
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: mismatchLabelKeys
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: namespaceSelector
+                                                    type:
+                                                      map:
+                                                        fields:
+                                                        - name: matchExpressions
+                                                          type:
+                                                            list:
+                                                              elementType:
+                                                                map:
+                                                                  fields:
+                                                                  - name: key
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: operator
+                                                                    type:
+                                                                      scalar: string
+                                                                  - name: values
+                                                                    type:
+                                                                      list:
+                                                                        elementType:
+                                                                          scalar: string
+                                                                        elementRelationship: atomic
+                                                              elementRelationship: atomic
+                                                        - name: matchLabels
+                                                          type:
+                                                            map:
+                                                              elementType:
+                                                                scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: namespaces
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          scalar: string
+                                                        elementRelationship: atomic
+                                                  - name: topologyKey
+                                                    type:
+                                                      scalar: string
+                                            - name: weight
+                                              type:
+                                                scalar: numeric
+                                        elementRelationship: atomic
+                                  - name: requiredDuringSchedulingIgnoredDuringExecution
+                                    type:
+                                      list:
+                                        elementType:
+                                          map:
+                                            fields:
+                                            - name: labelSelector
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchLabels
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  elementRelationship: atomic
+                                            - name: matchLabelKeys
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: mismatchLabelKeys
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: namespaceSelector
+                                              type:
+                                                map:
+                                                  fields:
+                                                  - name: matchExpressions
+                                                    type:
+                                                      list:
+                                                        elementType:
+                                                          map:
+                                                            fields:
+                                                            - name: key
+                                                              type:
+                                                                scalar: string
+                                                            - name: operator
+                                                              type:
+                                                                scalar: string
+                                                            - name: values
+                                                              type:
+                                                                list:
+                                                                  elementType:
+                                                                    scalar: string
+                                                                  elementRelationship: atomic
+                                                        elementRelationship: atomic
+                                                  - name: matchLabels
+                                                    type:
+                                                      map:
+                                                        elementType:
+                                                          scalar: string
+                                                  elementRelationship: atomic
+                                            - name: namespaces
+                                              type:
+                                                list:
+                                                  elementType:
+                                                    scalar: string
+                                                  elementRelationship: atomic
+                                            - name: topologyKey
+                                              type:
+                                                scalar: string
+                                        elementRelationship: atomic
+                      - name: automountServiceAccountToken
+                        type:
+                          scalar: boolean
+                      - name: enableServiceLinks
+                        type:
+                          scalar: boolean
+                      - name: imagePullSecrets
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: name
+                                  type:
+                                    scalar: string
+                                  default: ""
+                                elementRelationship: atomic
+                            elementRelationship: atomic
+                      - name: nodeName
+                        type:
+                          scalar: string
+                      - name: nodeSelector
+                        type:
+                          map:
+                            elementType:
+                              scalar: string
+                      - name: podAnnotations
+                        type:
+                          map:
+                            elementType:
+                              scalar: string
+                      - name: podLabels
+                        type:
+                          map:
+                            elementType:
+                              scalar: string
+                      - name: priority
+                        type:
+                          scalar: numeric
+                      - name: priorityClassName
+                        type:
+                          scalar: string
+                      - name: readinessGates
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: conditionType
+                                  type:
+                                    scalar: string
+                            elementRelationship: atomic
+                      - name: runtimeClassName
+                        type:
+                          scalar: string
+                      - name: schedulerName
+                        type:
+                          scalar: string
+                      - name: securityContext
+                        type:
+                          map:
+                            fields:
+                            - name: appArmorProfile
+                              type:
+                                map:
+                                  fields:
+                                  - name: localhostProfile
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                            - name: fsGroup
+                              type:
+                                scalar: numeric
+                            - name: fsGroupChangePolicy
+                              type:
+                                scalar: string
+                            - name: runAsGroup
+                              type:
+                                scalar: numeric
+                            - name: runAsNonRoot
+                              type:
+                                scalar: boolean
+                            - name: runAsUser
+                              type:
+                                scalar: numeric
+                            - name: seLinuxChangePolicy
+                              type:
+                                scalar: string
+                            - name: seLinuxOptions
+                              type:
+                                map:
+                                  fields:
+                                  - name: level
+                                    type:
+                                      scalar: string
+                                  - name: role
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                                  - name: user
+                                    type:
+                                      scalar: string
+                            - name: seccompProfile
+                              type:
+                                map:
+                                  fields:
+                                  - name: localhostProfile
+                                    type:
+                                      scalar: string
+                                  - name: type
+                                    type:
+                                      scalar: string
+                            - name: supplementalGroups
+                              type:
+                                list:
+                                  elementType:
+                                    scalar: numeric
+                                  elementRelationship: atomic
+                            - name: supplementalGroupsPolicy
+                              type:
+                                scalar: string
+                            - name: sysctls
+                              type:
+                                list:
+                                  elementType:
+                                    map:
+                                      fields:
+                                      - name: name
+                                        type:
+                                          scalar: string
+                                      - name: value
+                                        type:
+                                          scalar: string
+                                  elementRelationship: atomic
+                            - name: windowsOptions
+                              type:
+                                map:
+                                  fields:
+                                  - name: gmsaCredentialSpec
+                                    type:
+                                      scalar: string
+                                  - name: gmsaCredentialSpecName
+                                    type:
+                                      scalar: string
+                                  - name: hostProcess
+                                    type:
+                                      scalar: boolean
+                                  - name: runAsUserName
+                                    type:
+                                      scalar: string
+                      - name: serviceAccountName
+                        type:
+                          scalar: string
+                      - name: tolerations
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: effect
+                                  type:
+                                    scalar: string
+                                - name: key
+                                  type:
+                                    scalar: string
+                                - name: operator
+                                  type:
+                                    scalar: string
+                                - name: tolerationSeconds
+                                  type:
+                                    scalar: numeric
+                                - name: value
+                                  type:
+                                    scalar: string
+                            elementRelationship: atomic
+                      - name: topologySpreadConstraints
+                        type:
+                          list:
+                            elementType:
+                              map:
+                                fields:
+                                - name: labelSelector
+                                  type:
+                                    map:
+                                      fields:
+                                      - name: matchExpressions
+                                        type:
+                                          list:
+                                            elementType:
+                                              map:
+                                                fields:
+                                                - name: key
+                                                  type:
+                                                    scalar: string
+                                                - name: operator
+                                                  type:
+                                                    scalar: string
+                                                - name: values
+                                                  type:
+                                                    list:
+                                                      elementType:
+                                                        scalar: string
+                                                      elementRelationship: atomic
+                                            elementRelationship: atomic
+                                      - name: matchLabels
+                                        type:
+                                          map:
+                                            elementType:
+                                              scalar: string
+                                      elementRelationship: atomic
+                                - name: matchLabelKeys
+                                  type:
+                                    list:
+                                      elementType:
+                                        scalar: string
+                                      elementRelationship: atomic
+                                - name: maxSkew
+                                  type:
+                                    scalar: numeric
+                                - name: minDomains
+                                  type:
+                                    scalar: numeric
+                                - name: nodeAffinityPolicy
+                                  type:
+                                    scalar: string
+                                - name: nodeTaintsPolicy
+                                  type:
+                                    scalar: string
+                                - name: topologyKey
+                                  type:
+                                    scalar: string
+                                - name: whenUnsatisfiable
+                                  type:
+                                    scalar: string
+                            elementRelationship: atomic
           - name: storage
             type:
               map:
@@ -16559,16 +18774,29 @@ var schemaYAML = typed.YAMLObject(`types:
                                   - name: metadata
                                     type:
                                       map:
-                                        elementType:
-                                          scalar: untyped
-                                          list:
-                                            elementType:
-                                              namedType: __untyped_atomic_
-                                            elementRelationship: atomic
-                                          map:
-                                            elementType:
-                                              namedType: __untyped_deduced_
-                                            elementRelationship: separable
+                                        fields:
+                                        - name: annotations
+                                          type:
+                                            map:
+                                              elementType:
+                                                scalar: string
+                                        - name: finalizers
+                                          type:
+                                            list:
+                                              elementType:
+                                                scalar: string
+                                              elementRelationship: atomic
+                                        - name: labels
+                                          type:
+                                            map:
+                                              elementType:
+                                                scalar: string
+                                        - name: name
+                                          type:
+                                            scalar: string
+                                        - name: namespace
+                                          type:
+                                            scalar: string
                                   - name: spec
                                     type:
                                       map:
@@ -17409,6 +19637,34 @@ var schemaYAML = typed.YAMLObject(`types:
           - name: phase
             type:
               scalar: string
+          - name: repositories
+            type:
+              list:
+                elementType:
+                  map:
+                    fields:
+                    - name: error
+                      type:
+                        scalar: string
+                    - name: name
+                      type:
+                        scalar: string
+                    - name: namespace
+                      type:
+                        scalar: string
+                    - name: path
+                      type:
+                        scalar: string
+                    - name: size
+                      type:
+                        scalar: string
+                    - name: synced
+                      type:
+                        scalar: boolean
+                elementRelationship: atomic
+          - name: totalSize
+            type:
+              scalar: string
 - name: com.github.restore-controller.restore.pkg.apis.storage.v1alpha1.Repository
   map:
     fields:
@@ -17475,6 +19731,12 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         map:
           fields:
+          - name: componentPaths
+            type:
+              list:
+                elementType:
+                  scalar: string
+                elementRelationship: atomic
           - name: conditions
             type:
               list:
@@ -17502,12 +19764,37 @@ var schemaYAML = typed.YAMLObject(`types:
                 elementRelationship: associative
                 keys:
                 - type
+          - name: integrity
+            type:
+              scalar: boolean
           - name: lastBackupTime
             type:
               scalar: untyped
           - name: phase
             type:
               scalar: string
+          - name: recentSnapshots
+            type:
+              list:
+                elementType:
+                  map:
+                    fields:
+                    - name: name
+                      type:
+                        scalar: string
+                    - name: phase
+                      type:
+                        scalar: string
+                    - name: session
+                      type:
+                        scalar: string
+                    - name: size
+                      type:
+                        scalar: string
+                    - name: snapshotTime
+                      type:
+                        scalar: untyped
+                elementRelationship: atomic
           - name: size
             type:
               scalar: string
@@ -17580,6 +19867,28 @@ var schemaYAML = typed.YAMLObject(`types:
                 elementType:
                   map:
                     fields:
+                    - name: clickHouseStats
+                      type:
+                        list:
+                          elementType:
+                            map:
+                              fields:
+                              - name: finishTime
+                                type:
+                                  scalar: untyped
+                              - name: host
+                                type:
+                                  scalar: string
+                              - name: id
+                                type:
+                                  scalar: string
+                              - name: startTime
+                                type:
+                                  scalar: untyped
+                              - name: status
+                                type:
+                                  scalar: string
+                          elementRelationship: atomic
                     - name: driver
                       type:
                         scalar: string
@@ -17589,6 +19898,9 @@ var schemaYAML = typed.YAMLObject(`types:
                     - name: error
                       type:
                         scalar: string
+                    - name: integrity
+                      type:
+                        scalar: boolean
                     - name: kopiaStats
                       type:
                         list:
@@ -17608,6 +19920,135 @@ var schemaYAML = typed.YAMLObject(`types:
                                 type:
                                   scalar: string
                           elementRelationship: atomic
+                    - name: logStats
+                      type:
+                        map:
+                          fields:
+                          - name: end
+                            type:
+                              scalar: string
+                          - name: lastFailedStats
+                            type:
+                              list:
+                                elementType:
+                                  map:
+                                    fields:
+                                    - name: end
+                                      type:
+                                        scalar: string
+                                    - name: error
+                                      type:
+                                        scalar: string
+                                    - name: start
+                                      type:
+                                        scalar: string
+                                elementRelationship: atomic
+                          - name: lastLogRetentionStats
+                            type:
+                              list:
+                                elementType:
+                                  map:
+                                    fields:
+                                    - name: deletedLogCount
+                                      type:
+                                        scalar: numeric
+                                    - name: error
+                                      type:
+                                        scalar: string
+                                    - name: lastExecutionTime
+                                      type:
+                                        scalar: string
+                                    - name: retentionPeriodApplied
+                                      type:
+                                        scalar: string
+                                elementRelationship: atomic
+                          - name: lastSucceededStats
+                            type:
+                              list:
+                                elementType:
+                                  map:
+                                    fields:
+                                    - name: end
+                                      type:
+                                        scalar: string
+                                    - name: error
+                                      type:
+                                        scalar: string
+                                    - name: start
+                                      type:
+                                        scalar: string
+                                elementRelationship: atomic
+                          - name: lsn
+                            type:
+                              scalar: string
+                          - name: start
+                            type:
+                              scalar: string
+                          - name: totalFailedCount
+                            type:
+                              scalar: numeric
+                          - name: totalSucceededCount
+                            type:
+                              scalar: numeric
+                    - name: medusaStats
+                      type:
+                        map:
+                          fields:
+                          - name: backupName
+                            type:
+                              scalar: string
+                          - name: backupNodes
+                            type:
+                              list:
+                                elementType:
+                                  scalar: string
+                                elementRelationship: atomic
+                          - name: finishTime
+                            type:
+                              scalar: string
+                          - name: startTime
+                            type:
+                              scalar: string
+                          - name: status
+                            type:
+                              scalar: string
+                    - name: neo4jStats
+                      type:
+                        list:
+                          elementType:
+                            map:
+                              fields:
+                              - name: compressed
+                                type:
+                                  scalar: boolean
+                              - name: database
+                                type:
+                                  scalar: string
+                              - name: databaseID
+                                type:
+                                  scalar: string
+                              - name: file
+                                type:
+                                  scalar: string
+                              - name: full
+                                type:
+                                  scalar: boolean
+                              - name: highestTX
+                                type:
+                                  scalar: numeric
+                              - name: lowestTX
+                                type:
+                                  scalar: numeric
+                              - name: recovered
+                                type:
+                                  scalar: boolean
+                              - name: storeIDHash
+                                type:
+                                  scalar: string
+                              - name: time
+                                type:
+                                  scalar: string
+                          elementRelationship: atomic
                     - name: path
                       type:
                         scalar: string
@@ -17620,22 +20061,126 @@ var schemaYAML = typed.YAMLObject(`types:
                           elementType:
                             map:
                               fields:
-                              - name: hostPath
+                              - name: progress
                                 type:
-                                  scalar: string
-                              - name: id
+                                  map:
+                                    fields:
+                                    - name: backupDone
+                                      type:
+                                        scalar: string
+                                    - name: filesDone
+                                      type:
+                                        scalar: numeric
+                                    - name: percentDone
+                                      type:
+                                        scalar: string
+                                    - name: secondsElapsed
+                                      type:
+                                        scalar: numeric
+                                    - name: speed
+                                      type:
+                                        scalar: string
+                                    - name: total
+                                      type:
+                                        scalar: string
+                                    - name: totalFiles
+                                      type:
+                                        scalar: numeric
+                              - name: summary
                                 type:
-                                  scalar: string
-                              - name: size
-                                type:
-                                  scalar: string
-                              - name: uploaded
-                                type:
-                                  scalar: string
+                                  map:
+                                    fields:
+                                    - name: endTime
+                                      type:
+                                        scalar: untyped
+                                    - name: hostPath
+                                      type:
+                                        scalar: string
+                                    - name: id
+                                      type:
+                                        scalar: string
+                                    - name: size
+                                      type:
+                                        scalar: string
+                                    - name: startTime
+                                      type:
+                                        scalar: untyped
+                                    - name: uploaded
+                                      type:
+                                        scalar: string
                           elementRelationship: atomic
                     - name: size
                       type:
                         scalar: string
+                    - name: solrStats
+                      type:
+                        list:
+                          elementType:
+                            map:
+                              fields:
+                              - name: backupId
+                                type:
+                                  scalar: numeric
+                              - name: backupName
+                                type:
+                                  scalar: string
+                              - name: collection
+                                type:
+                                  scalar: string
+                              - name: indexFileCount
+                                type:
+                                  scalar: numeric
+                              - name: indexSizeMB
+                                type:
+                                  scalar: numeric
+                              - name: location
+                                type:
+                                  scalar: string
+                              - name: startTime
+                                type:
+                                  scalar: string
+                              - name: uploadedIndexFileMB
+                                type:
+                                  scalar: numeric
+                          elementRelationship: atomic
+                    - name: volumeSnapshotterStats
+                      type:
+                        list:
+                          elementType:
+                            map:
+                              fields:
+                              - name: hostPath
+                                type:
+                                  scalar: string
+                              - name: pvcName
+                                type:
+                                  scalar: string
+                              - name: volumeSnapshotName
+                                type:
+                                  scalar: string
+                              - name: volumeSnapshotTime
+                                type:
+                                  scalar: untyped
+                          elementRelationship: atomic
+                    - name: walGStats
+                      type:
+                        map:
+                          fields:
+                          - name: databases
+                            type:
+                              list:
+                                elementType:
+                                  scalar: string
+                                elementRelationship: atomic
+                          - name: id
+                            type:
+                              scalar: string
+                          - name: startTime
+                            type:
+                              scalar: untyped
+                          - name: stopTime
+                            type:
+                              scalar: untyped
                 elementRelationship: separable
           - name: conditions
             type:
@@ -17664,6 +20209,9 @@ var schemaYAML = typed.YAMLObject(`types:
                 elementRelationship: associative
                 keys:
                 - type
+          - name: integrity
+            type:
+              scalar: boolean
           - name: lastUpdateTime
             type:
               scalar: untyped
@@ -17679,6 +20227,12 @@ var schemaYAML = typed.YAMLObject(`types:
           - name: totalComponents
             type:
               scalar: numeric
+          - name: verificationSession
+            type:
+              scalar: string
+          - name: verificationStatus
+            type:
+              scalar: string
 - name: io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1
   map:
     elementType:

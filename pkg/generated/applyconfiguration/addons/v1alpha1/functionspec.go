@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	corev1alpha1 "github.com/restore-controller/restore/pkg/generated/applyconfiguration/core/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -43,6 +44,15 @@ type FunctionSpecApplyConfiguration struct {
 	VolumeDevices []v1.VolumeDevice `json:"volumeDevices,omitempty"`
 	// Env of the container.
 	Env []v1.EnvVar `json:"env,omitempty"`
+	// RuntimeSettings configure the container: resources, probes, security
+	// context, nice and ionice, environment. The RestoreSession's
+	// addon.jobTemplate and addon.containerRuntimeSettings take precedence.
+	RuntimeSettings *corev1alpha1.ContainerRuntimeSettingsApplyConfiguration `json:"runtimeSettings,omitempty"`
+	// AvailableVersions lists the versions an image with variables (for
+	// example an image tag of ${DB_VERSION}) may resolve to. It is accepted
+	// for KubeStash compatibility and not read: the controller runs Image as
+	// it is.
+	AvailableVersions []string `json:"availableVersions,omitempty"`
 }
 
 // FunctionSpecApplyConfiguration constructs a declarative configuration of the FunctionSpec type for use with
@@ -123,6 +133,24 @@ func (b *FunctionSpecApplyConfiguration) WithVolumeDevices(values ...v1.VolumeDe
 func (b *FunctionSpecApplyConfiguration) WithEnv(values ...v1.EnvVar) *FunctionSpecApplyConfiguration {
 	for i := range values {
 		b.Env = append(b.Env, values[i])
+	}
+	return b
+}
+
+// WithRuntimeSettings sets the RuntimeSettings field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RuntimeSettings field is set to the value of the last call.
+func (b *FunctionSpecApplyConfiguration) WithRuntimeSettings(value *corev1alpha1.ContainerRuntimeSettingsApplyConfiguration) *FunctionSpecApplyConfiguration {
+	b.RuntimeSettings = value
+	return b
+}
+
+// WithAvailableVersions adds the given value to the AvailableVersions field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the AvailableVersions field.
+func (b *FunctionSpecApplyConfiguration) WithAvailableVersions(values ...string) *FunctionSpecApplyConfiguration {
+	for i := range values {
+		b.AvailableVersions = append(b.AvailableVersions, values[i])
 	}
 	return b
 }

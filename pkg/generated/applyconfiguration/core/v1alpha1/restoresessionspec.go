@@ -31,8 +31,11 @@ type RestoreSessionSpecApplyConfiguration struct {
 	// Target is the application whose volumes receive the data: a
 	// StatefulSet, Deployment or DaemonSet (apiGroup apps) or a
 	// PersistentVolumeClaim (core group) in the RestoreSession's namespace.
+	// A workload kind with an empty apiGroup means apps, as in KubeStash.
 	Target *common.TypedObjectReference `json:"target,omitempty"`
-	// DataSource is the Repository and Snapshot to restore from.
+	// DataSource is the Repository and Snapshot to restore from. The schema
+	// lets it be absent, as KubeStash's does, but a RestoreSession without
+	// it fails validation: there is nothing to restore.
 	DataSource *RestoreDataSourceApplyConfiguration `json:"dataSource,omitempty"`
 	// Addon names the addon and the restore tasks that restore the target.
 	Addon *AddonInfoApplyConfiguration `json:"addon,omitempty"`

@@ -20,6 +20,7 @@ package v1alpha1
 
 import (
 	common "github.com/restore-controller/restore/pkg/apis/common"
+	corev1alpha1 "github.com/restore-controller/restore/pkg/generated/applyconfiguration/core/v1alpha1"
 )
 
 // BackupStorageSpecApplyConfiguration represents a declarative configuration of the BackupStorageSpec type for use
@@ -36,6 +37,11 @@ type BackupStorageSpecApplyConfiguration struct {
 	// DeletionPolicy says what happens to the data when this object is
 	// deleted.
 	DeletionPolicy *string `json:"deletionPolicy,omitempty"`
+	// RuntimeSettings configure the restore Jobs that read this storage
+	// (for example a nodeSelector that places them where a hostPath volume
+	// is, or resources). A RestoreSession's own addon.jobTemplate and
+	// addon.containerRuntimeSettings take precedence over them.
+	RuntimeSettings *corev1alpha1.RuntimeSettingsApplyConfiguration `json:"runtimeSettings,omitempty"`
 }
 
 // BackupStorageSpecApplyConfiguration constructs a declarative configuration of the BackupStorageSpec type for use with
@@ -73,5 +79,13 @@ func (b *BackupStorageSpecApplyConfiguration) WithDefault(value bool) *BackupSto
 // If called multiple times, the DeletionPolicy field is set to the value of the last call.
 func (b *BackupStorageSpecApplyConfiguration) WithDeletionPolicy(value string) *BackupStorageSpecApplyConfiguration {
 	b.DeletionPolicy = &value
+	return b
+}
+
+// WithRuntimeSettings sets the RuntimeSettings field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RuntimeSettings field is set to the value of the last call.
+func (b *BackupStorageSpecApplyConfiguration) WithRuntimeSettings(value *corev1alpha1.RuntimeSettingsApplyConfiguration) *BackupStorageSpecApplyConfiguration {
+	b.RuntimeSettings = value
 	return b
 }

@@ -28,8 +28,12 @@ import (
 // BackupStorageStatus is the observed state of a storage.
 type BackupStorageStatusApplyConfiguration struct {
 	// Phase is Ready or NotReady.
-	Phase      *string                          `json:"phase,omitempty"`
-	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	Phase *string `json:"phase,omitempty"`
+	// TotalSize is the size of all the repositories in the storage.
+	TotalSize *string `json:"totalSize,omitempty"`
+	// Repositories are the repositories kept in the storage.
+	Repositories []RepositoryInfoApplyConfiguration `json:"repositories,omitempty"`
+	Conditions   []v1.ConditionApplyConfiguration   `json:"conditions,omitempty"`
 }
 
 // BackupStorageStatusApplyConfiguration constructs a declarative configuration of the BackupStorageStatus type for use with
@@ -43,6 +47,27 @@ func BackupStorageStatus() *BackupStorageStatusApplyConfiguration {
 // If called multiple times, the Phase field is set to the value of the last call.
 func (b *BackupStorageStatusApplyConfiguration) WithPhase(value string) *BackupStorageStatusApplyConfiguration {
 	b.Phase = &value
+	return b
+}
+
+// WithTotalSize sets the TotalSize field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TotalSize field is set to the value of the last call.
+func (b *BackupStorageStatusApplyConfiguration) WithTotalSize(value string) *BackupStorageStatusApplyConfiguration {
+	b.TotalSize = &value
+	return b
+}
+
+// WithRepositories adds the given value to the Repositories field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Repositories field.
+func (b *BackupStorageStatusApplyConfiguration) WithRepositories(values ...*RepositoryInfoApplyConfiguration) *BackupStorageStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithRepositories")
+		}
+		b.Repositories = append(b.Repositories, *values[i])
+	}
 	return b
 }
 

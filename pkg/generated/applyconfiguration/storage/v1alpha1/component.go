@@ -35,6 +35,9 @@ type ComponentApplyConfiguration struct {
 	Size *string `json:"size,omitempty"`
 	// Duration of the component's backup.
 	Duration *string `json:"duration,omitempty"`
+	// Integrity is false when a check of the component's data found
+	// damage.
+	Integrity *bool `json:"integrity,omitempty"`
 	// Error of a failed backup.
 	Error *string `json:"error,omitempty"`
 	// Driver that stored the data; only Kopia components can be restored by
@@ -44,7 +47,14 @@ type ComponentApplyConfiguration struct {
 	// up path.
 	KopiaStats []KopiaStatsApplyConfiguration `json:"kopiaStats,omitempty"`
 	// ResticStats lists the restic snapshots of a Restic component.
-	ResticStats []ResticStatsApplyConfiguration `json:"resticStats,omitempty"`
+	ResticStats            []ResticStatsApplyConfiguration            `json:"resticStats,omitempty"`
+	SolrStats              []SolrStatsApplyConfiguration              `json:"solrStats,omitempty"`
+	WalGStats              *WalGStatsApplyConfiguration               `json:"walGStats,omitempty"`
+	MedusaStats            *MedusaStatsApplyConfiguration             `json:"medusaStats,omitempty"`
+	VolumeSnapshotterStats []VolumeSnapshotterStatsApplyConfiguration `json:"volumeSnapshotterStats,omitempty"`
+	LogStats               *LogStatsApplyConfiguration                `json:"logStats,omitempty"`
+	ClickHouseStats        []ClickHouseStatsApplyConfiguration        `json:"clickHouseStats,omitempty"`
+	Neo4jStats             []Neo4jStatsApplyConfiguration             `json:"neo4jStats,omitempty"`
 }
 
 // ComponentApplyConfiguration constructs a declarative configuration of the Component type for use with
@@ -82,6 +92,14 @@ func (b *ComponentApplyConfiguration) WithSize(value string) *ComponentApplyConf
 // If called multiple times, the Duration field is set to the value of the last call.
 func (b *ComponentApplyConfiguration) WithDuration(value string) *ComponentApplyConfiguration {
 	b.Duration = &value
+	return b
+}
+
+// WithIntegrity sets the Integrity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Integrity field is set to the value of the last call.
+func (b *ComponentApplyConfiguration) WithIntegrity(value bool) *ComponentApplyConfiguration {
+	b.Integrity = &value
 	return b
 }
 
@@ -123,6 +141,82 @@ func (b *ComponentApplyConfiguration) WithResticStats(values ...*ResticStatsAppl
 			panic("nil value passed to WithResticStats")
 		}
 		b.ResticStats = append(b.ResticStats, *values[i])
+	}
+	return b
+}
+
+// WithSolrStats adds the given value to the SolrStats field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the SolrStats field.
+func (b *ComponentApplyConfiguration) WithSolrStats(values ...*SolrStatsApplyConfiguration) *ComponentApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithSolrStats")
+		}
+		b.SolrStats = append(b.SolrStats, *values[i])
+	}
+	return b
+}
+
+// WithWalGStats sets the WalGStats field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the WalGStats field is set to the value of the last call.
+func (b *ComponentApplyConfiguration) WithWalGStats(value *WalGStatsApplyConfiguration) *ComponentApplyConfiguration {
+	b.WalGStats = value
+	return b
+}
+
+// WithMedusaStats sets the MedusaStats field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MedusaStats field is set to the value of the last call.
+func (b *ComponentApplyConfiguration) WithMedusaStats(value *MedusaStatsApplyConfiguration) *ComponentApplyConfiguration {
+	b.MedusaStats = value
+	return b
+}
+
+// WithVolumeSnapshotterStats adds the given value to the VolumeSnapshotterStats field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the VolumeSnapshotterStats field.
+func (b *ComponentApplyConfiguration) WithVolumeSnapshotterStats(values ...*VolumeSnapshotterStatsApplyConfiguration) *ComponentApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithVolumeSnapshotterStats")
+		}
+		b.VolumeSnapshotterStats = append(b.VolumeSnapshotterStats, *values[i])
+	}
+	return b
+}
+
+// WithLogStats sets the LogStats field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LogStats field is set to the value of the last call.
+func (b *ComponentApplyConfiguration) WithLogStats(value *LogStatsApplyConfiguration) *ComponentApplyConfiguration {
+	b.LogStats = value
+	return b
+}
+
+// WithClickHouseStats adds the given value to the ClickHouseStats field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ClickHouseStats field.
+func (b *ComponentApplyConfiguration) WithClickHouseStats(values ...*ClickHouseStatsApplyConfiguration) *ComponentApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithClickHouseStats")
+		}
+		b.ClickHouseStats = append(b.ClickHouseStats, *values[i])
+	}
+	return b
+}
+
+// WithNeo4jStats adds the given value to the Neo4jStats field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Neo4jStats field.
+func (b *ComponentApplyConfiguration) WithNeo4jStats(values ...*Neo4jStatsApplyConfiguration) *ComponentApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithNeo4jStats")
+		}
+		b.Neo4jStats = append(b.Neo4jStats, *values[i])
 	}
 	return b
 }

@@ -28,10 +28,17 @@ import (
 //
 // RepositoryStatus is the observed state of a repository.
 type RepositoryStatusApplyConfiguration struct {
-	Phase          *string                              `json:"phase,omitempty"`
-	LastBackupTime *v1.Time                             `json:"lastBackupTime,omitempty"`
-	SnapshotCount  *int32                               `json:"snapshotCount,omitempty"`
-	Size           *string                              `json:"size,omitempty"`
+	Phase          *string  `json:"phase,omitempty"`
+	LastBackupTime *v1.Time `json:"lastBackupTime,omitempty"`
+	// Integrity is false when a check of the repository found damage.
+	Integrity     *bool   `json:"integrity,omitempty"`
+	SnapshotCount *int32  `json:"snapshotCount,omitempty"`
+	Size          *string `json:"size,omitempty"`
+	// RecentSnapshots are the newest Snapshots of the repository.
+	RecentSnapshots []SnapshotInfoApplyConfiguration `json:"recentSnapshots,omitempty"`
+	// ComponentPaths are the paths, inside the repository, of the
+	// components backed up into it.
+	ComponentPaths []string                             `json:"componentPaths,omitempty"`
 	Conditions     []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
@@ -57,6 +64,14 @@ func (b *RepositoryStatusApplyConfiguration) WithLastBackupTime(value v1.Time) *
 	return b
 }
 
+// WithIntegrity sets the Integrity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Integrity field is set to the value of the last call.
+func (b *RepositoryStatusApplyConfiguration) WithIntegrity(value bool) *RepositoryStatusApplyConfiguration {
+	b.Integrity = &value
+	return b
+}
+
 // WithSnapshotCount sets the SnapshotCount field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the SnapshotCount field is set to the value of the last call.
@@ -70,6 +85,29 @@ func (b *RepositoryStatusApplyConfiguration) WithSnapshotCount(value int32) *Rep
 // If called multiple times, the Size field is set to the value of the last call.
 func (b *RepositoryStatusApplyConfiguration) WithSize(value string) *RepositoryStatusApplyConfiguration {
 	b.Size = &value
+	return b
+}
+
+// WithRecentSnapshots adds the given value to the RecentSnapshots field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the RecentSnapshots field.
+func (b *RepositoryStatusApplyConfiguration) WithRecentSnapshots(values ...*SnapshotInfoApplyConfiguration) *RepositoryStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithRecentSnapshots")
+		}
+		b.RecentSnapshots = append(b.RecentSnapshots, *values[i])
+	}
+	return b
+}
+
+// WithComponentPaths adds the given value to the ComponentPaths field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ComponentPaths field.
+func (b *RepositoryStatusApplyConfiguration) WithComponentPaths(values ...string) *RepositoryStatusApplyConfiguration {
+	for i := range values {
+		b.ComponentPaths = append(b.ComponentPaths, values[i])
+	}
 	return b
 }
 

@@ -21,12 +21,11 @@ package v1alpha1
 // ResticStatsApplyConfiguration represents a declarative configuration of the ResticStats type for use
 // with apply.
 //
-// ResticStats is one restic snapshot of a component.
+// ResticStats is one restic snapshot of a component: its summary, or the
+// progress of a backup still running.
 type ResticStatsApplyConfiguration struct {
-	ID       *string `json:"id,omitempty"`
-	HostPath *string `json:"hostPath,omitempty"`
-	Size     *string `json:"size,omitempty"`
-	Uploaded *string `json:"uploaded,omitempty"`
+	Summary  *ResticSummaryApplyConfiguration  `json:"summary,omitempty"`
+	Progress *BackupProgressApplyConfiguration `json:"progress,omitempty"`
 }
 
 // ResticStatsApplyConfiguration constructs a declarative configuration of the ResticStats type for use with
@@ -35,34 +34,18 @@ func ResticStats() *ResticStatsApplyConfiguration {
 	return &ResticStatsApplyConfiguration{}
 }
 
-// WithID sets the ID field in the declarative configuration to the given value
+// WithSummary sets the Summary field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the ID field is set to the value of the last call.
-func (b *ResticStatsApplyConfiguration) WithID(value string) *ResticStatsApplyConfiguration {
-	b.ID = &value
+// If called multiple times, the Summary field is set to the value of the last call.
+func (b *ResticStatsApplyConfiguration) WithSummary(value *ResticSummaryApplyConfiguration) *ResticStatsApplyConfiguration {
+	b.Summary = value
 	return b
 }
 
-// WithHostPath sets the HostPath field in the declarative configuration to the given value
+// WithProgress sets the Progress field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the HostPath field is set to the value of the last call.
-func (b *ResticStatsApplyConfiguration) WithHostPath(value string) *ResticStatsApplyConfiguration {
-	b.HostPath = &value
-	return b
-}
-
-// WithSize sets the Size field in the declarative configuration to the given value
-// and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the Size field is set to the value of the last call.
-func (b *ResticStatsApplyConfiguration) WithSize(value string) *ResticStatsApplyConfiguration {
-	b.Size = &value
-	return b
-}
-
-// WithUploaded sets the Uploaded field in the declarative configuration to the given value
-// and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the Uploaded field is set to the value of the last call.
-func (b *ResticStatsApplyConfiguration) WithUploaded(value string) *ResticStatsApplyConfiguration {
-	b.Uploaded = &value
+// If called multiple times, the Progress field is set to the value of the last call.
+func (b *ResticStatsApplyConfiguration) WithProgress(value *BackupProgressApplyConfiguration) *ResticStatsApplyConfiguration {
+	b.Progress = value
 	return b
 }

@@ -32,7 +32,8 @@ type SnapshotSpecApplyConfiguration struct {
 	// Type is FullBackup or IncrementalBackup.
 	Type *string `json:"type,omitempty"`
 	// Repository is the name of the Repository, in the Snapshot's namespace,
-	// that holds the data.
+	// that holds the data. KubeStash's schema leaves it optional; a
+	// RestoreSession cannot restore a Snapshot without it.
 	Repository *string `json:"repository,omitempty"`
 	// Session is the backup session that made the Snapshot.
 	Session *string `json:"session,omitempty"`

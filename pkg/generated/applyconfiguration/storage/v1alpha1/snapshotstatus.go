@@ -31,12 +31,19 @@ import (
 type SnapshotStatusApplyConfiguration struct {
 	// Phase of the backup.
 	Phase *storagev1alpha1.SnapshotPhase `json:"phase,omitempty"`
+	// VerificationStatus is the result of the last verification of the
+	// Snapshot.
+	VerificationStatus *storagev1alpha1.VerificationStatus `json:"verificationStatus,omitempty"`
+	// VerificationSession is the session that verified the Snapshot last.
+	VerificationSession *string `json:"verificationSession,omitempty"`
 	// SnapshotTime is when the backup was taken; `latest` picks the newest.
 	SnapshotTime *v1.Time `json:"snapshotTime,omitempty"`
 	// LastUpdateTime is when the status last changed.
 	LastUpdateTime *v1.Time `json:"lastUpdateTime,omitempty"`
 	// Size of the backed up data.
 	Size *string `json:"size,omitempty"`
+	// Integrity is false when a check of the Snapshot's data found damage.
+	Integrity *bool `json:"integrity,omitempty"`
 	// TotalComponents is the number of components.
 	TotalComponents *int32 `json:"totalComponents,omitempty"`
 	// Components of the Snapshot, keyed by name (pod-0, pod-1, … or dump).
@@ -55,6 +62,22 @@ func SnapshotStatus() *SnapshotStatusApplyConfiguration {
 // If called multiple times, the Phase field is set to the value of the last call.
 func (b *SnapshotStatusApplyConfiguration) WithPhase(value storagev1alpha1.SnapshotPhase) *SnapshotStatusApplyConfiguration {
 	b.Phase = &value
+	return b
+}
+
+// WithVerificationStatus sets the VerificationStatus field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the VerificationStatus field is set to the value of the last call.
+func (b *SnapshotStatusApplyConfiguration) WithVerificationStatus(value storagev1alpha1.VerificationStatus) *SnapshotStatusApplyConfiguration {
+	b.VerificationStatus = &value
+	return b
+}
+
+// WithVerificationSession sets the VerificationSession field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the VerificationSession field is set to the value of the last call.
+func (b *SnapshotStatusApplyConfiguration) WithVerificationSession(value string) *SnapshotStatusApplyConfiguration {
+	b.VerificationSession = &value
 	return b
 }
 
@@ -79,6 +102,14 @@ func (b *SnapshotStatusApplyConfiguration) WithLastUpdateTime(value v1.Time) *Sn
 // If called multiple times, the Size field is set to the value of the last call.
 func (b *SnapshotStatusApplyConfiguration) WithSize(value string) *SnapshotStatusApplyConfiguration {
 	b.Size = &value
+	return b
+}
+
+// WithIntegrity sets the Integrity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Integrity field is set to the value of the last call.
+func (b *SnapshotStatusApplyConfiguration) WithIntegrity(value bool) *SnapshotStatusApplyConfiguration {
+	b.Integrity = &value
 	return b
 }
 
