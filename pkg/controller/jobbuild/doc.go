@@ -7,7 +7,9 @@
 // Both kinds of Job are laid together by one function, in one order: the
 // addon Function of each container (image, command and args with the
 // variables substituted), the caller's environment and mounts,
-// spec.addon.jobTemplate, the container and pod runtime settings, the
+// spec.addon.jobTemplate over the storage's and the Function's runtime
+// settings (defaults of restore Jobs, defaultsettings.go), the container
+// and pod runtime settings, the
 // Job's name, owner, labels and annotations (the caller's win over the
 // user's), restart policy Never, the backoff limit, the restore deadline
 // as activeDeadlineSeconds, and the security defaults of the namespace's
