@@ -15,12 +15,17 @@ import (
 type S3Storage struct {
 	// Endpoint as KubeStash writes it: "https://host[:port]", "http://host:port"
 	// or a bare "host[:port]" (TLS).
-	Endpoint        string
-	Bucket          string
-	Prefix          string
-	Region          string
+	Endpoint string
+	Bucket   string
+	Prefix   string
+	Region   string
+	// AccessKeyID, SecretAccessKey and SessionToken (temporary credentials)
+	// are static credentials. Without them kopia asks the environment
+	// (AWS_* variables), then IAM: IRSA's web identity token file, ECS
+	// task roles and EC2 instance profiles.
 	AccessKeyID     string
 	SecretAccessKey string
+	SessionToken    string
 	// InsecureTLS skips verification of the server certificate.
 	InsecureTLS bool
 	// CACert is a PEM bundle of extra roots for the server certificate.
@@ -48,6 +53,7 @@ func (s *S3Storage) kopiaOptions() (*s3.Options, error) {
 		RootCA:          s.CACert,
 		AccessKeyID:     s.AccessKeyID,
 		SecretAccessKey: s.SecretAccessKey,
+		SessionToken:    s.SessionToken,
 		Region:          s.Region,
 	}, nil
 }

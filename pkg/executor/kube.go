@@ -139,6 +139,8 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 			Endpoint: b.S3.Endpoint, Bucket: b.S3.Bucket, Region: b.S3.Region,
 			Prefix: engine.ObjectPrefix(b.S3.Prefix, repository.Spec.Path), InsecureTLS: b.S3.InsecureTLS,
 		}
+		// Without a Secret: the pod's ambient AWS credentials (IRSA,
+		// instance profile, AWS_* variables from runtimeSettings).
 		if secretRef, ok := refs.StorageSecret(storage); ok {
 			data, err := storageSecretKeys(ctx, c, secretRef, storagev1alpha1.S3AccessKeyIDKey, storagev1alpha1.S3SecretAccessKeyKey)
 			if err != nil {
@@ -146,6 +148,7 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 			}
 			s3.AccessKeyID = string(data[storagev1alpha1.S3AccessKeyIDKey])
 			s3.SecretAccessKey = string(data[storagev1alpha1.S3SecretAccessKeyKey])
+			s3.SessionToken = string(data[storagev1alpha1.S3SessionTokenKey])
 			s3.CACert = data[storagev1alpha1.S3CACertDataKey]
 		}
 		acc.Config.S3 = s3

@@ -92,6 +92,23 @@ func TestResolveRepositoryObjectStorage(t *testing.T) {
 			wantErr: ErrMissingSecret, wantMsg: []string{"infra/azure-secret"},
 		},
 		{
+			name: "s3 with temporary credentials and a CA bundle",
+			backend: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{
+				Endpoint: "https://s3.example.com", Bucket: "backups", Prefix: "/backup", Region: "eu-west-1", SecretName: "s3-secret"}},
+			secrets: []runtime.Object{secret("s3-secret", map[string]string{
+				"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "key", "AWS_SESSION_TOKEN": "token", "CA_CERT_DATA": "pem"})},
+			want: engine.StorageConfig{S3: &engine.S3Storage{Endpoint: "https://s3.example.com", Bucket: "backups",
+				Prefix: "backup/demo/app/", Region: "eu-west-1", AccessKeyID: "id", SecretAccessKey: "key", SessionToken: "token",
+				CACert: []byte("pem")}},
+		},
+		{
+			name: "s3 without secretName uses ambient credentials",
+			backend: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{
+				Endpoint: "s3.amazonaws.com", Bucket: "backups", Region: "us-east-1"}},
+			want: engine.StorageConfig{S3: &engine.S3Storage{Endpoint: "s3.amazonaws.com", Bucket: "backups",
+				Prefix: "demo/app/", Region: "us-east-1"}},
+		},
+		{
 			name: "s3 Secret without the secret key",
 			backend: storagev1alpha1.Backend{Provider: storagev1alpha1.ProviderS3, S3: &storagev1alpha1.S3Spec{
 				Endpoint: "http://127.0.0.1:9000", Bucket: "backups", SecretName: "s3-secret"}},
@@ -130,7 +147,8 @@ func TestResolveRepositoryObjectStorage(t *testing.T) {
 			}
 			must(t, err)
 			if !reflect.DeepEqual(acc.Config, tc.want) {
-				t.Errorf("storage config\n got %s %+v %+v\nwant %s %+v %+v", acc.Config, acc.Config.GCS, acc.Config.Azure, tc.want, tc.want.GCS, tc.want.Azure)
+				t.Errorf("storage config\n got %s %+v %+v %+v\nwant %s %+v %+v %+v", acc.Config, acc.Config.S3, acc.Config.GCS, acc.Config.Azure,
+					tc.want, tc.want.S3, tc.want.GCS, tc.want.Azure)
 			}
 		})
 	}

@@ -262,6 +262,9 @@ type BackupStorageList struct {
 const (
 	S3AccessKeyIDKey     = "AWS_ACCESS_KEY_ID"
 	S3SecretAccessKeyKey = "AWS_SECRET_ACCESS_KEY"
+	// S3SessionTokenKey, optional, holds the session token of temporary
+	// credentials (STS) that go with the two keys above.
+	S3SessionTokenKey = "AWS_SESSION_TOKEN"
 	// S3CACertDataKey holds PEM CA certificates for a private endpoint.
 	S3CACertDataKey = "CA_CERT_DATA"
 )
