@@ -68,15 +68,17 @@
 //     unique in its directory (ErrUnsafeEntryName): no "..", "/", NUL or
 //     duplicates;
 //   - a symlink already in the target where the snapshot has a directory or
-//     a file is removed, never followed; files and symlinks are only written
-//     into directories the restore itself created or verified; symlinks in
-//     the snapshot are restored as links, never followed.
+//     a file is removed, never followed; symlinks in the snapshot are
+//     restored as links, never followed;
+//   - every path inside the destination is resolved from the destination's
+//     directory file descriptor with openat2(RESOLVE_BENEATH |
+//     RESOLVE_NO_SYMLINKS), or one component at a time with
+//     openat(O_NOFOLLOW) on kernels without openat2, and every file, link
+//     and directory is created, changed or removed with *at calls relative
+//     to its parent's descriptor (beneath.go, output.go). A process that
+//     swaps a symlink in for a directory while the restore runs makes the
+//     restore fail with ErrSymlinkInPath; it cannot redirect a write.
 //
-// Known limit: these checks are made with lstat(2) and path names, not with
-// directory file descriptors (openat2 RESOLVE_BENEATH), and kopia's
-// FilesystemOutput opens paths that follow symlinks. A process writing into
-// the target at the same time could replace a checked directory with a
-// symlink between the check and kopia's write, and so redirect that write.
-// The guarantee holds for a target no one else modifies during the restore;
-// nothing else should write to a volume while it is being restored.
+// Kopia's own FilesystemOutput resolves paths by name and follows
+// symlinks, so the engine writes through its own restore.Output.
 package engine

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -227,43 +226,15 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 // restoreOne restores one root and returns how many entries delete-extra removed.
 func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, filter *treeFilter, opts RestoreOptions, tracker *progressTracker) (int64, error) {
 	logger := klog.FromContext(ctx).WithValues("snapshot", r.label, "target", r.target)
-	if err := checkNoSymlinks(r.boundary, r.target, !r.entry.IsDir()); err != nil {
+	out, err := newBeneathOutput(r.boundary, r.target, r.entry.IsDir())
+	if err != nil {
 		return 0, err
 	}
-	if !r.entry.IsDir() {
-		if err := os.MkdirAll(filepath.Dir(r.target), 0o755); err != nil {
-			return 0, fmt.Errorf("creating %q: %w", filepath.Dir(r.target), err)
-		}
-		if err := removeIfSymlink(r.target); err != nil {
-			return 0, err
-		}
-	}
-
-	inner := &restore.FilesystemOutput{
-		TargetPath:             r.target,
-		OverwriteDirectories:   true,
-		OverwriteFiles:         true,
-		OverwriteSymlinks:      true,
-		IgnorePermissionErrors: true,
-		WriteSparseFiles:       opts.Sparse,
-	}
-	initPath := r.target
-	if !r.entry.IsDir() {
-		initPath = filepath.Dir(r.target)
-	}
-	// Init picks the stream copier (sparse needs the target's block size,
-	// measured on the parent of TargetPath, which must exist).
-	if err := os.MkdirAll(filepath.Dir(initPath), 0o755); err != nil {
-		return 0, fmt.Errorf("creating %q: %w", filepath.Dir(initPath), err)
-	}
-	if err := inner.Init(ctx); err != nil {
-		return 0, fmt.Errorf("preparing restore output %q: %w", r.target, err)
-	}
+	defer out.release()
+	out.sparse = opts.Sparse
+	out.deleteExtra = opts.DeleteExtra
+	out.excluded = func(rel string) bool { return filter.excluded(path.Join(r.snapRel, rel)) }
 	root := filter.wrapWithMTime(r.entry, r.snapRel, r.mtime)
-	out := &guardedOutput{
-		inner: inner, root: r.target, deleteExtra: opts.DeleteExtra,
-		excluded: func(rel string) bool { return filter.excluded(path.Join(r.snapRel, rel)) },
-	}
 
 	// Kopia checks Cancel between entries and then returns success: the
 	// caller must look at ctx afterwards. The channel is also closed

@@ -1,10 +1,7 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -53,36 +50,4 @@ func resolveDestination(targetRoot string, mountPaths []string, hostPath string)
 		}
 	}
 	return destination{}, fmt.Errorf("%w: %q is not inside any of the target's volume mounts %s", ErrOutsideTarget, dest, strings.Join(mountPaths, ", "))
-}
-
-// checkNoSymlinks walks from boundary (exclusive) to p (inclusive) and fails
-// if an existing component is a symlink or not a directory (leaf excepted
-// when leafMayBeFile). Missing components are fine: the restore creates them.
-func checkNoSymlinks(boundary, p string, leafMayBeFile bool) error {
-	rel, err := filepath.Rel(boundary, p)
-	if err != nil || (rel != "." && !filepath.IsLocal(rel)) {
-		return fmt.Errorf("%w: %q is not under %q", ErrOutsideTarget, p, boundary)
-	}
-	if rel == "." {
-		return nil
-	}
-	cur := boundary
-	parts := strings.Split(rel, string(filepath.Separator))
-	for i, part := range parts {
-		cur = filepath.Join(cur, part)
-		st, err := os.Lstat(cur)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("checking restore path %q: %w", cur, err)
-		}
-		if st.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%w: %q", ErrSymlinkInPath, cur)
-		}
-		if !st.IsDir() && !(leafMayBeFile && i == len(parts)-1) {
-			return fmt.Errorf("restore path %q exists and is not a directory", cur)
-		}
-	}
-	return nil
 }
