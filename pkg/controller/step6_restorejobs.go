@@ -204,6 +204,7 @@ func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount 
 	if w := s.target; w != nil {
 		in.TargetClaimTemplates = w.claimTemplates
 		if w.podTemplate != nil {
+			in.TargetPodVolumes = w.podTemplate.Spec.Volumes
 			in.TargetContainers = w.podTemplate.Spec.Containers
 		}
 	}
