@@ -19,7 +19,9 @@ import (
 // RestoreSession with its own service account needs no RBAC of its user.
 // The grants are the same either way, the objects refs resolved and
 // allowed (namespace consent included), and the admission policy lets only
-// a creator allowed to use that service account name it. A service
+// a creator who may create Jobs in the namespace name it: one who could run
+// pods as any of its service accounts, the controller's own included,
+// anyway. A service
 // account the BackupStorage's runtime settings name gets none: its owner
 // grants it (it may be bound to a cloud identity).
 
