@@ -72,9 +72,12 @@ func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, s
 }
 
 func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage hookStage, h *resolvedHook, attempt int32) (hookResult, error) {
+	// A hook that names no service account runs as the restore Jobs do,
+	// with their grants; one that names its own, with that account's.
 	serviceAccount, ownSA := jobServiceAccount(s.rs)
+	grant := true
 	if pod := hookPodSettings(h); pod != nil && pod.ServiceAccountName != "" {
-		serviceAccount, ownSA = pod.ServiceAccountName, false
+		serviceAccount, ownSA, grant = pod.ServiceAccountName, false, false
 	}
 	pss, err := c.podSecurityOf(ctx, s.rs.Namespace)
 	if err != nil {
@@ -84,8 +87,8 @@ func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage ho
 	if err != nil {
 		return hookResult{failure: err.Error()}, nil
 	}
-	if ownSA {
-		if err := c.ensureGrants(ctx, s, serviceAccount); err != nil {
+	if grant {
+		if err := c.ensureGrants(ctx, s, serviceAccount, ownSA); err != nil {
 			if permanent(err) {
 				return hookResult{failure: "unable to grant the hook its service account: " + err.Error()}, nil
 			}

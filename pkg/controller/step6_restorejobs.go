@@ -66,10 +66,11 @@ func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bo
 	}
 
 	serviceAccount, ownSA := jobServiceAccount(s.rs)
+	grant := true
 	if sa := jobbuild.StorageServiceAccount(s.storage); ownSA && sa != "" {
 		// The storage's own account (for example one bound to a cloud
 		// identity), under the RestoreSession's: its user grants it.
-		serviceAccount, ownSA = sa, false
+		serviceAccount, ownSA, grant = sa, false, false
 	}
 	jobs := make([]*batchv1.Job, 0, len(s.components))
 	var claims []jobbuild.TargetClaim
@@ -87,8 +88,8 @@ func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bo
 		jobs = append(jobs, job)
 	}
 
-	if ownSA {
-		if err := c.ensureGrants(ctx, s, serviceAccount); err != nil {
+	if grant {
+		if err := c.ensureGrants(ctx, s, serviceAccount, ownSA); err != nil {
 			return failOrRetry(err, "Unable to grant the executor its permissions: ")
 		}
 	}
@@ -204,6 +205,7 @@ func (c *Controller) restoreJobInput(s *restoreState, component, serviceAccount 
 	if w := s.target; w != nil {
 		in.TargetClaimTemplates = w.claimTemplates
 		if w.podTemplate != nil {
+			in.TargetPodVolumes = w.podTemplate.Spec.Volumes
 			in.TargetContainers = w.podTemplate.Spec.Containers
 		}
 	}

@@ -200,12 +200,33 @@ func TestJobTemplateServiceAccount(t *testing.T) {
 		}
 	})
 	f.start().mustSync()
+	// The user's service account gets the executor's grants, as the
+	// controller's own does; it is neither created nor changed.
+	ctx := context.Background()
+	name := "restore-executor-sample-restore"
 	for _, w := range f.writes() {
-		for _, kind := range []string{"serviceaccounts", "roles", "rolebindings"} {
-			if strings.HasPrefix(w, "create "+kind) {
-				t.Errorf("RBAC created although jobTemplate names a service account: %s", w)
-			}
+		if strings.HasPrefix(w, "create serviceaccounts") || strings.HasPrefix(w, "update serviceaccounts") {
+			t.Errorf("service account written although jobTemplate names one: %s", w)
 		}
+	}
+	role, err := f.kubeClient.RbacV1().Roles(testNS).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {
+		return slices.Equal(r.Resources, []string{"repositories"}) && slices.Equal(r.ResourceNames, []string{testRepo})
+	}) {
+		t.Errorf("Role rules %+v do not grant the Repository", role.Rules)
+	}
+	binding, err := f.kubeClient.RbacV1().RoleBindings(testNS).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "custom-sa", Namespace: testNS}}; !equality.Semantic.DeepEqual(binding.Subjects, want) {
+		t.Errorf("binding subjects %+v, want %+v", binding.Subjects, want)
+	}
+	if writes := f.writes(); indexOf(writes, "create rolebindings") > indexOf(writes, "create jobs") {
+		t.Errorf("Jobs created before their permissions: %v", writes)
 	}
 	jobs := f.jobs()
 	if len(jobs) != 2 {

@@ -29,7 +29,10 @@
 // RestoreFromRepository does the same with a repository the caller opened.
 // Each SnapshotEntry (a kopia snapshot manifest ID and the hostPath the
 // data came from) is restored to TargetRoot/HostPath, entirely or, with
-// Include, only the listed sub-paths; Exclude drops glob patterns; Resume
+// Include, only the listed sub-paths; Exclude drops glob patterns. Include
+// and exclude paths are relative to the snapshot's root, or, written
+// absolute ("/source/data/db", as KubeStash users write them), to the
+// component's root that the hostPaths name (filter.go); Resume
 // skips files whose size and mtime already match, so a retried restore
 // continues where the last one stopped; DeleteExtra removes what the
 // snapshot lacks; Progress receives reports, throttled to one per

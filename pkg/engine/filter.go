@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,122 @@ import (
 	"github.com/kopia/kopia/repo/object"
 	"github.com/kopia/kopia/snapshot"
 )
+
+// Include paths and exclude patterns are read the way users write them.
+// One without a leading "/" is relative to the snapshot's root, the
+// directory that was backed up. An absolute one is relative to the
+// component's root, the filesystem the snapshot entries' hostPaths name,
+// as KubeStash users write them: for an entry backed up from /source/data,
+// "/source/data/db" is its "db", "/source/data" (or "/source", or "/") the
+// whole entry, and "/etc" nothing of it. rebase maps an absolute path onto
+// one entry.
+
+// rebase maps the clean, absolute path or pattern p onto an entry backed
+// up from hostPath: the slash-separated part of p below hostPath, "."
+// when p is hostPath or one of its ancestors (the whole entry), ok=false
+// when p lies elsewhere. With glob, p's elements are path.Match patterns,
+// matched against hostPath's one by one.
+func rebase(p, hostPath string, glob bool) (rel string, ok bool) {
+	pe, he := pathElements(p), pathElements(hostPath)
+	for i, h := range he {
+		if i == len(pe) {
+			return ".", true
+		}
+		match := pe[i] == h
+		if !match && glob {
+			match, _ = path.Match(pe[i], h)
+		}
+		if !match {
+			return "", false
+		}
+	}
+	if len(pe) == len(he) {
+		return ".", true
+	}
+	return strings.Join(pe[len(he):], "/"), true
+}
+
+// pathElements are the elements of a slash-separated path ("/" has none).
+func pathElements(p string) []string {
+	p = strings.Trim(path.Clean("/"+p), "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
+
+// entryInclude is an include path of one snapshot entry, relative to its
+// root, and the indexes of the includes it restores: its own, and those of
+// the includes inside it.
+type entryInclude struct {
+	rel     string
+	indexes []int
+}
+
+// entryIncludes maps the includes (normalizeIncludes) onto an entry backed
+// up from hostPath: relative ones as they are, absolute ones rebased,
+// those that lie elsewhere dropped, those inside another one restored with
+// it. whole lists the includes that name the whole entry (then the others
+// do not matter).
+func entryIncludes(includes []string, hostPath string) (incs []entryInclude, whole []int) {
+	rels := make([]string, len(includes))
+	for j, inc := range includes {
+		rel := inc
+		if strings.HasPrefix(inc, "/") {
+			var ok bool
+			if rel, ok = rebase(inc, hostPath, false); !ok {
+				continue
+			}
+		}
+		if rel == "." {
+			whole = append(whole, j)
+			continue
+		}
+		rels[j] = rel
+	}
+	for j, a := range rels {
+		if a == "" {
+			continue
+		}
+		inside := slices.ContainsFunc(rels, func(b string) bool { return b != "" && strings.HasPrefix(a, b+"/") }) ||
+			slices.Contains(rels[:j], a)
+		if inside {
+			continue
+		}
+		ei := entryInclude{rel: a}
+		for k, b := range rels {
+			if b == a || strings.HasPrefix(b, a+"/") {
+				ei.indexes = append(ei.indexes, k)
+			}
+		}
+		incs = append(incs, ei)
+	}
+	return incs, whole
+}
+
+// absoluteIncludeHint explains an absolute include path that is in no
+// snapshot entry: it is read from the component's root, where the entries
+// came from.
+func absoluteIncludeHint(inc string, entries []SnapshotEntry) string {
+	if !strings.HasPrefix(inc, "/") {
+		return ""
+	}
+	var hostPaths []string
+	for _, e := range entries {
+		if !slices.Contains(hostPaths, e.HostPath) {
+			hostPaths = append(hostPaths, e.HostPath)
+		}
+	}
+	return fmt.Sprintf(" (an absolute path is read from the component's root, and the snapshots hold %s)", strings.Join(hostPaths, ", "))
+}
+
+// excludePattern is one exclude pattern relative to a snapshot's root.
+type excludePattern struct {
+	glob string
+	// anchored patterns match the whole relative path; the others the
+	// base name at any depth.
+	anchored bool
+}
 
 // treeFilter guards and trims a snapshot tree before kopia restores it.
 //
@@ -30,8 +147,11 @@ import (
 // rep is set, filteredDir reads the directory's manifest itself and reports
 // the mtime the snapshot recorded for each subdirectory.
 type treeFilter struct {
-	// excludes are path.Match patterns; see excluded.
-	excludes []string
+	// excludes apply to every snapshot entry; see excluded.
+	excludes []excludePattern
+	// absolute are the absolute exclude patterns, which forEntry maps onto
+	// one entry.
+	absolute []string
 	// rep, when set, is read for directories' recorded mtimes.
 	rep repo.Repository
 }
@@ -44,21 +164,43 @@ func newTreeFilter(excludes []string) (*treeFilter, error) {
 		if p == "" {
 			continue
 		}
-		p = strings.TrimPrefix(p, "/")
-		p = strings.TrimSuffix(p, "/")
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("invalid exclude pattern %q: %w", p, err)
 		}
-		f.excludes = append(f.excludes, p)
+		if strings.HasPrefix(p, "/") {
+			f.absolute = append(f.absolute, path.Clean(p))
+			continue
+		}
+		p = strings.TrimSuffix(p, "/")
+		f.excludes = append(f.excludes, excludePattern{glob: p, anchored: strings.Contains(p, "/")})
 	}
 	return f, nil
 }
 
+// forEntry is the filter of one snapshot entry backed up from hostPath:
+// the relative patterns and the absolute ones that lie under hostPath,
+// anchored at the entry's root. whole reports that an absolute pattern
+// names hostPath or an ancestor: nothing of the entry is restored.
+func (f *treeFilter) forEntry(hostPath string) (ef *treeFilter, whole bool) {
+	ef = &treeFilter{excludes: f.excludes, rep: f.rep}
+	for _, p := range f.absolute {
+		rel, ok := rebase(p, hostPath, true)
+		switch {
+		case !ok:
+		case rel == ".":
+			return ef, true
+		default:
+			ef.excludes = append(ef.excludes[:len(ef.excludes):len(ef.excludes)], excludePattern{glob: rel, anchored: true})
+		}
+	}
+	return ef, false
+}
+
 // excluded reports whether the snapshot-relative, slash-separated path rel
-// matches an exclude pattern. A pattern without '/' matches the base name
-// at any depth ("*.log"); a pattern with '/' matches the whole relative path
-// ("cache/tmp", "data/*.tmp"). Excluding a directory excludes its subtree,
-// because the walk never descends into it.
+// matches an exclude pattern. A relative pattern without '/' matches the
+// base name at any depth ("*.log"); one with '/', and an absolute one, match
+// the whole relative path ("cache/tmp", "data/*.tmp"). Excluding a directory
+// excludes its subtree, because the walk never descends into it.
 func (f *treeFilter) excluded(rel string) bool {
 	if f == nil || rel == "" {
 		return false
@@ -66,10 +208,10 @@ func (f *treeFilter) excluded(rel string) bool {
 	base := path.Base(rel)
 	for _, p := range f.excludes {
 		target := rel
-		if !strings.Contains(p, "/") {
+		if !p.anchored {
 			target = base
 		}
-		if ok, _ := path.Match(p, target); ok {
+		if ok, _ := path.Match(p.glob, target); ok {
 			return true
 		}
 	}

@@ -34,6 +34,17 @@ func TestRestorePartialAndExclude(t *testing.T) {
 			want: []string{"a.txt", "sub/b.dat", "sub/deeper/c.log", "other/d.txt"}, wantFiles: 4},
 		{name: "include with exclude inside it", include: []string{"other"}, exclude: []string{"*.md"},
 			want: []string{"other/d.txt", "other/skip/e.tmp"}, wantFiles: 2},
+		// Absolute paths are read from the component's root, where /data was.
+		{name: "absolute includes under the hostPath", include: []string{"/data/sub/deeper", "/data/a.txt", "/data/sub/deeper/c.log"},
+			want: []string{"sub/deeper/c.log", "sub/deeper/zero.bin", "a.txt"}, wantFiles: 3},
+		{name: "the absolute hostPath is the whole snapshot", include: []string{"/data/", "/data/sub"}, exclude: []string{"/data/sub", "/data/other/"},
+			want: []string{"a.txt", "big.bin"}, wantFiles: 2},
+		{name: "the root is the whole snapshot", include: []string{"/"}, exclude: []string{"*.bin", "other/skip"},
+			want: []string{"a.txt", "sub/b.dat", "sub/deeper/c.log", "other/d.txt"}, wantFiles: 4},
+		{name: "an absolute exclude is anchored at the hostPath", exclude: []string{"/data/*.txt", "/data/other/skip"},
+			want: []string{"big.bin", "sub/b.dat", "sub/deeper/c.log", "sub/deeper/zero.bin", "other/d.txt"}, wantFiles: 5},
+		{name: "an absolute exclude elsewhere excludes nothing", include: []string{"other"}, exclude: []string{"/other/skip", "/etc"},
+			want: []string{"other/d.txt", "other/skip/e.tmp", "other/skip/inner/f.md"}, wantFiles: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := t.TempDir()
@@ -75,6 +86,11 @@ func TestRestorePartialAndExclude(t *testing.T) {
 	opts.Include = []string{"../etc"}
 	if _, err := RestoreFromRepository(ctx, rep, opts); err == nil {
 		t.Error("Restore with include ../etc succeeded")
+	}
+	opts.Include = []string{"/sub"}
+	_, err = RestoreFromRepository(ctx, rep, opts)
+	if want := `include path "/sub" is in none of the snapshots (an absolute path is read from the component's root, and the snapshots hold /data)`; err == nil || err.Error() != want {
+		t.Errorf("Restore with include /sub of a snapshot of /data = %v, want %q", err, want)
 	}
 }
 

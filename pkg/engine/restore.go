@@ -46,10 +46,13 @@ type RestoreOptions struct {
 	// Include lists slash-separated paths inside each snapshot to restore
 	// instead of everything (partial restore); each restores to its own
 	// place under the destination. An include absent from one entry is
-	// skipped there, but must exist in at least one.
+	// skipped there, but must exist in at least one. An absolute path is
+	// read from the component's root, where the entries' hostPaths are
+	// (entryIncludes).
 	Include []string
 	// Exclude lists glob patterns of snapshot paths not to restore (see
-	// treeFilter.excluded for the matching rules).
+	// treeFilter.excluded for the matching rules); an absolute one, too,
+	// is read from the component's root (treeFilter.forEntry).
 	Exclude []string
 	// Parallel is the number of files restored at once (0: DefaultParallel).
 	Parallel int
@@ -107,7 +110,9 @@ func Restore(ctx context.Context, opts RestoreOptions) (Result, error) {
 // restoreRoot is one tree kopia restores: a snapshot root or an included
 // sub-path of it.
 type restoreRoot struct {
-	entry    kopiafs.Entry
+	entry kopiafs.Entry
+	// filter is the exclude filter of the snapshot entry (treeFilter.forEntry).
+	filter   *treeFilter
 	snapRel  string // slash-separated path of entry inside the snapshot ("" = root)
 	target   string // absolute path entry is restored to
 	boundary string
@@ -151,15 +156,24 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 		if _, err := loadSnapshotManifest(ctx, rep, e.SnapshotID); err != nil {
 			return Result{}, err
 		}
-		if len(includes) == 0 {
+		incs, whole := entryIncludes(includes, e.HostPath)
+		entryFilter, excluded := filter.forEntry(e.HostPath)
+		for _, j := range whole {
+			found[j] = true
+		}
+		if excluded {
+			continue
+		}
+		if len(includes) == 0 || len(whole) > 0 {
 			entry, err := snapshotfs.FilesystemEntryFromIDWithPath(ctx, rep, e.SnapshotID, false)
 			if err != nil {
 				return Result{}, classifyRepoError(fmt.Errorf("reading snapshot %s: %w", e.SnapshotID, err))
 			}
-			roots = append(roots, restoreRoot{entry: entry, target: dests[i].Path, boundary: dests[i].Boundary, label: e.SnapshotID})
+			roots = append(roots, restoreRoot{entry: entry, filter: entryFilter, target: dests[i].Path, boundary: dests[i].Boundary, label: e.SnapshotID})
 			continue
 		}
-		for j, inc := range includes {
+		for _, ei := range incs {
+			inc := ei.rel
 			entry, err := snapshotfs.FilesystemEntryFromIDWithPath(ctx, rep, e.SnapshotID+"/"+inc, false)
 			if err != nil && (errors.Is(err, kopiafs.ErrEntryNotFound) || strings.Contains(err.Error(), "entry not found")) {
 				continue
@@ -167,18 +181,20 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 			if err != nil {
 				return Result{}, classifyRepoError(fmt.Errorf("reading %q in snapshot %s: %w", inc, e.SnapshotID, err))
 			}
-			found[j] = true
-			if filter.excluded(inc) {
+			for _, j := range ei.indexes {
+				found[j] = true
+			}
+			if entryFilter.excluded(inc) {
 				continue
 			}
 			var mtime *time.Time
 			if entry.IsDir() {
-				if mtime, err = includedDirMTime(ctx, rep, filter, e.SnapshotID, inc); err != nil {
+				if mtime, err = includedDirMTime(ctx, rep, entryFilter, e.SnapshotID, inc); err != nil {
 					return Result{}, classifyRepoError(fmt.Errorf("reading %q in snapshot %s: %w", inc, e.SnapshotID, err))
 				}
 			}
 			roots = append(roots, restoreRoot{
-				entry: entry, snapRel: inc, mtime: mtime,
+				entry: entry, filter: entryFilter, snapRel: inc, mtime: mtime,
 				target:   filepath.Join(dests[i].Path, filepath.FromSlash(inc)),
 				boundary: dests[i].Boundary,
 				label:    e.SnapshotID + "/" + inc,
@@ -187,13 +203,13 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 	}
 	for j, ok := range found {
 		if !ok {
-			return Result{}, fmt.Errorf("include path %q is in none of the snapshots", includes[j])
+			return Result{}, fmt.Errorf("include path %q is in none of the snapshots%s", includes[j], absoluteIncludeHint(includes[j], opts.Entries))
 		}
 	}
 
 	var totalBytes, totalFiles int64
 	for _, r := range roots {
-		b, f, err := treeTotals(ctx, r.entry, r.snapRel, filter)
+		b, f, err := treeTotals(ctx, r.entry, r.snapRel, r.filter)
 		if err != nil {
 			return Result{}, classifyRepoError(fmt.Errorf("sizing %s: %w", r.label, err))
 		}
@@ -205,7 +221,7 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 
 	var deleted int64
 	for _, r := range roots {
-		n, err := restoreOne(ctx, rep, r, filter, opts, tracker)
+		n, err := restoreOne(ctx, rep, r, opts, tracker)
 		deleted += n
 		if err != nil {
 			return Result{Progress: tracker.snapshot(false), DeletedEntries: deleted}, err
@@ -224,7 +240,8 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 }
 
 // restoreOne restores one root and returns how many entries delete-extra removed.
-func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, filter *treeFilter, opts RestoreOptions, tracker *progressTracker) (int64, error) {
+func restoreOne(ctx context.Context, rep repo.Repository, r restoreRoot, opts RestoreOptions, tracker *progressTracker) (int64, error) {
+	filter := r.filter
 	logger := klog.FromContext(ctx).WithValues("snapshot", r.label, "target", r.target)
 	out, err := newBeneathOutput(r.boundary, r.target, r.entry.IsDir())
 	if err != nil {
@@ -315,7 +332,9 @@ func includedDirMTime(ctx context.Context, rep repo.Repository, filter *treeFilt
 	return lookupTime(mtimes, path.Base(inc)), nil
 }
 
-// normalizeIncludes cleans include paths and drops those nested in another.
+// normalizeIncludes cleans include paths and drops those nested in another
+// of the same kind: relative to the snapshot's root, or absolute (see
+// rebase).
 func normalizeIncludes(in []string) ([]string, error) {
 	var out []string
 	for _, p := range in {
@@ -323,7 +342,12 @@ func normalizeIncludes(in []string) ([]string, error) {
 		if p == "" {
 			continue
 		}
-		c := path.Clean(strings.Trim(p, "/"))
+		if strings.HasPrefix(p, "/") {
+			// Relative to the component's root (entryIncludes).
+			out = append(out, path.Clean(p))
+			continue
+		}
+		c := path.Clean(strings.TrimSuffix(p, "/"))
 		if c == "." {
 			return nil, nil // the whole snapshot
 		}

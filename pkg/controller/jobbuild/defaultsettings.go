@@ -1,6 +1,7 @@
 package jobbuild
 
 import (
+	"reflect"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -147,55 +148,55 @@ func isZeroResources(r corev1.ResourceRequirements) bool {
 	return len(r.Limits) == 0 && len(r.Requests) == 0 && len(r.Claims) == 0
 }
 
-// fillPodDefaults lays the storage's pod settings under a pod built from
-// the RestoreSession's job template: each setting is taken only where the
-// pod has none; labels and annotations are added under the pod's own.
-func fillPodDefaults(meta *metav1.ObjectMeta, spec *corev1.PodSpec, prs *corev1alpha1.PodRuntimeSettings) {
+// layMode says how layPodSettings lays settings on a pod.
+type layMode int
+
+const (
+	// fillUnset takes each setting only where the pod has none: the
+	// storage's settings, defaults under the RestoreSession's.
+	fillUnset layMode = iota
+	// override replaces the pod's setting with each one given: the
+	// RestoreSession's and a hook's runtime settings.
+	override
+)
+
+// layPodSettings lays pod runtime settings on a pod, each field the same
+// way (mode); labels and annotations are added under the pod's own either
+// way. This is the one list of the pod settings a Job takes from runtime
+// settings. (The Jobs' service account is always set by the caller, so a
+// storage's serviceAccountName never fills it: see StorageServiceAccount.)
+func layPodSettings(meta *metav1.ObjectMeta, spec *corev1.PodSpec, prs *corev1alpha1.PodRuntimeSettings, mode layMode) {
 	if prs == nil {
 		return
 	}
 	meta.Labels = merged(prs.PodLabels, meta.Labels)
 	meta.Annotations = merged(prs.PodAnnotations, meta.Annotations)
-	if spec.NodeSelector == nil {
-		spec.NodeSelector = prs.NodeSelector
+	lay(&spec.NodeSelector, prs.NodeSelector, mode)
+	lay(&spec.ServiceAccountName, prs.ServiceAccountName, mode)
+	lay(&spec.AutomountServiceAccountToken, prs.AutomountServiceAccountToken, mode)
+	lay(&spec.NodeName, prs.NodeName, mode)
+	lay(&spec.SecurityContext, prs.SecurityContext, mode)
+	lay(&spec.ImagePullSecrets, prs.ImagePullSecrets, mode)
+	lay(&spec.Affinity, prs.Affinity, mode)
+	lay(&spec.SchedulerName, prs.SchedulerName, mode)
+	lay(&spec.Tolerations, prs.Tolerations, mode)
+	lay(&spec.PriorityClassName, prs.PriorityClassName, mode)
+	lay(&spec.Priority, prs.Priority, mode)
+	lay(&spec.ReadinessGates, prs.ReadinessGates, mode)
+	lay(&spec.RuntimeClassName, prs.RuntimeClassName, mode)
+	lay(&spec.EnableServiceLinks, prs.EnableServiceLinks, mode)
+	lay(&spec.TopologySpreadConstraints, prs.TopologySpreadConstraints, mode)
+}
+
+// lay sets *dst to a given (non-zero: non-nil, non-empty string) value v:
+// always with override, only where *dst is zero with fillUnset.
+func lay[T any](dst *T, v T, mode layMode) {
+	if isZero(v) || (mode == fillUnset && !isZero(*dst)) {
+		return
 	}
-	if spec.AutomountServiceAccountToken == nil {
-		spec.AutomountServiceAccountToken = prs.AutomountServiceAccountToken
-	}
-	if spec.NodeName == "" {
-		spec.NodeName = prs.NodeName
-	}
-	if spec.SecurityContext == nil {
-		spec.SecurityContext = prs.SecurityContext
-	}
-	if spec.ImagePullSecrets == nil {
-		spec.ImagePullSecrets = prs.ImagePullSecrets
-	}
-	if spec.Affinity == nil {
-		spec.Affinity = prs.Affinity
-	}
-	if spec.SchedulerName == "" {
-		spec.SchedulerName = prs.SchedulerName
-	}
-	if spec.Tolerations == nil {
-		spec.Tolerations = prs.Tolerations
-	}
-	if spec.PriorityClassName == "" {
-		spec.PriorityClassName = prs.PriorityClassName
-	}
-	if spec.Priority == nil {
-		spec.Priority = prs.Priority
-	}
-	if spec.ReadinessGates == nil {
-		spec.ReadinessGates = prs.ReadinessGates
-	}
-	if spec.RuntimeClassName == nil {
-		spec.RuntimeClassName = prs.RuntimeClassName
-	}
-	if spec.EnableServiceLinks == nil {
-		spec.EnableServiceLinks = prs.EnableServiceLinks
-	}
-	if spec.TopologySpreadConstraints == nil {
-		spec.TopologySpreadConstraints = prs.TopologySpreadConstraints
-	}
+	*dst = v
+}
+
+func isZero[T any](v T) bool {
+	return reflect.ValueOf(&v).Elem().IsZero()
 }

@@ -135,25 +135,43 @@ func TestFillContainerDefaults(t *testing.T) {
 	}
 }
 
-func TestFillPodDefaults(t *testing.T) {
+// layPodSettings lays every field one way: defaults fill what the pod
+// leaves unset, the RestoreSession's settings replace what is given.
+func TestLayPodSettings(t *testing.T) {
 	prs := &corev1alpha1.PodRuntimeSettings{
-		PodLabels:         map[string]string{"from": "storage", "team": "storage"},
-		NodeSelector:      map[string]string{"kubernetes.io/hostname": "node-1"},
-		PriorityClassName: "backup",
-		Tolerations:       []corev1.Toleration{{Key: "storage", Operator: corev1.TolerationOpExists}},
+		PodLabels:          map[string]string{"from": "settings", "team": "storage"},
+		NodeSelector:       map[string]string{"kubernetes.io/hostname": "node-1"},
+		PriorityClassName:  "backup",
+		ServiceAccountName: "settings-sa",
+		Tolerations:        []corev1.Toleration{{Key: "storage", Operator: corev1.TolerationOpExists}},
 	}
-	meta := metav1.ObjectMeta{Labels: map[string]string{"team": "db"}}
-	spec := corev1.PodSpec{NodeSelector: map[string]string{"disk": "ssd"}}
-	fillPodDefaults(&meta, &spec, prs)
-
-	if want := map[string]string{"from": "storage", "team": "db"}; !equality.Semantic.DeepEqual(meta.Labels, want) {
-		t.Errorf("labels = %v, want %v (the pod's own win)", meta.Labels, want)
+	pod := func() (metav1.ObjectMeta, corev1.PodSpec) {
+		return metav1.ObjectMeta{Labels: map[string]string{"team": "db"}},
+			corev1.PodSpec{NodeSelector: map[string]string{"disk": "ssd"}, ServiceAccountName: "job-sa", SchedulerName: "custom"}
 	}
-	if want := map[string]string{"disk": "ssd"}; !equality.Semantic.DeepEqual(spec.NodeSelector, want) {
-		t.Errorf("nodeSelector = %v, want the job template's %v", spec.NodeSelector, want)
-	}
-	if spec.PriorityClassName != "backup" || !equality.Semantic.DeepEqual(spec.Tolerations, prs.Tolerations) {
-		t.Errorf("priorityClassName %q, tolerations %v: want the storage's", spec.PriorityClassName, spec.Tolerations)
+	for _, tc := range []struct {
+		name             string
+		mode             layMode
+		wantNodeSelector map[string]string
+		wantSA           string
+	}{
+		{name: "fillUnset keeps what the pod sets", mode: fillUnset, wantNodeSelector: map[string]string{"disk": "ssd"}, wantSA: "job-sa"},
+		{name: "override replaces it", mode: override, wantNodeSelector: prs.NodeSelector, wantSA: "settings-sa"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			meta, spec := pod()
+			layPodSettings(&meta, &spec, prs, tc.mode)
+			if want := map[string]string{"from": "settings", "team": "db"}; !equality.Semantic.DeepEqual(meta.Labels, want) {
+				t.Errorf("labels = %v, want %v (the pod's own win)", meta.Labels, want)
+			}
+			if !equality.Semantic.DeepEqual(spec.NodeSelector, tc.wantNodeSelector) || spec.ServiceAccountName != tc.wantSA {
+				t.Errorf("nodeSelector %v, serviceAccountName %q; want %v, %q", spec.NodeSelector, spec.ServiceAccountName, tc.wantNodeSelector, tc.wantSA)
+			}
+			// Unset in the pod: taken either way. Unset in the settings: kept either way.
+			if spec.PriorityClassName != "backup" || !equality.Semantic.DeepEqual(spec.Tolerations, prs.Tolerations) || spec.SchedulerName != "custom" {
+				t.Errorf("priorityClassName %q, tolerations %v, schedulerName %q", spec.PriorityClassName, spec.Tolerations, spec.SchedulerName)
+			}
+		})
 	}
 }
 

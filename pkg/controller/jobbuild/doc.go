@@ -4,6 +4,14 @@
 // Function hook (HookJob). It also builds the target PVCs a restore Job's
 // volumes come from when they do not exist yet (TargetClaims).
 //
+// Where a restore task writes (resolveTarget, volumes.go): the volumes and
+// mounts its targetVolumes name, or by default a PVC target mounted at the
+// snapshot's path, or, as KubeStash's workload addon does, the volumes a
+// StatefulSet, Deployment or DaemonSet target mounts where it mounts them
+// (workload.go), refused when they keep no data. Components are named as
+// KubeStash names them (dump-pod-<ordinal>, dump, dump-<node>) or
+// pod-<ordinal>.
+//
 // Both kinds of Job are laid together by one function, in one order: the
 // addon Function of each container (image, command and args with the
 // variables substituted), the caller's environment and mounts,

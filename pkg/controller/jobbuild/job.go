@@ -54,7 +54,9 @@ type jobInput struct {
 	// PodDeadline, when positive, is the pod's activeDeadlineSeconds.
 	PodDeadline time.Duration
 	PodSecurity PodSecurity
-	Now         time.Time
+	// Node, when set, is the node the pod must run on (pinToNode).
+	Node string
+	Now  time.Time
 }
 
 // containerInput is one container that runs an addon Function: the
@@ -146,8 +148,11 @@ func build(in jobInput) (*batchv1.Job, error) {
 		EnableServiceLinks:            tpl.Spec.EnableServiceLinks,
 		TopologySpreadConstraints:     tpl.Spec.TopologySpreadConstraints,
 	}
-	fillPodDefaults(&podMeta, &podSpec, in.PodDefaults)
-	applyPodRuntimeSettings(&podMeta, &podSpec, in.PodSettings)
+	layPodSettings(&podMeta, &podSpec, in.PodDefaults, fillUnset)
+	layPodSettings(&podMeta, &podSpec, in.PodSettings, override)
+	if in.Node != "" {
+		pinToNode(&podSpec, in.Node)
+	}
 	// The containers that restore data run as root where Pod Security
 	// allows it, to restore file owners; the others as their images' users.
 	in.PodSecurity.applySecurityDefaults(&podSpec, func(name string) bool { return asRoot[name] })
@@ -263,62 +268,6 @@ func applyContainerRuntimeSettings(ctr *corev1.Container, crs *corev1alpha1.Cont
 	}
 	ctr.Env = append(ctr.Env, crs.Env...)
 	ctr.EnvFrom = append(ctr.EnvFrom, crs.EnvFrom...)
-}
-
-// applyPodRuntimeSettings lays pod runtime settings over a pod: each
-// setting given replaces the pod's, labels and annotations are added under
-// the pod's own.
-func applyPodRuntimeSettings(meta *metav1.ObjectMeta, spec *corev1.PodSpec, prs *corev1alpha1.PodRuntimeSettings) {
-	if prs == nil {
-		return
-	}
-	meta.Labels = merged(prs.PodLabels, meta.Labels)
-	meta.Annotations = merged(prs.PodAnnotations, meta.Annotations)
-	if prs.NodeSelector != nil {
-		spec.NodeSelector = prs.NodeSelector
-	}
-	if prs.ServiceAccountName != "" {
-		spec.ServiceAccountName = prs.ServiceAccountName
-	}
-	if prs.AutomountServiceAccountToken != nil {
-		spec.AutomountServiceAccountToken = prs.AutomountServiceAccountToken
-	}
-	if prs.NodeName != "" {
-		spec.NodeName = prs.NodeName
-	}
-	if prs.SecurityContext != nil {
-		spec.SecurityContext = prs.SecurityContext
-	}
-	if prs.ImagePullSecrets != nil {
-		spec.ImagePullSecrets = prs.ImagePullSecrets
-	}
-	if prs.Affinity != nil {
-		spec.Affinity = prs.Affinity
-	}
-	if prs.SchedulerName != "" {
-		spec.SchedulerName = prs.SchedulerName
-	}
-	if prs.Tolerations != nil {
-		spec.Tolerations = prs.Tolerations
-	}
-	if prs.PriorityClassName != "" {
-		spec.PriorityClassName = prs.PriorityClassName
-	}
-	if prs.Priority != nil {
-		spec.Priority = prs.Priority
-	}
-	if prs.ReadinessGates != nil {
-		spec.ReadinessGates = prs.ReadinessGates
-	}
-	if prs.RuntimeClassName != nil {
-		spec.RuntimeClassName = prs.RuntimeClassName
-	}
-	if prs.EnableServiceLinks != nil {
-		spec.EnableServiceLinks = prs.EnableServiceLinks
-	}
-	if prs.TopologySpreadConstraints != nil {
-		spec.TopologySpreadConstraints = prs.TopologySpreadConstraints
-	}
 }
 
 // dedupeMounts drops later mounts at a path already mounted: the first

@@ -46,9 +46,11 @@ type RestoreJobInput struct {
 	Snapshot   *storagev1alpha1.Snapshot
 	Storage    *storagev1alpha1.BackupStorage
 	// TargetClaimTemplates are the volumeClaimTemplates of a StatefulSet
-	// target, TargetContainers the containers of its pod template (where
-	// they mount the claims); both are empty for other targets.
+	// target; TargetPodVolumes and TargetContainers are the volumes and
+	// containers of a workload target's pod template (what its pods mount
+	// where). All are empty for a PVC target.
 	TargetClaimTemplates []corev1.PersistentVolumeClaim
+	TargetPodVolumes     []corev1.Volume
 	TargetContainers     []corev1.Container
 	// Variables describe the restore; each task adds its own (the
 	// component, the task's name and params).
@@ -74,24 +76,32 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		return nil, fmt.Errorf("Snapshot %q was deleted after validation", refs.ResolvedSnapshotName(rs))
 	}
 
-	volumes, mounts, err := jobVolumes(in)
-	if err != nil {
-		return nil, err
-	}
-
-	// A restore into a target must land in the target's volumes: without
-	// any, the restore executor would write into its own container's filesystem
-	// and report success for data that vanishes with the pod. A manifest
-	// task writes to the API, not to volumes.
-	if tg := rs.Spec.Target; tg != nil {
-		for i, t := range in.Tasks {
-			if len(targetMounts(in, t)) == 0 && !t.RestoresManifests() {
-				return nil, fmt.Errorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
-					"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a StatefulSet with volumeClaimTemplates, needs none)",
-					i, tg.Kind, tg.Name)
-			}
+	targets := make([]taskTarget, len(in.Tasks))
+	node := ""
+	for i, t := range in.Tasks {
+		target, err := resolveTarget(in, i, t)
+		if err != nil {
+			return nil, err
 		}
+		// A restore into a target must land in the target's volumes:
+		// without any, the restore executor would write into its own
+		// container's filesystem and report success for data that
+		// vanishes with the pod. A manifest task writes to the API, not
+		// to volumes.
+		if tg := rs.Spec.Target; tg != nil && len(target.mounts) == 0 && !t.RestoresManifests() {
+			return nil, fmt.Errorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
+				"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a workload that mounts volumes keeping data, needs none)",
+				i, tg.Kind, tg.Name)
+		}
+		if node != "" && target.node != "" && target.node != node {
+			return nil, fmt.Errorf("spec.addon.tasks[%d]: restores into hostPath volumes of node %s, another task into node %s's", i, target.node, node)
+		}
+		if target.node != "" {
+			node = target.node
+		}
+		targets[i] = target
 	}
+	volumes, mounts := jobVolumes(in, targets)
 
 	containers := make([]containerInput, 0, len(in.Tasks))
 	for i, t := range in.Tasks {
@@ -99,7 +109,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 			Name:      names.Container(t.Ref.Name, i),
 			Function:  t.Function,
 			Variables: taskVariables(in, t),
-			Env:       invocationEnv(in, t),
+			Env:       invocationEnv(in, t, targets[i]),
 			ExtraEnv:  t.Ref.Variables,
 			Mounts:    append(append([]corev1.VolumeMount{}, mounts...), t.AddonTask.VolumeMounts...),
 			Ports:     t.Function.Spec.Ports,
@@ -135,6 +145,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 			},
 		}},
 		PodSecurity: in.PodSecurity,
+		Node:        node,
 		Now:         in.Now,
 	})
 }
@@ -153,7 +164,7 @@ func taskVariables(in RestoreJobInput, t Task) map[string]string {
 }
 
 // invocationEnv is the environment of the invocation contract.
-func invocationEnv(in RestoreJobInput, t Task) []corev1.EnvVar {
+func invocationEnv(in RestoreJobInput, t Task, target taskTarget) []corev1.EnvVar {
 	return []corev1.EnvVar{
 		{Name: invocation.EnvNamespace, Value: in.RestoreSession.Namespace},
 		{Name: invocation.EnvRestoreSession, Value: in.RestoreSession.Name},
@@ -161,6 +172,6 @@ func invocationEnv(in RestoreJobInput, t Task) []corev1.EnvVar {
 		{Name: invocation.EnvSnapshot, Value: in.Snapshot.Name},
 		{Name: invocation.EnvTaskName, Value: t.Ref.Name},
 		{Name: invocation.EnvScratchDir, Value: invocation.ScratchDir},
-		{Name: invocation.EnvTargetMountPaths, Value: strings.Join(targetMountPaths(in, t), ":")},
+		{Name: invocation.EnvTargetMountPaths, Value: strings.Join(target.mountPaths(), ":")},
 	}
 }

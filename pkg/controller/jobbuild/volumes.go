@@ -3,8 +3,8 @@ package jobbuild
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,20 +22,10 @@ const (
 	volumeScratch = "kubestash-tmp-volume"
 )
 
-// targetMountPaths are the mount paths of the task's target volumes: the
-// only places the restore executor may write to.
-func targetMountPaths(in RestoreJobInput, t Task) []string {
-	var paths []string
-	for _, m := range targetMounts(in, t) {
-		paths = append(paths, m.MountPath)
-	}
-	return paths
-}
-
 // jobVolumes returns the volumes of a component's Job and the mounts every
 // task container gets: the backend storage, the scratch directory, the
-// target's volumes and the addon's volumes.
-func jobVolumes(in RestoreJobInput) ([]corev1.Volume, []corev1.VolumeMount, error) {
+// tasks' target volumes (targets, one per task) and the addon's volumes.
+func jobVolumes(in RestoreJobInput, targets []taskTarget) ([]corev1.Volume, []corev1.VolumeMount) {
 	var volumes []corev1.Volume
 	var mounts []corev1.VolumeMount
 	if bs := in.Storage; bs != nil && bs.Spec.Storage.Provider == storagev1alpha1.ProviderLocal && bs.Spec.Storage.Local != nil {
@@ -45,18 +35,14 @@ func jobVolumes(in RestoreJobInput) ([]corev1.Volume, []corev1.VolumeMount, erro
 	}
 
 	seen := map[string]bool{}
-	for _, t := range in.Tasks {
-		targetVols, err := targetVolumes(in, t)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, v := range targetVols {
+	for i, t := range in.Tasks {
+		for _, v := range targets[i].volumes {
 			if !seen[v.Name] {
 				seen[v.Name] = true
 				volumes = append(volumes, v)
 			}
 		}
-		mounts = append(mounts, targetMounts(in, t)...)
+		mounts = append(mounts, targets[i].mounts...)
 		for _, v := range addonVolumes(t) {
 			if !seen[v.Name] {
 				seen[v.Name] = true
@@ -68,7 +54,7 @@ func jobVolumes(in RestoreJobInput) ([]corev1.Volume, []corev1.VolumeMount, erro
 		volumes = append(volumes, corev1.Volume{Name: volumeScratch, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 		mounts = append(mounts, corev1.VolumeMount{Name: volumeScratch, MountPath: invocation.ScratchDir})
 	}
-	return volumes, dedupeMounts(mounts), nil
+	return volumes, dedupeMounts(mounts)
 }
 
 // mountsPath reports whether an addon task mounts something at p already.
@@ -83,8 +69,27 @@ func mountsPath(tasks []Task, p string) bool {
 	return false
 }
 
-// targetVolumes are the volumes of the target that the task restores into,
-// for one component.
+// taskTarget is where a task restores: the target volumes the Job adds
+// for it, where they are mounted (the only places the restore executor
+// may write to), and the node the Job must run on ("" for any).
+type taskTarget struct {
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount
+	node    string
+}
+
+// mountPaths are the target's mount paths.
+func (t taskTarget) mountPaths() []string {
+	var paths []string
+	for _, m := range t.mounts {
+		paths = append(paths, m.MountPath)
+	}
+	return paths
+}
+
+// resolveTarget decides where task i restores for one component.
+//
+// Volumes:
 //   - targetVolumes.volumes as given; in a PVC claimName, ${POD_ORDINAL}
 //     and ${component} are replaced, so one entry serves every replica.
 //   - targetVolumes.volumeClaimTemplates: for a StatefulSet, the PVC of the
@@ -92,16 +97,23 @@ func mountsPath(tasks []Task, p string) bool {
 //     from the template when missing); otherwise the PVC named like the
 //     template.
 //   - neither, and the target is a PVC: that PVC.
-//   - neither, and the target is a StatefulSet: the PVCs of its own
-//     volumeClaimTemplates for the component's ordinal.
-func targetVolumes(in RestoreJobInput, t Task) ([]corev1.Volume, error) {
+//   - neither, and the target is a workload: the workload's own volumes
+//     the mounts name (a StatefulSet's claim templates resolved to the
+//     component's replica PVCs), each of which must keep data
+//     (persistentSource).
+//
+// Mounts: targetVolumes.volumeMounts as given, or by default where the
+// data came from: for a PVC target the components' single hostPath, for a
+// workload its containers' mounts of the volumes holding the component's
+// data (workloadMounts). A manifest task restores into the API, and gets
+// only the volumes the user names.
+func resolveTarget(in RestoreJobInput, i int, t Task) (taskTarget, error) {
+	var out taskTarget
 	tv := t.Ref.TargetVolumes
 	component := in.Component
-	ordinal, hasOrdinal := podOrdinal(component)
-	var volumes []corev1.Volume
 	if tv != nil {
 		vars := map[string]string{"component": component}
-		if hasOrdinal {
+		if ordinal, ok := podOrdinal(component); ok {
 			vars["POD_ORDINAL"] = strconv.Itoa(ordinal)
 		}
 		for _, v := range tv.Volumes {
@@ -109,78 +121,84 @@ func targetVolumes(in RestoreJobInput, t Task) ([]corev1.Volume, error) {
 			if pvc := v.PersistentVolumeClaim; pvc != nil {
 				name, err := invocation.Substitute(pvc.ClaimName, vars)
 				if err != nil {
-					return nil, fmt.Errorf("spec.addon.tasks[%s].targetVolumes.volumes[%s].persistentVolumeClaim.claimName: %v", t.Ref.Name, v.Name, err)
+					return taskTarget{}, fmt.Errorf("spec.addon.tasks[%s].targetVolumes.volumes[%s].persistentVolumeClaim.claimName: %v", t.Ref.Name, v.Name, err)
 				}
 				pvc.ClaimName = name
 			}
-			volumes = append(volumes, v)
+			out.volumes = append(out.volumes, v)
 		}
 		for _, tpl := range tv.VolumeClaimTemplates {
 			claim, err := claimForTemplate(in.RestoreSession, tpl.Name, component)
 			if err != nil {
-				return nil, err
+				return taskTarget{}, err
 			}
-			volumes = append(volumes, pvcVolume(tpl.Name, claim))
+			out.volumes = append(out.volumes, pvcVolume(tpl.Name, claim))
 		}
-		if len(volumes) > 0 {
-			return volumes, nil
-		}
+		out.mounts = tv.VolumeMounts
 	}
 	tg := in.RestoreSession.Spec.Target
-	switch {
-	case tg == nil:
-		return nil, nil
-	case tg.Kind == refs.KindPersistentVolumeClaim:
-		return []corev1.Volume{pvcVolume(defaultTargetVolume, tg.Name)}, nil
-	case tg.Kind == refs.KindStatefulSet:
-		for _, tpl := range in.TargetClaimTemplates {
-			claim, err := claimForTemplate(in.RestoreSession, tpl.Name, component)
-			if err != nil {
-				return nil, err
-			}
-			volumes = append(volumes, pvcVolume(tpl.Name, claim))
-		}
-		return volumes, nil
-	default:
-		return nil, nil
+	if tg == nil || (t.RestoresManifests() && len(out.volumes) == 0) {
+		return out, nil
 	}
+	switch {
+	case tg.Kind == refs.KindPersistentVolumeClaim:
+		if len(out.volumes) == 0 {
+			out.volumes = []corev1.Volume{pvcVolume(defaultTargetVolume, tg.Name)}
+		}
+		if len(out.mounts) == 0 {
+			if p, ok := singleHostPath(in.Snapshot, in.Components); ok {
+				out.mounts = []corev1.VolumeMount{{Name: defaultTargetVolume, MountPath: p}}
+			}
+		}
+	case workloadTarget(in):
+		if len(out.mounts) == 0 {
+			mounts, err := workloadMounts(in, i)
+			if err != nil {
+				return taskTarget{}, err
+			}
+			out.mounts = mounts
+		}
+		if len(out.volumes) == 0 {
+			vols, err := mountedWorkloadVolumes(in, i, out.mounts)
+			if err != nil {
+				return taskTarget{}, err
+			}
+			out.volumes = vols
+		}
+	}
+	out.node = pinnedNode(in, out.volumes)
+	return out, nil
+}
+
+// mountedWorkloadVolumes are the target workload's volumes that mounts
+// name, each of which must keep data.
+func mountedWorkloadVolumes(in RestoreJobInput, i int, mounts []corev1.VolumeMount) ([]corev1.Volume, error) {
+	tg := in.RestoreSession.Spec.Target
+	available, err := workloadVolumes(in)
+	if err != nil {
+		return nil, err
+	}
+	var volumes []corev1.Volume
+	for _, m := range mounts {
+		wv, ok := available[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("spec.addon.tasks[%d].targetVolumes.volumeMounts[%s]: %s %s has no volume %q; name it in targetVolumes.volumes",
+				i, m.Name, tg.Kind, tg.Name, m.Name)
+		}
+		if what, ok := persistentSource(wv.volume.VolumeSource); !ok {
+			return nil, fmt.Errorf("spec.addon.tasks[%d].targetVolumes.volumeMounts[%s]: volume %q of %s %s is %s: its data lives and dies with each pod, "+
+				"so a restore Job cannot restore into it", i, m.Name, m.Name, tg.Kind, tg.Name, what)
+		}
+		if !slices.ContainsFunc(volumes, func(v corev1.Volume) bool { return v.Name == m.Name }) {
+			volumes = append(volumes, wv.volume)
+		}
+	}
+	return volumes, nil
 }
 
 // defaultTargetVolume is the volume name of a PVC target restored without
 // targetVolumes.
 const defaultTargetVolume = "target"
-
-// targetMounts are where the task's target volumes are mounted: the
-// targetVolumes.volumeMounts given, or by default where the data came from.
-// For a PVC target that is the component's single hostPath; for a
-// StatefulSet, where its containers mount its claim templates.
-func targetMounts(in RestoreJobInput, t Task) []corev1.VolumeMount {
-	if tv := t.Ref.TargetVolumes; tv != nil && len(tv.VolumeMounts) > 0 {
-		return tv.VolumeMounts
-	}
-	tg := in.RestoreSession.Spec.Target
-	switch {
-	case tg == nil:
-		return nil
-	case tg.Kind == refs.KindPersistentVolumeClaim:
-		if p, ok := singleHostPath(in.Snapshot, in.Components); ok {
-			return []corev1.VolumeMount{{Name: defaultTargetVolume, MountPath: p}}
-		}
-	case tg.Kind == refs.KindStatefulSet:
-		var mounts []corev1.VolumeMount
-		for _, tpl := range in.TargetClaimTemplates {
-			for _, ctr := range in.TargetContainers {
-				for _, m := range ctr.VolumeMounts {
-					if m.Name == tpl.Name {
-						mounts = append(mounts, corev1.VolumeMount{Name: m.Name, MountPath: m.MountPath, SubPath: m.SubPath})
-					}
-				}
-			}
-		}
-		return dedupeMounts(mounts)
-	}
-	return nil
-}
 
 // singleHostPath is the one path all the components were backed up from,
 // if there is exactly one.
@@ -208,22 +226,9 @@ func claimForTemplate(rs *corev1alpha1.RestoreSession, template, component strin
 	}
 	ordinal, ok := podOrdinal(component)
 	if !ok {
-		return "", fmt.Errorf("component %q of a StatefulSet restore must be named pod-<ordinal> to choose the replica's volume", component)
+		return "", fmt.Errorf("component %q of a StatefulSet restore must be named %s to choose the replica's volume", component, componentNamesFormat)
 	}
 	return fmt.Sprintf("%s-%s-%d", template, tg.Name, ordinal), nil
-}
-
-// podOrdinal parses the ordinal of a StatefulSet component ("pod-2" → 2).
-func podOrdinal(component string) (int, bool) {
-	rest, ok := strings.CutPrefix(component, "pod-")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 func pvcVolume(name, claim string) corev1.Volume {

@@ -142,9 +142,16 @@ type Granter struct {
 
 // Request is a ServiceAccount and the grants it gets.
 type Request struct {
-	// Namespace and ServiceAccount name the ServiceAccount, and the Role
-	// and RoleBinding in that namespace.
+	// Namespace and ServiceAccount name the ServiceAccount the grants are
+	// bound to.
 	Namespace, ServiceAccount string
+	// CreateServiceAccount: the ServiceAccount is the RestoreSession's
+	// own, created (and owned) here; otherwise it is the user's, which
+	// must exist and is never modified.
+	CreateServiceAccount bool
+	// Name names the Role and RoleBinding in Namespace: one per
+	// RestoreSession, also when several share a user's ServiceAccount.
+	Name string
 	// ForeignName names the Role and RoleBinding in every other namespace.
 	ForeignName string
 	// Labels go on every object; in other namespaces they are how
@@ -159,21 +166,24 @@ type Request struct {
 	BeforeForeign func(context.Context) error
 }
 
-// Ensure creates the ServiceAccount, and a Role and RoleBinding in every
-// namespace holding an object a grant names. In the request's namespace
-// they are owned by the request's owner and garbage-collected with it;
-// other namespaces get unowned ones, which RevokeForeign deletes. A Role
-// whose rules changed is updated.
+// Ensure creates the ServiceAccount when it is the RestoreSession's own,
+// and a Role and RoleBinding in every namespace holding an object a grant
+// names, bound to the ServiceAccount, whether the controller's or the
+// user's. In the request's namespace they are owned by the request's
+// owner and garbage-collected with it; other namespaces get unowned ones,
+// which RevokeForeign deletes. A Role whose rules changed is updated.
 func (g Granter) Ensure(ctx context.Context, req Request) error {
 	owner := []metav1.OwnerReference{req.Owner}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
-		Name: req.ServiceAccount, Namespace: req.Namespace, Labels: req.Labels, OwnerReferences: owner,
-	}}
-	if _, err := g.Client.CoreV1().ServiceAccounts(req.Namespace).Create(ctx, sa, metav1.CreateOptions{FieldManager: g.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating executor ServiceAccount: %w", err)
+	if req.CreateServiceAccount {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+			Name: req.ServiceAccount, Namespace: req.Namespace, Labels: req.Labels, OwnerReferences: owner,
+		}}
+		if _, err := g.Client.CoreV1().ServiceAccounts(req.Namespace).Create(ctx, sa, metav1.CreateOptions{FieldManager: g.FieldManager}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating executor ServiceAccount: %w", err)
+		}
 	}
 	for ns, rules := range RulesByNamespace(req.Grants) {
-		meta := metav1.ObjectMeta{Name: req.ServiceAccount, Namespace: ns, Labels: req.Labels, OwnerReferences: owner}
+		meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: req.Labels, OwnerReferences: owner}
 		if ns != req.Namespace {
 			if req.BeforeForeign != nil {
 				if err := req.BeforeForeign(ctx); err != nil {
@@ -221,6 +231,9 @@ func (g Granter) applyRole(ctx context.Context, role *rbacv1.Role) error {
 	return err
 }
 
+// applyRoleBinding creates the RoleBinding unless it exists. An existing
+// one is right: its Role and subject follow from the RestoreSession's
+// spec, which is immutable.
 func (g Granter) applyRoleBinding(ctx context.Context, binding *rbacv1.RoleBinding) error {
 	bindings := g.Client.RbacV1().RoleBindings(binding.Namespace)
 	_, err := bindings.Create(ctx, binding, metav1.CreateOptions{FieldManager: g.FieldManager})

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
@@ -147,7 +148,8 @@ func TestEnsureAndRevoke(t *testing.T) {
 	owner := metav1.OwnerReference{APIVersion: "core.kubestash.com/v1alpha1", Kind: "RestoreSession", Name: "sample-restore", UID: "uid-1", Controller: ptr.To(true)}
 	selector := labels.SelectorFromSet(labels.Set{"kubestash.com/invoker-name": "sample-restore"})
 	req := Request{
-		Namespace: testNS, ServiceAccount: "restore-executor-sample-restore", ForeignName: "restore-executor-demo-sample-restore",
+		Namespace: testNS, ServiceAccount: "restore-executor-sample-restore", CreateServiceAccount: true,
+		Name: "restore-executor-sample-restore", ForeignName: "restore-executor-demo-sample-restore",
 		Labels: map[string]string{"kubestash.com/invoker-name": "sample-restore"}, Owner: owner,
 		Grants: RestoreGrants(testObjects(testDataNS)),
 	}
@@ -167,7 +169,7 @@ func TestEnsureAndRevoke(t *testing.T) {
 		t.Error("BeforeForeign was not called")
 	}
 	for _, ns := range []string{testNS, testDataNS} {
-		name, owned := req.ServiceAccount, true
+		name, owned := req.Name, true
 		if ns != testNS {
 			name, owned = req.ForeignName, false
 		}
@@ -213,5 +215,60 @@ func TestEnsureAndRevoke(t *testing.T) {
 	}
 	if _, err := client.RbacV1().Roles(testNS).Get(ctx, req.ServiceAccount, metav1.GetOptions{}); err != nil {
 		t.Errorf("the owned Role was deleted: %v", err)
+	}
+}
+
+// TestEnsureUserServiceAccount: a user's service account gets the same
+// grants, through a Role and RoleBinding named for the RestoreSession (so
+// that RestoreSessions sharing the account do not share grants), and is
+// itself neither created nor changed.
+func TestEnsureUserServiceAccount(t *testing.T) {
+	ctx := context.Background()
+	client := k8sfake.NewClientset()
+	g := Granter{Client: client, FieldManager: "test"}
+	request := func(rs, sa string) Request {
+		return Request{
+			Namespace: testNS, ServiceAccount: sa, Name: "restore-executor-" + rs, ForeignName: "restore-executor-demo-" + rs,
+			Owner:  metav1.OwnerReference{APIVersion: "core.kubestash.com/v1alpha1", Kind: "RestoreSession", Name: rs, UID: types.UID("uid-" + rs), Controller: ptr.To(true)},
+			Grants: RestoreGrants(testObjects(testNS)),
+		}
+	}
+	for _, tc := range []struct {
+		name, rs, sa string
+	}{
+		{name: "a user's account", rs: "first", sa: "restorer"},
+		{name: "the same account for another RestoreSession", rs: "second", sa: "restorer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := request(tc.rs, tc.sa)
+			if err := g.Ensure(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			role, err := client.RbacV1().Roles(testNS).Get(ctx, req.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := RulesByNamespace(req.Grants)[testNS]; !equality.Semantic.DeepEqual(role.Rules, want) {
+				t.Errorf("rules %+v, want %+v", role.Rules, want)
+			}
+			binding, err := client.RbacV1().RoleBindings(testNS).Get(ctx, req.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: tc.sa, Namespace: testNS}}
+			if !equality.Semantic.DeepEqual(binding.Subjects, want) || binding.RoleRef.Name != req.Name {
+				t.Errorf("binding %+v → %+v, want %+v → %s", binding.Subjects, binding.RoleRef, want, req.Name)
+			}
+			if owner := metav1.GetControllerOf(binding); owner == nil || owner.UID != req.Owner.UID {
+				t.Errorf("binding owner %+v, want the RestoreSession %s", owner, tc.rs)
+			}
+			if sas, _ := client.CoreV1().ServiceAccounts(testNS).List(ctx, metav1.ListOptions{}); len(sas.Items) != 0 {
+				t.Errorf("service accounts created: %+v", sas.Items)
+			}
+		})
+	}
+	roles, _ := client.RbacV1().Roles(testNS).List(ctx, metav1.ListOptions{})
+	if len(roles.Items) != 2 {
+		t.Errorf("%d Roles, want one per RestoreSession", len(roles.Items))
 	}
 }
