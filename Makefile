@@ -34,7 +34,7 @@ build:
 test: unit-test cluster-test
 
 unit-test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 # The cluster tests run a real etcd, kube-apiserver and
 # kube-controller-manager built from source (first build ~10 minutes).
