@@ -105,8 +105,12 @@ type objectStore struct {
 	// create, with the emulator's valid credentials.
 	storage func(bucket string) *backupStorage
 	// wrongCredentials replaces the credentials of a storage with ones
-	// the store refuses, and says which Secret key now holds them.
-	wrongCredentials func(s *backupStorage) (key string)
+	// the store refuses and returns what the error then says (with the
+	// bucket's name).
+	wrongCredentials func(s *backupStorage) (message []string)
+	// missingBucket is what the error says of a bucket that does not
+	// exist (with its name).
+	missingBucket []string
 	// secretKey is the credentials key a restore cannot do without.
 	secretKey string
 }
@@ -153,10 +157,12 @@ func startS3(t *testing.T) *objectStore {
 				},
 			}
 		},
-		wrongCredentials: func(s *backupStorage) string {
+		wrongCredentials: func(s *backupStorage) []string {
 			s.credentials[storagev1alpha1.S3SecretAccessKeyKey] = "not-the-secret-key"
-			return storagev1alpha1.S3SecretAccessKeyKey
+			return []string{"the backup storage refused the credentials s3:http://" + gw.Endpoint + "/"}
 		},
+		// kopia reads a missing S3 bucket as an empty one.
+		missingBucket: []string{"no kopia repository found in the storage", "s3:http://" + gw.Endpoint + "/"},
 		secretKey: storagev1alpha1.S3SecretAccessKeyKey,
 	}
 }
@@ -185,10 +191,11 @@ func startGCS(t *testing.T) *objectStore {
 				env:         []corev1.EnvVar{{Name: "STORAGE_EMULATOR_HOST", Value: gcs.URL}},
 			}
 		},
-		wrongCredentials: func(s *backupStorage) string {
+		wrongCredentials: func(s *backupStorage) []string {
 			s.credentials[storagev1alpha1.GCSServiceAccountJSONKey] = "-----BEGIN PRIVATE KEY----- not a service account key"
-			return storagev1alpha1.GCSServiceAccountJSONKey
+			return []string{"the service account key is not JSON", "gcs bucket "}
 		},
+		missingBucket: []string{"the bucket or container does not exist gcs:"},
 		secretKey: storagev1alpha1.GCSServiceAccountJSONKey,
 	}
 }
@@ -217,11 +224,12 @@ func startAzure(t *testing.T) *objectStore {
 				env:         []corev1.EnvVar{{Name: "SSL_CERT_FILE", Value: az.CertFile}},
 			}
 		},
-		wrongCredentials: func(s *backupStorage) string {
+		wrongCredentials: func(s *backupStorage) []string {
 			// Well-formed base64, but not the account's key.
 			s.credentials[storagev1alpha1.AzureAccountKeyKey] = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="
-			return storagev1alpha1.AzureAccountKeyKey
+			return []string{"the backup storage refused the credentials azure:" + framework.AzuriteAccount + "."}
 		},
+		missingBucket: []string{"the bucket or container does not exist azure:" + framework.AzuriteAccount + "."},
 		secretKey: storagev1alpha1.AzureAccountKeyKey,
 	}
 }
