@@ -100,3 +100,32 @@ func TestEngineRoundTripOnAzure(t *testing.T) {
 		expectOpenError(t, ctx, engine.StorageConfig{Azure: s}, engine.ErrBucketNotFound, "/no-such-container/")
 	})
 }
+
+// TestEngineOpenErrorsOnS3: versitygw refusing a wrong secret key is
+// ErrStorageAccessDenied naming the bucket. A missing bucket reads, through
+// kopia's S3 storage, as a bucket without a repository (kopia turns every
+// 404 into "blob not found"): ErrRepositoryNotInitialized naming it. Both
+// fail for good (executor.Retryable).
+func TestEngineOpenErrorsOnS3(t *testing.T) {
+	gw := framework.StartVersitygw(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	gw.MakeBucket(ctx, t, "backups")
+	storage := func(bucket, secret string) engine.StorageConfig {
+		return engine.StorageConfig{S3: &engine.S3Storage{
+			Endpoint: "http://" + gw.Endpoint, Bucket: bucket, Prefix: "demo/", Region: "us-east-1",
+			AccessKeyID: gw.Access, SecretAccessKey: secret,
+		}}
+	}
+	t.Run("wrong secret key", func(t *testing.T) {
+		expectOpenError(t, ctx, storage("backups", "not-the-secret"), engine.ErrStorageAccessDenied, "/backups/demo/")
+	})
+	t.Run("missing bucket", func(t *testing.T) {
+		_, err := engine.OpenRepository(ctx, engine.RepositoryOptions{
+			Storage: storage("no-such-bucket", gw.Secret), Password: objectStorePassword, ScratchDir: t.TempDir(), ReadOnly: true,
+		})
+		if !errors.Is(err, engine.ErrRepositoryNotInitialized) || !strings.Contains(err.Error(), "/no-such-bucket/demo/") {
+			t.Fatalf("OpenRepository: %v, want ErrRepositoryNotInitialized naming the bucket", err)
+		}
+	})
+}
