@@ -163,7 +163,7 @@ func startS3(t *testing.T) *objectStore {
 		},
 		// kopia reads a missing S3 bucket as an empty one.
 		missingBucket: []string{"no kopia repository found in the storage", "s3:http://" + gw.Endpoint + "/"},
-		secretKey: storagev1alpha1.S3SecretAccessKeyKey,
+		secretKey:     storagev1alpha1.S3SecretAccessKeyKey,
 	}
 }
 
@@ -196,7 +196,7 @@ func startGCS(t *testing.T) *objectStore {
 			return []string{"the service account key is not JSON", "gcs bucket "}
 		},
 		missingBucket: []string{"the bucket or container does not exist gcs:"},
-		secretKey: storagev1alpha1.GCSServiceAccountJSONKey,
+		secretKey:     storagev1alpha1.GCSServiceAccountJSONKey,
 	}
 }
 
@@ -230,6 +230,6 @@ func startAzure(t *testing.T) *objectStore {
 			return []string{"the backup storage refused the credentials azure:" + framework.AzuriteAccount + "."}
 		},
 		missingBucket: []string{"the bucket or container does not exist azure:" + framework.AzuriteAccount + "."},
-		secretKey: storagev1alpha1.AzureAccountKeyKey,
+		secretKey:     storagev1alpha1.AzureAccountKeyKey,
 	}
 }
