@@ -1,7 +1,8 @@
 # restore-controller: build, test and code generation.
 #
 #   make demo      restore the reference's sample RestoreSession on a local
-#                  cluster and verify the data (STORAGE=s3: from an S3 server)
+#                  cluster and verify the data (STORAGE=s3, gcs or azure: from
+#                  an S3, GCS or Azure Blob emulator instead of a directory)
 #   make test      unit tests, then the tests against a real local cluster
 #   make build     compile everything
 #   make verify    generated code, CRDs, gofmt and go vet are clean, and
@@ -53,13 +54,15 @@ cluster-up: cluster-binaries localcluster
 
 cluster-down: localcluster
 	$(LOCALCLUSTER) down
-	./hack/demo.sh stop-s3
+	./hack/demo.sh stop-emulators
 
 ## demo: builds what it needs, starts the local cluster, installs
 ## artifacts/, backs up sample data, restores the reference's sample
 ## RestoreSession and verifies the files (hack/demo.sh). The cluster stays
 ## up until `make cluster-down` (CI=true or DEMO_KEEP=0: torn down).
-## STORAGE=s3 keeps the backups in a local S3 server instead of a directory.
+## STORAGE=s3, gcs or azure keeps the backups in a local emulator of that
+## object store (versitygw, fake-gcs-server, Azurite; `make tools` builds
+## them) instead of a directory; `make cluster-down` stops it.
 STORAGE ?= local
 demo:
 	STORAGE=$(STORAGE) ./hack/demo.sh

@@ -2,14 +2,18 @@
 # The demo behind `make demo`: restores the reference's sample RestoreSession
 # on the local cluster and proves the restored files are the backed-up ones.
 #
-#   hack/demo.sh            run the demo (STORAGE=local, the default, or s3)
-#   hack/demo.sh stop-s3    stop the demo's S3 server (make cluster-down does)
+#   hack/demo.sh                 run the demo (STORAGE=local, the default,
+#                                s3, gcs or azure)
+#   hack/demo.sh stop-emulators  stop the demo's storage emulators (make
+#                                cluster-down does; stop-s3 is an alias)
 #
 # Steps: build the binaries; (re)start the local cluster with the two
 # product images mapped to them; kubectl apply -k artifacts/; wait for the
 # controller; create namespace demo, the encryption Secret, a BackupStorage
-# (local: a directory under _output/demo; s3: a versitygw server) and the
-# Repository gcs-demo-repo; write sample data and snapshot it twice with
+# (local: a directory under _output/demo; s3: a versitygw server; gcs:
+# fake-gcs-server; azure: Azurite over HTTPS, each started in the
+# background with its data under _output/demo) and the Repository
+# gcs-demo-repo; write sample data and snapshot it twice with
 # `restore-executor snapshot` (the newer snapshot is the one `latest` must
 # pick); create the StatefulSet restore-sts; apply
 # artifacts/examples/sample-restore.yaml unchanged; follow it until it ends;
@@ -34,7 +38,15 @@ executor_image=ghcr.io/restore-controller/restore-executor:v0.1.0
 ns=demo
 s3_access=demo-access-key
 s3_secret=demo-secret-key
-s3_bucket=restore-demo
+# The bucket (S3, GCS) or container (Azure) of the object-store demos.
+bucket=restore-demo
+azure_account=devstoreaccount1
+# Azurite's well-known development account key (documented by Microsoft,
+# not a secret).
+azure_key=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
+# emulators: the background servers this script starts, by the name in
+# their pid file and command line.
+emulators=(versitygw fake-gcs-server azurite)
 export KUBECONFIG=$state/kubeconfig
 
 keep=1
@@ -42,12 +54,13 @@ if [[ ${CI:-} == true || ${DEMO_KEEP:-1} == 0 ]]; then
   keep=0
 fi
 
-# stop_s3 stops the versitygw this script started, if it still runs.
-stop_s3() {
-  local pidfile=$work/versitygw.pid pid
+# stop_emulator NAME stops the emulator this script started as NAME (its
+# pid file $work/NAME.pid), if it still runs.
+stop_emulator() {
+  local name=$1 pidfile=$work/$1.pid pid
   [[ -f $pidfile ]] || return 0
   pid=$(cat "$pidfile")
-  if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q versitygw; then
+  if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$name"; then
     kill "$pid"
     local deadline=$((SECONDS + 10))
     while kill -0 "$pid" 2>/dev/null; do
@@ -57,24 +70,41 @@ stop_s3() {
       fi
       sleep 0.1
     done
-    echo "demo S3 server (pid $pid) stopped"
+    echo "demo storage emulator $name (pid $pid) stopped"
   fi
   rm -f "$pidfile"
 }
 
+stop_emulators() {
+  local name
+  for name in "${emulators[@]}"; do
+    stop_emulator "$name"
+  done
+}
+
+# start_emulator NAME BINARY ARGS...: runs it in the background, in a
+# session of its own (so the demo's exit does not stop it), with its log
+# in $work/NAME.log.
+start_emulator() {
+  local name=$1
+  shift
+  setsid "$@" >"$work/$name.log" 2>&1 </dev/null &
+  echo $! >"$work/$name.pid"
+}
+
 case ${1:-run} in
 run) ;;
-stop-s3)
-  stop_s3
+stop-emulators | stop-s3)
+  stop_emulators
   exit 0
   ;;
 *)
-  echo "usage: hack/demo.sh [run|stop-s3]" >&2
+  echo "usage: hack/demo.sh [run|stop-emulators]" >&2
   exit 2
   ;;
 esac
-if [[ $storage != local && $storage != s3 ]]; then
-  echo "STORAGE=$storage: want local or s3" >&2
+if [[ ! $storage =~ ^(local|s3|gcs|azure)$ ]]; then
+  echo "STORAGE=$storage: want local, s3, gcs or azure" >&2
   exit 2
 fi
 
@@ -92,7 +122,7 @@ wall() {
 
 teardown() {
   "$bin/localcluster" down || true
-  stop_s3
+  stop_emulators
 }
 
 # On failure: say where to look; in CI show the logs and tear down.
@@ -124,7 +154,7 @@ go build -o "$bin/restore-controller" ./cmd/restore-controller
 go build -o "$bin/restore-executor" ./cmd/restore-executor
 (cd test && go build -o "$bin/localcluster" ./cmd/localcluster && go build -o "$bin/demo" ./cmd/demo)
 ./hack/build-cluster-binaries.sh
-if [[ $storage == s3 ]]; then
+if [[ $storage != local ]]; then
   ./hack/build-tools.sh
 fi
 echo "binaries in $bin"
@@ -134,7 +164,7 @@ if "$bin/localcluster" status >/dev/null 2>&1; then
   echo "a local cluster is running: restarting it with the demo's image mappings"
   "$bin/localcluster" down
 fi
-stop_s3
+stop_emulators
 "$bin/localcluster" up \
   --image-binary "$controller_image=$bin/restore-controller" \
   --image-binary "$executor_image=$bin/restore-executor"
@@ -163,9 +193,17 @@ kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 password=$(head -c 18 /dev/urandom | base64)
 kubectl -n "$ns" create secret generic encrypt-secret --from-literal=RESTIC_PASSWORD="$password" \
   --dry-run=client -o yaml | kubectl apply -f -
-rm -rf "$work/storage" "$work/s3" "$work/scratch"
-# backend is spec.storage of the BackupStorage.
-if [[ $storage == local ]]; then
+rm -rf "$work/storage" "$work/s3" "$work/gcs" "$work/azurite" "$work/scratch"
+# backend is spec.storage of the BackupStorage, runtime its
+# spec.runtimeSettings (empty: none), and storage_env what the snapshot
+# step, which runs on this host, needs besides the BackupStorage to reach
+# the storage. The emulators run on this host, and so do the cluster's
+# pods: the executor reaches them at 127.0.0.1 too.
+runtime=
+storage_env=()
+storage_args=()
+case $storage in
+local)
   mkdir -p "$work/storage"
   storage_args=(--local-storage-dir "$work/storage")
   backend="provider: local
@@ -174,25 +212,88 @@ if [[ $storage == local ]]; then
       hostPath:
         path: $work/storage
         type: Directory"
-else
+  ;;
+s3)
   mkdir -p "$work/s3"
   port=$("$bin/demo" free-port)
-  setsid "$tools/versitygw" --access "$s3_access" --secret "$s3_secret" --port "127.0.0.1:$port" \
-    posix "$work/s3" >"$work/versitygw.log" 2>&1 </dev/null &
-  echo $! >"$work/versitygw.pid"
+  start_emulator versitygw "$tools/versitygw" --access "$s3_access" --secret "$s3_secret" --port "127.0.0.1:$port" \
+    posix "$work/s3"
   echo "versitygw (S3) on 127.0.0.1:$port, data in $work/s3, log $work/versitygw.log"
-  "$bin/demo" bucket --endpoint "127.0.0.1:$port" --access "$s3_access" --secret "$s3_secret" --bucket "$s3_bucket"
-  storage_args=()
+  "$bin/demo" bucket --endpoint "127.0.0.1:$port" --access "$s3_access" --secret "$s3_secret" --bucket "$bucket"
   kubectl -n "$ns" create secret generic s3-credentials \
     --from-literal=AWS_ACCESS_KEY_ID="$s3_access" --from-literal=AWS_SECRET_ACCESS_KEY="$s3_secret" \
     --dry-run=client -o yaml | kubectl apply -f -
   backend="provider: s3
     s3:
       endpoint: http://127.0.0.1:$port
-      bucket: $s3_bucket
+      bucket: $bucket
       prefix: kubestash
       region: us-east-1
       secretName: s3-credentials"
+  ;;
+gcs)
+  mkdir -p "$work/gcs"
+  port=$("$bin/demo" free-port)
+  # -public-host: the host the server answers to and writes into object
+  # URLs (without it, it expects storage.googleapis.com and reads fail).
+  start_emulator fake-gcs-server "$tools/fake-gcs-server" -scheme http -host 127.0.0.1 -port "$port" \
+    -public-host "127.0.0.1:$port" -backend filesystem -filesystem-root "$work/gcs" -log-level warn
+  echo "fake-gcs-server (GCS) on 127.0.0.1:$port, data in $work/gcs, log $work/fake-gcs-server.log"
+  "$bin/demo" gcs-bucket --url "http://127.0.0.1:$port" --bucket "$bucket"
+  # Google's client talks to the emulator, without credentials, when
+  # STORAGE_EMULATOR_HOST is set; the key must still be well-formed.
+  storage_env=("STORAGE_EMULATOR_HOST=http://127.0.0.1:$port")
+  kubectl -n "$ns" create secret generic gcs-credentials \
+    --from-literal=GOOGLE_PROJECT_ID=restore-demo \
+    --from-literal=GOOGLE_SERVICE_ACCOUNT_JSON_KEY="$("$bin/demo" gcs-key)" \
+    --dry-run=client -o yaml | kubectl apply -f -
+  backend="provider: gcs
+    gcs:
+      bucket: $bucket
+      prefix: /kubestash
+      secretName: gcs-credentials"
+  ;;
+azure)
+  mkdir -p "$work/azurite"
+  port=$("$bin/demo" free-port)
+  cert=$work/azurite/cert.pem
+  # kopia speaks only HTTPS to Azure: Azurite serves a certificate made
+  # for this run, which the executor trusts through SSL_CERT_FILE.
+  "$bin/demo" cert --cert "$cert" --key "$work/azurite/key.pem"
+  start_emulator azurite "$tools/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
+    --location "$work/azurite" --skipApiVersionCheck --loose --disableTelemetry \
+    --cert "$cert" --key "$work/azurite/key.pem"
+  echo "Azurite (Azure Blob) on https://127.0.0.1:$port, data in $work/azurite, log $work/azurite.log"
+  "$bin/demo" azure-container --addr "127.0.0.1:$port" --cert "$cert" --container "$bucket"
+  storage_env=("SSL_CERT_FILE=$cert")
+  kubectl -n "$ns" create secret generic azure-credentials --from-literal=AZURE_ACCOUNT_KEY="$azure_key" \
+    --dry-run=client -o yaml | kubectl apply -f -
+  # storageDomain (this project's extension; KubeStash YAML never needs
+  # it) replaces blob.core.windows.net: kopia dials
+  # https://$azure_account.<storageDomain>/, here Azurite's path-style
+  # account URL, https://127.0.0.1:$port/$azure_account/ (the
+  # "$azure_account.x@" before it is URL userinfo, which the shared-key
+  # signature makes the client ignore).
+  backend="provider: azure
+    azure:
+      storageAccount: $azure_account
+      container: $bucket
+      prefix: /kubestash
+      storageDomain: x@127.0.0.1:$port/$azure_account
+      secretName: azure-credentials"
+  ;;
+esac
+if ((${#storage_env[@]} > 0)); then
+  # The restore Jobs get the same settings from the BackupStorage: its
+  # spec.runtimeSettings apply to every Job that reads the storage.
+  runtime="runtimeSettings:
+    container:
+      env:"
+  for e in "${storage_env[@]}"; do
+    runtime+="
+      - name: ${e%%=*}
+        value: ${e#*=}"
+  done
 fi
 kubectl apply -f - <<EOF
 apiVersion: storage.kubestash.com/v1alpha1
@@ -203,6 +304,7 @@ metadata:
 spec:
   storage:
     $backend
+  $runtime
 EOF
 kubectl apply -f - <<EOF
 apiVersion: storage.kubestash.com/v1alpha1
@@ -234,7 +336,7 @@ snapshot() {
   for r in 0 1 2; do
     comps+=(--component "pod-$r=$work/sample/gen-$2/pod-$r:/data")
   done
-  "$bin/restore-executor" snapshot --namespace "$ns" --repository gcs-demo-repo --name "$1" \
+  env "${storage_env[@]}" "$bin/restore-executor" snapshot --namespace "$ns" --repository gcs-demo-repo --name "$1" \
     "${comps[@]}" "${storage_args[@]}" --scratch-dir "$work/scratch"
   echo "Snapshot $1: generation $2 of the sample data"
 }

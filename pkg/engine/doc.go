@@ -50,7 +50,8 @@
 // Errors wrap a sentinel callers match with errors.Is, and whose text is
 // what users read in a component's status: ErrInvalidPassword,
 // ErrRepositoryNotInitialized, ErrSnapshotNotFound, ErrStorageUnreachable,
-// ErrRepositoryCorruption (a failed integrity check), ErrNoSpaceLeft, and
+// ErrStorageAccessDenied and ErrBucketNotFound (the object store refused the
+// credentials or has no such bucket or container), ErrRepositoryCorruption (a failed integrity check), ErrNoSpaceLeft, and
 // the target guards ErrUnsafeEntryName, ErrOutsideTarget and
 // ErrSymlinkInPath. Which of them a retry may get past is the caller's
 // decision (executor.Retryable).

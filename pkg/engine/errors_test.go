@@ -3,17 +3,26 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/storage"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/kopia/kopia/fs"
 	"github.com/kopia/kopia/repo"
 	"github.com/kopia/kopia/repo/object"
 	"github.com/kopia/kopia/snapshot"
 	"github.com/kopia/kopia/snapshot/snapshotfs"
+	"github.com/minio/minio-go/v7"
+	"golang.org/x/oauth2"
+	"google.golang.org/api/googleapi"
 
 	"github.com/restore-controller/restore/internal/treetest"
 )
@@ -239,5 +248,46 @@ func TestRestoreHostileSnapshotStaysInTarget(t *testing.T) {
 	must(t, os.Symlink(outside, filepath.Join(target2, "data")))
 	if _, err := RestoreFromRepository(ctx, rep, RestoreOptions{TargetRoot: target2, Entries: []SnapshotEntry{{SnapshotID: id, HostPath: "/data/x"}}}); !errors.Is(err, ErrSymlinkInPath) {
 		t.Errorf("restore through a symlinked destination: %v, want ErrSymlinkInPath", err)
+	}
+}
+
+// TestStorageOpenErrorClassifiesTheStoresAnswer: an object store that
+// answers "wrong credentials" or "no such bucket" is a permanent failure
+// naming the storage; anything else opening the storage is unreachable
+// storage, which a retry may get past.
+func TestStorageOpenErrorClassifiesTheStoresAnswer(t *testing.T) {
+	store := &S3Storage{Endpoint: "http://127.0.0.1:9000", Bucket: "backups", Prefix: "demo/"}
+	wrapped := func(err error) error { return fmt.Errorf("unable to list from the bucket: %w", err) }
+	for _, tc := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"s3 signature mismatch", wrapped(minio.ErrorResponse{StatusCode: http.StatusForbidden, Code: "SignatureDoesNotMatch"}), ErrStorageAccessDenied},
+		{"s3 unknown access key", wrapped(minio.ErrorResponse{StatusCode: http.StatusForbidden, Code: "InvalidAccessKeyId"}), ErrStorageAccessDenied},
+		{"s3 no such bucket", wrapped(minio.ErrorResponse{StatusCode: http.StatusNotFound, Code: "NoSuchBucket"}), ErrBucketNotFound},
+		{"s3 slow down", wrapped(minio.ErrorResponse{StatusCode: http.StatusServiceUnavailable, Code: "SlowDown"}), ErrStorageUnreachable},
+		{"gcs forbidden", wrapped(&googleapi.Error{Code: http.StatusForbidden}), ErrStorageAccessDenied},
+		{"gcs no bucket", wrapped(&googleapi.Error{Code: http.StatusNotFound}), ErrBucketNotFound},
+		{"gcs bucket sentinel", wrapped(storage.ErrBucketNotExist), ErrBucketNotFound},
+		{"gcs token refused", wrapped(&auth.Error{Response: &http.Response{StatusCode: http.StatusBadRequest}}), ErrStorageAccessDenied},
+		{"gcs token refused, oauth2", wrapped(&oauth2.RetrieveError{Response: &http.Response{StatusCode: http.StatusUnauthorized}}), ErrStorageAccessDenied},
+		{"gcs token endpoint down", wrapped(&auth.Error{Response: &http.Response{StatusCode: http.StatusBadGateway}}), ErrStorageUnreachable},
+		{"azure authentication failed", wrapped(&azcore.ResponseError{StatusCode: http.StatusForbidden, ErrorCode: "AuthenticationFailed"}), ErrStorageAccessDenied},
+		{"azure container not found", wrapped(&azcore.ResponseError{StatusCode: http.StatusNotFound, ErrorCode: "ContainerNotFound"}), ErrBucketNotFound},
+		{"azure server busy", wrapped(&azcore.ResponseError{StatusCode: http.StatusServiceUnavailable, ErrorCode: "ServerBusy"}), ErrStorageUnreachable},
+		{"connection refused", wrapped(&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), ErrStorageUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := storageOpenError(store, tc.err)
+			for _, sentinel := range []error{ErrStorageUnreachable, ErrStorageAccessDenied, ErrBucketNotFound} {
+				if got := errors.Is(err, sentinel); got != (sentinel == tc.want) {
+					t.Errorf("errors.Is(%v, %v) = %t", err, sentinel, got)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), tc.want.Error()+" s3:http://127.0.0.1:9000/backups/demo/: ") || !errors.Is(err, tc.err) {
+				t.Errorf("error %q: want %q, the storage and the cause", err, tc.want)
+			}
+		})
 	}
 }

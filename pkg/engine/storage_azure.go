@@ -78,7 +78,7 @@ func (s *AzureStorage) open(ctx context.Context, _ bool) (blob.Storage, error) {
 	}
 	st, err := azure.New(ctx, opts, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrStorageUnreachable, s, err)
+		return nil, storageOpenError(s, err)
 	}
 	return st, nil
 }

@@ -55,7 +55,7 @@ func (s *GCSStorage) open(ctx context.Context, _ bool) (blob.Storage, error) {
 	}
 	st, err := gcs.New(ctx, opts, false)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrStorageUnreachable, s, err)
+		return nil, storageOpenError(s, err)
 	}
 	return st, nil
 }

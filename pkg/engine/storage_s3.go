@@ -66,7 +66,7 @@ func (s *S3Storage) open(ctx context.Context, create bool) (blob.Storage, error)
 	}
 	st, err := s3.New(ctx, opts, create)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrStorageUnreachable, s, err)
+		return nil, storageOpenError(s, err)
 	}
 	return st, nil
 }

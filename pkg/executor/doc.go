@@ -40,7 +40,7 @@
 // (StatusWriter.Retrying), and cmd/restore-executor exits with
 // invocation.ExitCodeRetryableFailure (1): the Job retries, and the retry
 // resumes. Any other error (a wrong password, a missing snapshot or Secret,
-// corruption, an unsafe snapshot, a full target, invalid flags) ends the
+// credentials the storage refuses, a missing bucket or container, corruption, an unsafe snapshot, a full target, invalid flags) ends the
 // component Failed (StatusWriter.Finished) and the executor exits with
 // invocation.ExitCodePermanentFailure (3), on which the controller's
 // podFailurePolicy fails the Job at once.

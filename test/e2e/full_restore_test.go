@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +17,6 @@ import (
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
-	"github.com/restore-controller/restore/pkg/engine"
-	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/test/framework"
 )
@@ -48,22 +47,19 @@ func (w *restoreWorld) kopiaAddon(t *testing.T) string {
 }
 
 // seedSnapshot snapshots each component's directory into the world's
-// repository with the executor's library and records the Snapshot object,
-// as `restore-executor snapshot` does.
+// repository and records the Snapshot object with `restore-executor
+// snapshot`, run on the host with the admin kubeconfig and the
+// environment the storage needs (an emulator's address, its certificate):
+// a process of its own, because that environment is process-wide.
 func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs map[string]string) {
 	t.Helper()
-	var comps []executor.ComponentSources
-	for comp, dir := range dirs {
-		comps = append(comps, executor.ComponentSources{Name: comp, Sources: []engine.SnapshotSource{{Dir: dir, HostPath: hostPath}}})
+	args := []string{"snapshot", "--kubeconfig", c.KubeconfigPath(), "--namespace", w.ns,
+		"--repository", w.repository, "--name", name, "--scratch-dir", t.TempDir()}
+	for _, comp := range slices.Sorted(maps.Keys(dirs)) {
+		args = append(args, "--component", comp+"="+dirs[comp]+":"+hostPath)
 	}
-	slices.SortFunc(comps, func(a, b executor.ComponentSources) int { return strings.Compare(a.Name, b.Name) })
-	_, err := executor.CreateSnapshotObject(context.Background(), executor.Clients{Kube: c.Client(), Restore: restoreClient}, executor.SnapshotObjectOptions{
-		Namespace: w.ns, Repository: w.repository, Name: name, Components: comps,
-		LocalStorageDir: w.storageDir, ScratchDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatalf("seeding Snapshot %s: %v", name, err)
-	}
+	args = append(args, w.storage.seedArgs...)
+	framework.RunCommand(t, w.storage.hostEnv(), executorBin, args...)
 }
 
 // writeData writes a small tree that differs per seed: nested directories,
@@ -71,39 +67,6 @@ func (w *restoreWorld) seedSnapshot(t *testing.T, name, hostPath string, dirs ma
 func writeData(t *testing.T, dir string, seed int) {
 	t.Helper()
 	framework.WriteTree(t, dir, seed, map[string]int{"app/config.yaml": 300, "app/db/data.bin": 3 << 20, "keep/notes.txt": 5000, "cache/tmp.bin": 70000})
-}
-
-// TestFullRestoreStatefulSet is the whole product on the local cluster: a
-// Snapshot made with the executor's library, the controller (with its RBAC
-// manifest's permissions) creating one Job per replica, and the real
-// executor restoring each replica's data into that replica's PVC with the
-// least-privilege Role the controller made.
-func TestFullRestoreStatefulSet(t *testing.T) {
-	ns := framework.NewNamespace(t, c, "e2e-")
-	w := newRestoreWorld(t, ns, "fake-"+ns, "repo")
-	addon := w.kopiaAddon(t)
-	sources := map[string]string{"pod-0": t.TempDir(), "pod-1": t.TempDir()}
-	for i, comp := range []string{"pod-0", "pod-1"} {
-		writeData(t, sources[comp], i)
-	}
-	w.seedSnapshot(t, "snap", "/data", sources)
-	statefulSet(t, ns, "db", 2)
-	startController(t)
-
-	rs := w.restoreSession("full", corev1alpha1.SnapshotLatest, stsTarget("db"), "")
-	rs.Spec.Addon.Name = addon
-	createRestore(t, rs)
-	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, 3*time.Minute)
-
-	for i, comp := range []string{"pod-0", "pod-1"} {
-		restored := framework.ClaimDir(t, c, ns, fmt.Sprintf("data-db-%d", i))
-		framework.ExpectSameTree(t, fmt.Sprintf("replica %d's volume, restored from component %s", i, comp), framework.ScanTree(t, sources[comp]), restored)
-		st := got.Status.Components[comp]
-		p := st.Progress
-		if p == nil || p.TotalBytes == 0 || p.RestoredBytes != p.TotalBytes || p.Percentage != 100 || st.Duration == "" {
-			t.Errorf("component %s = %+v, progress %+v: want Succeeded with all bytes restored", comp, st, p)
-		}
-	}
 }
 
 // TestFullRestoreFromAnotherNamespace restores only an included subtree of
@@ -159,7 +122,7 @@ func TestFullRestoreFromAnotherNamespace(t *testing.T) {
 	expectNothingCreated(t, stagingNS, prodNS, otherNS)
 
 	// The owner of prod allows every namespace.
-	bs, err := restoreClient.StorageV1alpha1().BackupStorages(prodNS).Get(ctx, "local-storage", metav1.GetOptions{})
+	bs, err := restoreClient.StorageV1alpha1().BackupStorages(prodNS).Get(ctx, backupStorageName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

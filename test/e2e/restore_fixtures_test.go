@@ -59,19 +59,34 @@ func startController(t *testing.T, options ...func(*controller.Options)) (stop f
 // storage, repository, snapshots, addon catalog and encryption Secret.
 type restoreWorld struct {
 	ns, addon, function, repository string
-	// storageDir is the host directory of the local BackupStorage.
+	// storage is the BackupStorage the repository lives in.
+	storage *backupStorage
+	// storageDir is the host directory of a local BackupStorage ("" for
+	// an object store).
 	storageDir string
 }
 
-// newRestoreWorld creates, in ns, the encryption Secret "encrypt-secret", a
-// local BackupStorage, the Repository repo, and a cluster-scoped Addon with
-// the restore task "logical-backup-restore" running the fakeexecutor
-// (task parameter "outcome", default "succeed") and its Function. The
-// cluster-scoped objects are deleted when the test ends.
+// newRestoreWorld is newRestoreWorldOn a local BackupStorage: a fresh
+// host directory.
 func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 	t.Helper()
+	return newRestoreWorldOn(t, ns, addon, repo, localBackupStorage(t))
+}
+
+// newRestoreWorldOn creates, in ns, the encryption Secret
+// "encrypt-secret", the BackupStorage backupStorageName as storage
+// describes it (with its credentials Secret, if any), the Repository repo,
+// and a cluster-scoped Addon with the restore task "logical-backup-restore"
+// running the fakeexecutor (task parameter "outcome", default "succeed")
+// and its Function. The cluster-scoped objects are deleted when the test
+// ends.
+func newRestoreWorldOn(t *testing.T, ns, addon, repo string, storage *backupStorage) *restoreWorld {
+	t.Helper()
 	ctx := context.Background()
-	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo, storageDir: t.TempDir()}
+	w := &restoreWorld{ns: ns, addon: addon, function: addon + "-restore", repository: repo, storage: storage}
+	if l := storage.spec.Storage.Local; l != nil && l.HostPath != nil {
+		w.storageDir = l.HostPath.Path
+	}
 
 	framework.MustCreate(t, "Secret", func() error {
 		_, err := c.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
@@ -80,26 +95,12 @@ func newRestoreWorld(t *testing.T, ns, addon, repo string) *restoreWorld {
 		}, metav1.CreateOptions{})
 		return err
 	})
-	framework.MustCreate(t, "BackupStorage", func() error {
-		_, err := restoreClient.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
-			ObjectMeta: metav1.ObjectMeta{Name: "local-storage"},
-			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
-				Provider: storagev1alpha1.ProviderLocal,
-				Local: &storagev1alpha1.LocalSpec{
-					VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
-						Path: w.storageDir, Type: ptr.To(corev1.HostPathDirectory),
-					}},
-					MountPath: "/kubestash-repo",
-				},
-			}},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	storage.create(t, ns)
 	framework.MustCreate(t, "Repository", func() error {
 		_, err := restoreClient.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
 			ObjectMeta: metav1.ObjectMeta{Name: repo},
 			Spec: storagev1alpha1.RepositorySpec{
-				StorageRef:       common.ObjectReference{Name: "local-storage"},
+				StorageRef:       common.ObjectReference{Name: backupStorageName},
 				Path:             "/" + repo,
 				EncryptionSecret: &common.ObjectReference{Name: "encrypt-secret"},
 			},

@@ -42,13 +42,14 @@ func engineRoundTrip(t *testing.T, ctx context.Context, storage engine.StorageCo
 	framework.ExpectSameTree(t, "the tree restored from "+storage.String(), framework.ScanTree(t, src), filepath.Join(target, "data"))
 }
 
-// expectUnreachable: opening storage fails as unreachable storage (which
-// the executor reports and retries) with a message containing want.
-func expectUnreachable(t *testing.T, ctx context.Context, storage engine.StorageConfig, want string) {
+// expectOpenError: opening storage fails with the sentinel want (a
+// storage refusing the credentials or missing its bucket fails for good,
+// see executor.Retryable) and a message containing naming.
+func expectOpenError(t *testing.T, ctx context.Context, storage engine.StorageConfig, want error, naming string) {
 	t.Helper()
 	_, err := engine.OpenStorage(ctx, storage, false)
-	if !errors.Is(err, engine.ErrStorageUnreachable) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("OpenStorage(%s): %v, want ErrStorageUnreachable naming %q", storage, err, want)
+	if !errors.Is(err, want) || !strings.Contains(err.Error(), naming) {
+		t.Fatalf("OpenStorage(%s): %v, want %v naming %q", storage, err, want, naming)
 	}
 }
 
@@ -67,7 +68,7 @@ func TestEngineRoundTripOnGCS(t *testing.T) {
 		Bucket: "backups", Prefix: engine.ObjectPrefix("/backup/cluster-1", "/demo/app"), MaxConnections: 4,
 	}})
 	t.Run("missing bucket", func(t *testing.T) {
-		expectUnreachable(t, ctx, engine.StorageConfig{GCS: &engine.GCSStorage{Bucket: "no-such-bucket"}}, "gcs:no-such-bucket/")
+		expectOpenError(t, ctx, engine.StorageConfig{GCS: &engine.GCSStorage{Bucket: "no-such-bucket"}}, engine.ErrBucketNotFound, "gcs:no-such-bucket/")
 	})
 }
 
@@ -91,11 +92,40 @@ func TestEngineRoundTripOnAzure(t *testing.T) {
 	engineRoundTrip(t, ctx, engine.StorageConfig{Azure: storage(framework.AzuriteAccountKey)})
 	t.Run("wrong key", func(t *testing.T) {
 		wrong := "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ=="
-		expectUnreachable(t, ctx, engine.StorageConfig{Azure: storage(wrong)}, "azure:devstoreaccount1.")
+		expectOpenError(t, ctx, engine.StorageConfig{Azure: storage(wrong)}, engine.ErrStorageAccessDenied, "azure:devstoreaccount1.")
 	})
 	t.Run("missing container", func(t *testing.T) {
 		s := storage(framework.AzuriteAccountKey)
 		s.Container = "no-such-container"
-		expectUnreachable(t, ctx, engine.StorageConfig{Azure: s}, "/no-such-container/")
+		expectOpenError(t, ctx, engine.StorageConfig{Azure: s}, engine.ErrBucketNotFound, "/no-such-container/")
+	})
+}
+
+// TestEngineOpenErrorsOnS3: versitygw refusing a wrong secret key is
+// ErrStorageAccessDenied naming the bucket. A missing bucket reads, through
+// kopia's S3 storage, as a bucket without a repository (kopia turns every
+// 404 into "blob not found"): ErrRepositoryNotInitialized naming it. Both
+// fail for good (executor.Retryable).
+func TestEngineOpenErrorsOnS3(t *testing.T) {
+	gw := framework.StartVersitygw(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	gw.MakeBucket(ctx, t, "backups")
+	storage := func(bucket, secret string) engine.StorageConfig {
+		return engine.StorageConfig{S3: &engine.S3Storage{
+			Endpoint: "http://" + gw.Endpoint, Bucket: bucket, Prefix: "demo/", Region: "us-east-1",
+			AccessKeyID: gw.Access, SecretAccessKey: secret,
+		}}
+	}
+	t.Run("wrong secret key", func(t *testing.T) {
+		expectOpenError(t, ctx, storage("backups", "not-the-secret"), engine.ErrStorageAccessDenied, "/backups/demo/")
+	})
+	t.Run("missing bucket", func(t *testing.T) {
+		_, err := engine.OpenRepository(ctx, engine.RepositoryOptions{
+			Storage: storage("no-such-bucket", gw.Secret), Password: objectStorePassword, ScratchDir: t.TempDir(), ReadOnly: true,
+		})
+		if !errors.Is(err, engine.ErrRepositoryNotInitialized) || !strings.Contains(err.Error(), "/no-such-bucket/demo/") {
+			t.Fatalf("OpenRepository: %v, want ErrRepositoryNotInitialized naming the bucket", err)
+		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
 // Azurite's well-known development account (documented by Microsoft,
@@ -54,10 +56,12 @@ func StartAzurite(t testing.TB) *Azurite {
 	bin := ToolPath(t, filepath.Join("azurite", "node_modules", ".bin", "azurite-blob"))
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeSelfSignedCert(t, certFile, keyFile)
+	if err := WriteSelfSignedCert(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
 	addr := FreeAddress(t)
 	host, port, _ := strings.Cut(addr, ":")
-	a := &Azurite{Addr: addr, CertFile: certFile, StorageDomain: "x@" + addr + "/" + AzuriteAccount}
+	a := &Azurite{Addr: addr, CertFile: certFile, StorageDomain: AzuriteStorageDomain(addr)}
 	StartProcess(t, "azurite", bin, []string{"--blobHost", host, "--blobPort", port, "--inMemoryPersistence",
 		"--skipApiVersionCheck", "--loose", "--disableTelemetry", "--cert", certFile, "--key", keyFile},
 		a.ready(t))
@@ -85,28 +89,57 @@ func (a *Azurite) ready(t testing.TB) func(ctx context.Context) bool {
 // httpClient trusts the server's certificate only.
 func (a *Azurite) httpClient(t testing.TB) *http.Client {
 	t.Helper()
-	certPEM, err := os.ReadFile(a.CertFile)
+	c, err := azuriteHTTPClient(a.CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// azuriteHTTPClient trusts only the certificate in certFile.
+func azuriteHTTPClient(certFile string) (*http.Client, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
+	if !pool.AppendCertsFromPEM(certPEM) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", certFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}, nil
 }
 
 // client is a blob client of the development account.
 func (a *Azurite) client(t testing.TB) *azblob.Client {
 	t.Helper()
-	cred, err := azblob.NewSharedKeyCredential(AzuriteAccount, AzuriteAccountKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := azblob.NewClientWithSharedKeyCredential("https://"+a.Addr+"/"+AzuriteAccount+"/", cred,
-		&azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: a.httpClient(t)}})
+	c, err := azuriteClient(a.Addr, a.CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// azuriteClient is a blob client of the development account on the
+// Azurite at addr (host:port) serving certFile's certificate.
+func azuriteClient(addr, certFile string) (*azblob.Client, error) {
+	hc, err := azuriteHTTPClient(certFile)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := azblob.NewSharedKeyCredential(AzuriteAccount, AzuriteAccountKey)
+	if err != nil {
+		return nil, err
+	}
+	return azblob.NewClientWithSharedKeyCredential("https://"+addr+"/"+AzuriteAccount+"/", cred,
+		&azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: hc}})
+}
+
+// AzuriteStorageDomain is the spec.storage.azure.storageDomain that routes
+// kopia, which always dials https://<account>.<domain>/, to the
+// development account of the Azurite at addr (host:port): see
+// Azurite.StorageDomain.
+func AzuriteStorageDomain(addr string) string {
+	return "x@" + addr + "/" + AzuriteAccount
 }
 
 // CountBlobs is the number of blobs in container whose names start with
@@ -128,18 +161,31 @@ func (a *Azurite) CountBlobs(ctx context.Context, t testing.TB, container, prefi
 // MakeContainer creates container in the development account.
 func (a *Azurite) MakeContainer(ctx context.Context, t testing.TB, container string) {
 	t.Helper()
-	if _, err := a.client(t).CreateContainer(ctx, container, nil); err != nil {
-		t.Fatalf("creating container %s: %v", container, err)
+	if err := CreateAzuriteContainer(ctx, a.Addr, a.CertFile, container); err != nil {
+		t.Fatal(err)
 	}
 }
 
-// writeSelfSignedCert writes a certificate and key for IP 127.0.0.1, valid
-// for a day.
-func writeSelfSignedCert(t testing.TB, certFile, keyFile string) {
-	t.Helper()
+// CreateAzuriteContainer creates container in the development account of
+// the Azurite at addr (host:port) serving certFile's certificate; a
+// container that exists already is fine.
+func CreateAzuriteContainer(ctx context.Context, addr, certFile, container string) error {
+	c, err := azuriteClient(addr, certFile)
+	if err != nil {
+		return err
+	}
+	if _, err := c.CreateContainer(ctx, container, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return fmt.Errorf("creating container %s: %w", container, err)
+	}
+	return nil
+}
+
+// WriteSelfSignedCert writes a certificate and key for IP 127.0.0.1, valid
+// for a day, for an emulator serving HTTPS (Azurite).
+func WriteSelfSignedCert(certFile, keyFile string) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
@@ -154,16 +200,14 @@ func writeSelfSignedCert(t testing.TB, certFile, keyFile string) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
 }

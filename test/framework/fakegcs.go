@@ -42,20 +42,30 @@ func StartFakeGCS(t testing.TB) *FakeGCS {
 // MakeBucket creates bucket through the JSON API.
 func (g *FakeGCS) MakeBucket(ctx context.Context, t testing.TB, bucket string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+"/storage/v1/b",
+	if err := CreateFakeGCSBucket(ctx, g.URL, bucket); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CreateFakeGCSBucket creates bucket on the fake-gcs-server at url
+// (http://host:port) through the JSON API; a bucket that exists already
+// is fine.
+func CreateFakeGCSBucket(ctx context.Context, url, bucket string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/storage/v1/b",
 		strings.NewReader(fmt.Sprintf(`{"name": %q}`, bucket)))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("creating bucket %s: %v", bucket, err)
+		return fmt.Errorf("creating bucket %s: %w", bucket, err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("creating bucket %s: %s", bucket, resp.Status)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+		return fmt.Errorf("creating bucket %s: %s", bucket, resp.Status)
 	}
+	return nil
 }
 
 // CountObjects is the number of objects in bucket whose names start with
@@ -91,13 +101,23 @@ func (g *FakeGCS) CountObjects(ctx context.Context, t testing.TB, bucket, prefix
 // emulator accepts it without checking.
 func FakeServiceAccountKey(t testing.TB) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := NewFakeServiceAccountKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key
+}
+
+// NewFakeServiceAccountKey is FakeServiceAccountKey outside a test (the
+// demo).
+func NewFakeServiceAccountKey() (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	raw, err := json.Marshal(map[string]string{
 		"type":           "service_account",
@@ -108,8 +128,5 @@ func FakeServiceAccountKey(t testing.TB) string {
 		"client_id":      "1",
 		"token_uri":      "https://oauth2.googleapis.com/token",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
+	return string(raw), err
 }

@@ -98,7 +98,7 @@ func HTTPReady(url string) func(ctx context.Context) bool {
 // binary (Pdeathsig) and is stopped when the test ends (SIGTERM, SIGKILL
 // after 10 s). Its output goes to a log file that a failed test prints.
 // The test fails if the process exits before it is ready or is not ready
-// within 30 s.
+// within startTimeout.
 func StartProcess(t testing.TB, name, bin string, args []string, ready func(ctx context.Context) bool) {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
@@ -135,7 +135,7 @@ func StartProcess(t testing.TB, name, bin string, args []string, ready func(ctx 
 			t.Logf("%s log:\n%s", name, raw)
 		}
 	})
-	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, startTimeout, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-done:
 			return false, fmt.Errorf("%s exited: %v", name, waitErr)
@@ -147,6 +147,10 @@ func StartProcess(t testing.TB, name, bin string, args []string, ready func(ctx 
 		t.Fatalf("%s did not start: %v", name, err)
 	}
 }
+
+// startTimeout bounds a peer's start: Azurite (node) takes 10-15 s to
+// listen on 2 cores busy compiling.
+const startTimeout = time.Minute
 
 // ToolPath is the peer binary name built by `make tools`
 // (hack/build-tools.sh) into $RESTORE_TOOLS_DIR, by default

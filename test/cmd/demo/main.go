@@ -9,6 +9,14 @@
 //	    print a free TCP port on 127.0.0.1
 //	demo bucket --endpoint HOST:PORT --access KEY --secret SECRET --bucket NAME
 //	    create an S3 bucket unless it exists (wait for the server first)
+//	demo gcs-bucket --url http://HOST:PORT --bucket NAME
+//	    the same on a fake-gcs-server
+//	demo azure-container --addr HOST:PORT --cert FILE --container NAME
+//	    the same on Azurite (development account; HTTPS with FILE's certificate)
+//	demo cert --cert FILE --key FILE
+//	    write a self-signed certificate and key for 127.0.0.1 (Azurite's)
+//	demo gcs-key
+//	    print a well-formed GCS service account JSON key (emulators ignore it)
 //	demo watch --namespace NS --name NAME [--timeout 10m]
 //	    follow a RestoreSession, printing its phase, conditions and each
 //	    component's progress as they change, until it Succeeded (exit 0)
@@ -53,6 +61,14 @@ func main() {
 		err = freePort()
 	case "bucket":
 		err = runBucket(ctx, args)
+	case "gcs-bucket":
+		err = runGCSBucket(ctx, args)
+	case "azure-container":
+		err = runAzureContainer(ctx, args)
+	case "cert":
+		err = runCert(args)
+	case "gcs-key":
+		err = runGCSKey()
 	case "watch":
 		err = runWatch(ctx, args)
 	case "verify":
@@ -71,6 +87,10 @@ func usage() {
 usage: demo data DIR
        demo free-port
        demo bucket --endpoint HOST:PORT --access KEY --secret SECRET --bucket NAME
+       demo gcs-bucket --url http://HOST:PORT --bucket NAME
+       demo azure-container --addr HOST:PORT --cert FILE --container NAME
+       demo cert --cert FILE --key FILE
+       demo gcs-key
        demo watch --namespace NS --name NAME [--timeout 10m]
        demo verify --namespace NS --statefulset NAME --claim TEMPLATE ORDINAL=DIR...`))
 	os.Exit(2)
