@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
@@ -123,7 +124,8 @@ type hookAPIError struct{ err error }
 func (e *hookAPIError) Error() string { return e.err.Error() }
 
 // runInPods runs the action in the pods the Pod executor selects: the pods
-// matching its selector, or the target workload's pods.
+// matching its selector, or the target workload's pods, kept only when
+// executor.pod.owner (if set) owns them.
 func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	if c.opts.PodHookRunner == nil {
 		return errors.New("the controller runs without pod exec support (no PodHookRunner configured)")
@@ -137,11 +139,32 @@ func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	if err != nil {
 		return &hookAPIError{fmt.Errorf("listing the pods of the hook (%s): %w", selector, err)}
 	}
+	pods := list.Items
+	if spec != nil && spec.Owner != nil {
+		replicaSetOwners := func(name string) ([]metav1.OwnerReference, error) {
+			rs, err := c.kubeClient.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil, nil // gone: it owns nothing any more
+			}
+			if err != nil {
+				return nil, &hookAPIError{err}
+			}
+			return rs.OwnerReferences, nil
+		}
+		pods, err = hookaction.FilterOwned(pods, spec.Owner, replicaSetOwners)
+		var apiErr *hookAPIError
+		if errors.As(err, &apiErr) {
+			return apiErr
+		}
+		if err != nil {
+			return fmt.Errorf("pods matching %q in namespace %s: %w", selector, ns, err)
+		}
+	}
 	strategy := corev1alpha1.ExecuteOnOne
 	if spec != nil && spec.Strategy != "" {
 		strategy = spec.Strategy
 	}
-	results, err := c.opts.PodHookRunner.Run(ctx, call.action, list.Items, strategy, c.opts.HookAddressPolicy)
+	results, err := c.opts.PodHookRunner.Run(ctx, call.action, pods, strategy, c.opts.HookAddressPolicy)
 	logger := klog.FromContext(ctx)
 	for _, r := range results {
 		logger.V(2).Info("Hook ran in pod", "pod", klog.KRef(ns, r.Pod), "error", r.Err)
