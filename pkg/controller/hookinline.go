@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -196,13 +198,80 @@ func hookPodSelector(call inlineHookCall) (labels.Selector, error) {
 }
 
 // substituteAction returns a copy of the action with the hook's variables
-// substituted into every string a user writes: the command, hosts, paths,
-// header values, the body and form values.
+// (${NAME}) substituted into every string a user writes: the command,
+// hosts, paths, header values, the body and form values.
 func substituteAction(in *corev1alpha1.HookAction, vars map[string]string) (*corev1alpha1.HookAction, error) {
+	return mapActionStrings(in, func(v string) (string, error) { return invocation.Substitute(v, vars) })
+}
+
+// renderAction returns a copy of the action with each string a user writes
+// rendered as a Go template over data, as KubeStash renders its hook
+// templates (hookaction.Render).
+func renderAction(in *corev1alpha1.HookAction, data hookaction.Summary) (*corev1alpha1.HookAction, error) {
+	return mapActionStrings(in, func(v string) (string, error) { return hookaction.Render(v, data) })
+}
+
+// prepareAction is the action an attempt performs: the HookTemplate's
+// action with its Go templates rendered, then the hook's variables
+// substituted. Rendering first keeps a variable's value (a param the
+// RestoreSession sets) from being read as a template.
+func prepareAction(in *corev1alpha1.HookAction, data hookaction.Summary, vars map[string]string) (*corev1alpha1.HookAction, error) {
+	rendered, err := renderAction(in, data)
+	if err != nil {
+		return nil, err
+	}
+	return substituteAction(rendered, vars)
+}
+
+// hookSummary is the data hook templates are rendered with: KubeStash's
+// summary of the restore (hookaction.Summary). The restore has failed
+// when a condition is False (KubeStash's rule), when RestoreIncomplete or
+// DeadlineExceeded is True, or when a component failed; the first such
+// message, in condition order then component name order, is the error.
+func hookSummary(rs *corev1alpha1.RestoreSession) hookaction.Summary {
+	sum := hookaction.Summary{
+		Name:      rs.Name,
+		Namespace: rs.Namespace,
+		Invoker: &common.TypedObjectReference{
+			APIGroup: corev1alpha1.SchemeGroupVersion.Group, Kind: kindRestoreSession, Namespace: rs.Namespace, Name: rs.Name,
+		},
+		Status: hookaction.TargetStatus{Phase: string(corev1alpha1.RestoreSucceeded), Duration: rs.Status.Duration},
+	}
+	if t := rs.Spec.Target; t != nil {
+		target := *t
+		target.Namespace = refs.TargetNamespace(rs)
+		sum.Target = &target
+	}
+	failure, failed := "", false
+	for _, c := range rs.Status.Conditions {
+		trueIsFailure := c.Type == corev1alpha1.TypeRestoreIncomplete || c.Type == corev1alpha1.TypeDeadlineExceeded
+		if (c.Status == metav1.ConditionFalse && !trueIsFailure) || (c.Status == metav1.ConditionTrue && trueIsFailure) {
+			failure, failed = c.Message, true
+			break
+		}
+	}
+	if !failed {
+		for _, name := range slices.Sorted(maps.Keys(rs.Status.Components)) {
+			if c := rs.Status.Components[name]; c.Phase == corev1alpha1.RestoreFailed {
+				failure, failed = fmt.Sprintf("component %s: %s", name, c.Error), true
+				break
+			}
+		}
+	}
+	if failed {
+		sum.Status.Phase, sum.Status.Error = string(corev1alpha1.RestoreFailed), failure
+	}
+	return sum
+}
+
+// mapActionStrings returns a copy of the action with fn applied to every
+// string a user writes: the command, hosts, paths, header values, the body
+// and form values. Errors name the field.
+func mapActionStrings(in *corev1alpha1.HookAction, fn func(string) (string, error)) (*corev1alpha1.HookAction, error) {
 	a := in.DeepCopy()
 	var errs []error
 	sub := func(p *string, what string) {
-		v, err := invocation.Substitute(*p, vars)
+		v, err := fn(*p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return
