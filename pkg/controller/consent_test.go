@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -203,19 +204,31 @@ func TestConsentWithdrawnAfterValidation(t *testing.T) {
 	}
 }
 
-// The manifest restore namespace's owner opts in with an annotation.
+// The manifest restore namespace's owner opts in with an annotation,
+// whether the namespace is named in KubeStash's earlier shape (one
+// restoreNamespace) or its current one (a database's restoreNamespace).
 func TestManifestRestoreNamespaceConsent(t *testing.T) {
 	for _, tc := range []struct {
 		annotation string
+		perDB      bool
 		allowed    bool
 	}{
-		{"", false},
-		{"staging, other", false},
-		{"staging," + testNS, true},
-		{"*", true},
+		{"", false, false},
+		{"staging, other", false, false},
+		{"staging," + testNS, false, true},
+		{"*", false, true},
+		{"", true, false},
+		{"*", true, true},
 	} {
-		t.Run("annotation "+tc.annotation, func(t *testing.T) {
+		t.Run(fmt.Sprintf("annotation %s per-database %t", tc.annotation, tc.perDB), func(t *testing.T) {
 			f := manifestFixture(t)
+			wantField := "spec.manifestOptions.restoreNamespace"
+			if tc.perDB {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) {
+					rs.Spec.ManifestOptions = &corev1alpha1.ManifestRestoreOptions{Postgres: &corev1alpha1.KubeDBManifestOptions{RestoreNamespace: testRestoreNS}}
+				})
+				wantField = "spec.manifestOptions.postgres.restoreNamespace"
+			}
 			ns := newNamespace(testRestoreNS, nil)
 			if tc.annotation != "" {
 				ns.Annotations = map[string]string{refs.AnnotationAcceptManifestRestoresFrom: tc.annotation}
@@ -228,7 +241,7 @@ func TestManifestRestoreNamespaceConsent(t *testing.T) {
 				return
 			}
 			expectCondition(t, rs, corev1alpha1.TypeValidationPassed, metav1.ConditionFalse, corev1alpha1.ReasonResourceValidationFailed,
-				"spec.manifestOptions.restoreNamespace: Forbidden", `Namespace "restored" does not accept manifest restores from namespace "demo"`,
+				wantField+": Forbidden", `Namespace "restored" does not accept manifest restores from namespace "demo"`,
 				refs.AnnotationAcceptManifestRestoresFrom)
 			expectNothingGranted(t, f)
 			if res.requeueAfter == 0 {

@@ -276,7 +276,7 @@ func (c *Controller) inlineHookAttempt(ctx context.Context, s *restoreState, sta
 	if c.waitForHookRetry(s, key) {
 		return hookResult{running: true}, nil
 	}
-	action, err := substituteAction(h.template.Spec.Action, hookVariables(s, h))
+	action, err := prepareAction(h.template.Spec.Action, hookSummary(s.rs), hookVariables(s, h))
 	if err != nil {
 		return hookResult{failure: err.Error()}, nil
 	}

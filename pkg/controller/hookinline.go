@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
@@ -123,7 +126,8 @@ type hookAPIError struct{ err error }
 func (e *hookAPIError) Error() string { return e.err.Error() }
 
 // runInPods runs the action in the pods the Pod executor selects: the pods
-// matching its selector, or the target workload's pods.
+// matching its selector, or the target workload's pods, kept only when
+// executor.pod.owner (if set) owns them.
 func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	if c.opts.PodHookRunner == nil {
 		return errors.New("the controller runs without pod exec support (no PodHookRunner configured)")
@@ -137,11 +141,32 @@ func (c *Controller) runInPods(ctx context.Context, call inlineHookCall) error {
 	if err != nil {
 		return &hookAPIError{fmt.Errorf("listing the pods of the hook (%s): %w", selector, err)}
 	}
+	pods := list.Items
+	if spec != nil && spec.Owner != nil {
+		replicaSetOwners := func(name string) ([]metav1.OwnerReference, error) {
+			rs, err := c.kubeClient.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil, nil // gone: it owns nothing any more
+			}
+			if err != nil {
+				return nil, &hookAPIError{err}
+			}
+			return rs.OwnerReferences, nil
+		}
+		pods, err = hookaction.FilterOwned(pods, spec.Owner, replicaSetOwners)
+		var apiErr *hookAPIError
+		if errors.As(err, &apiErr) {
+			return apiErr
+		}
+		if err != nil {
+			return fmt.Errorf("pods matching %q in namespace %s: %w", selector, ns, err)
+		}
+	}
 	strategy := corev1alpha1.ExecuteOnOne
 	if spec != nil && spec.Strategy != "" {
 		strategy = spec.Strategy
 	}
-	results, err := c.opts.PodHookRunner.Run(ctx, call.action, list.Items, strategy, c.opts.HookAddressPolicy)
+	results, err := c.opts.PodHookRunner.Run(ctx, call.action, pods, strategy, c.opts.HookAddressPolicy)
 	logger := klog.FromContext(ctx)
 	for _, r := range results {
 		logger.V(2).Info("Hook ran in pod", "pod", klog.KRef(ns, r.Pod), "error", r.Err)
@@ -173,13 +198,80 @@ func hookPodSelector(call inlineHookCall) (labels.Selector, error) {
 }
 
 // substituteAction returns a copy of the action with the hook's variables
-// substituted into every string a user writes: the command, hosts, paths,
-// header values, the body and form values.
+// (${NAME}) substituted into every string a user writes: the command,
+// hosts, paths, header values, the body and form values.
 func substituteAction(in *corev1alpha1.HookAction, vars map[string]string) (*corev1alpha1.HookAction, error) {
+	return mapActionStrings(in, func(v string) (string, error) { return invocation.Substitute(v, vars) })
+}
+
+// renderAction returns a copy of the action with each string a user writes
+// rendered as a Go template over data, as KubeStash renders its hook
+// templates (hookaction.Render).
+func renderAction(in *corev1alpha1.HookAction, data hookaction.Summary) (*corev1alpha1.HookAction, error) {
+	return mapActionStrings(in, func(v string) (string, error) { return hookaction.Render(v, data) })
+}
+
+// prepareAction is the action an attempt performs: the HookTemplate's
+// action with its Go templates rendered, then the hook's variables
+// substituted. Rendering first keeps a variable's value (a param the
+// RestoreSession sets) from being read as a template.
+func prepareAction(in *corev1alpha1.HookAction, data hookaction.Summary, vars map[string]string) (*corev1alpha1.HookAction, error) {
+	rendered, err := renderAction(in, data)
+	if err != nil {
+		return nil, err
+	}
+	return substituteAction(rendered, vars)
+}
+
+// hookSummary is the data hook templates are rendered with: KubeStash's
+// summary of the restore (hookaction.Summary). The restore has failed
+// when a condition is False (KubeStash's rule), when RestoreIncomplete or
+// DeadlineExceeded is True, or when a component failed; the first such
+// message, in condition order then component name order, is the error.
+func hookSummary(rs *corev1alpha1.RestoreSession) hookaction.Summary {
+	sum := hookaction.Summary{
+		Name:      rs.Name,
+		Namespace: rs.Namespace,
+		Invoker: &common.TypedObjectReference{
+			APIGroup: corev1alpha1.SchemeGroupVersion.Group, Kind: kindRestoreSession, Namespace: rs.Namespace, Name: rs.Name,
+		},
+		Status: hookaction.TargetStatus{Phase: string(corev1alpha1.RestoreSucceeded), Duration: rs.Status.Duration},
+	}
+	if t := rs.Spec.Target; t != nil {
+		target := *t
+		target.Namespace = refs.TargetNamespace(rs)
+		sum.Target = &target
+	}
+	failure, failed := "", false
+	for _, c := range rs.Status.Conditions {
+		trueIsFailure := c.Type == corev1alpha1.TypeRestoreIncomplete || c.Type == corev1alpha1.TypeDeadlineExceeded
+		if (c.Status == metav1.ConditionFalse && !trueIsFailure) || (c.Status == metav1.ConditionTrue && trueIsFailure) {
+			failure, failed = c.Message, true
+			break
+		}
+	}
+	if !failed {
+		for _, name := range slices.Sorted(maps.Keys(rs.Status.Components)) {
+			if c := rs.Status.Components[name]; c.Phase == corev1alpha1.RestoreFailed {
+				failure, failed = fmt.Sprintf("component %s: %s", name, c.Error), true
+				break
+			}
+		}
+	}
+	if failed {
+		sum.Status.Phase, sum.Status.Error = string(corev1alpha1.RestoreFailed), failure
+	}
+	return sum
+}
+
+// mapActionStrings returns a copy of the action with fn applied to every
+// string a user writes: the command, hosts, paths, header values, the body
+// and form values. Errors name the field.
+func mapActionStrings(in *corev1alpha1.HookAction, fn func(string) (string, error)) (*corev1alpha1.HookAction, error) {
 	a := in.DeepCopy()
 	var errs []error
 	sub := func(p *string, what string) {
-		v, err := invocation.Substitute(*p, vars)
+		v, err := fn(*p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", what, err))
 			return

@@ -231,3 +231,95 @@ func TestOperatorHookLocalAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestPrepareAction: Go templates render over the restore's summary, then
+// ${NAME} variables are substituted; a variable's value is never read as a
+// template, and a template error names the field.
+func TestPrepareAction(t *testing.T) {
+	data := hookaction.Summary{Name: "r", Namespace: "demo", Status: hookaction.TargetStatus{Phase: "Succeeded"}}
+	vars := map[string]string{"note": "{{ .Name }}"}
+	in := &corev1alpha1.HookAction{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", "echo {{ .Status.Phase }} ${note}"}}}
+	got, err := prepareAction(in, data, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "echo Succeeded {{ .Name }}"; got.Exec.Command[2] != want {
+		t.Errorf("command = %q, want %q", got.Exec.Command[2], want)
+	}
+	if in.Exec.Command[2] != "echo {{ .Status.Phase }} ${note}" {
+		t.Error("prepareAction changed its input")
+	}
+	_, err = prepareAction(&corev1alpha1.HookAction{HTTPPost: &corev1alpha1.HTTPPostAction{Body: "{{ .Status.Nope }}"}}, data, vars)
+	if err == nil || !strings.Contains(err.Error(), "action.httpPost.body") || !strings.Contains(err.Error(), "Nope") {
+		t.Errorf("bad template: error %v, want one naming action.httpPost.body and the field", err)
+	}
+}
+
+func TestHookSummary(t *testing.T) {
+	cond := func(typ string, status metav1.ConditionStatus, msg string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status, Message: msg}
+	}
+	cases := []struct {
+		name       string
+		conditions []metav1.Condition
+		components map[string]corev1alpha1.ComponentRestoreStatus
+		phase      string
+		err        string
+	}{
+		{name: "nothing failed", conditions: []metav1.Condition{cond(corev1alpha1.TypeValidationPassed, metav1.ConditionTrue, "ok"), cond(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionFalse, "complete")},
+			components: map[string]corev1alpha1.ComponentRestoreStatus{"pod-0": {Phase: corev1alpha1.RestoreSucceeded}}, phase: "Succeeded"},
+		{name: "a False condition", conditions: []metav1.Condition{cond(corev1alpha1.TypePreRestoreHooksExecutionSucceeded, metav1.ConditionFalse, "hook x failed")}, phase: "Failed", err: "hook x failed"},
+		{name: "RestoreIncomplete True", conditions: []metav1.Condition{cond(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, "Job ended early")}, phase: "Failed", err: "Job ended early"},
+		{name: "a failed component", components: map[string]corev1alpha1.ComponentRestoreStatus{
+			"pod-1": {Phase: corev1alpha1.RestoreFailed, Error: "disk full"}, "pod-0": {Phase: corev1alpha1.RestoreSucceeded}},
+			phase: "Failed", err: "component pod-1: disk full"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := newRestoreSession()
+			rs.Status.Conditions, rs.Status.Components, rs.Status.Duration = tc.conditions, tc.components, "5s"
+			got := hookSummary(rs)
+			if got.Status.Phase != tc.phase || got.Status.Error != tc.err || got.Status.Duration != "5s" {
+				t.Errorf("status = %+v, want phase %s error %q", got.Status, tc.phase, tc.err)
+			}
+			if got.Name != testRSName || got.Namespace != testNS || got.Invoker.Kind != "RestoreSession" || got.Invoker.APIGroup != "core.kubestash.com" ||
+				got.Target == nil || got.Target.Name != testSTS || got.Target.Namespace != testNS {
+				t.Errorf("summary = %+v (invoker %+v, target %+v)", got, got.Invoker, got.Target)
+			}
+		})
+	}
+}
+
+// TestPodHookOwnerAndTemplate: a Pod hook with executor.pod.owner runs
+// only in the selected pods its owner owns, and its command is rendered
+// as a Go template over the restore's summary before ${NAME} variables.
+func TestPodHookOwnerAndTemplate(t *testing.T) {
+	f := newFixture(t)
+	runner := &recordingPodRunner{}
+	f.opts.PodHookRunner = runner
+	labels := map[string]string{"app": "db"}
+	owned := readyPod("restore-sts-0", labels)
+	owned.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: testSTS, UID: "sts-uid"}}
+	f.kubeObjects = append(f.kubeObjects, owned, readyPod("stray-db", labels))
+	ht := podHookTemplate("quiesce")
+	ht.Spec.Action.Exec.Command = []string{"echo", "{{ .Status.Phase }}/{{ .Target.Name }}", "${mode}"}
+	ht.Spec.Executor.Pod = &corev1alpha1.PodHookExecutorSpec{
+		Selector: "app=db", Strategy: corev1alpha1.ExecuteOnAll,
+		Owner: &corev1alpha1.PodOwnerReference{APIVersion: "apps/v1", Kind: "StatefulSet", Name: testSTS},
+	}
+	f.objects = append(f.objects, ht)
+	withPreRestoreHook(f, "quiesce")
+	f.start()
+
+	f.syncHooks(5, func() bool { return len(f.jobs()) > 0 })
+	if len(runner.calls) != 1 {
+		t.Fatalf("pod hook ran %d times, want once", len(runner.calls))
+	}
+	call := runner.calls[0]
+	if got, want := strings.Join(call.command, " "), "echo Succeeded/"+testSTS+" fast"; got != want {
+		t.Errorf("command = %q, want %q", got, want)
+	}
+	if strings.Join(call.pods, ",") != "restore-sts-0" {
+		t.Errorf("pods = %v, want only the StatefulSet's own pod", call.pods)
+	}
+}

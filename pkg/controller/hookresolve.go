@@ -14,6 +14,7 @@ import (
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/hookaction"
 	"github.com/restore-controller/restore/pkg/refs"
 )
 
@@ -194,6 +195,11 @@ func (c *Controller) operatorHooksAllowed(ctx context.Context, namespace string)
 // checkPodHookTarget checks that the target's pods can be found: the
 // workload's own selector, or the executor's selector.
 func checkPodHookTarget(rs *corev1alpha1.RestoreSession, pod *corev1alpha1.PodHookExecutorSpec) error {
+	if pod != nil {
+		if err := hookaction.CheckOwner(pod.Owner); err != nil {
+			return err
+		}
+	}
 	if pod != nil && pod.Selector != "" {
 		if _, err := labels.Parse(pod.Selector); err != nil {
 			return fmt.Errorf("spec.executor.pod.selector %q is not a label selector: %v", pod.Selector, err)

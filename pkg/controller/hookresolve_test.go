@@ -187,3 +187,26 @@ func TestHookTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckPodHookTargetOwner: a Pod executor's owner must name a
+// group/version; the error names the field.
+func TestCheckPodHookTargetOwner(t *testing.T) {
+	rs := newRestoreSession()
+	for _, tc := range []struct {
+		name    string
+		owner   *corev1alpha1.PodOwnerReference
+		wantErr string
+	}{
+		{name: "no owner"},
+		{name: "a Deployment", owner: &corev1alpha1.PodOwnerReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"}},
+		{name: "bad apiVersion", owner: &corev1alpha1.PodOwnerReference{APIVersion: "apps/v1/x", Kind: "Deployment", Name: "web"},
+			wantErr: `spec.executor.pod.owner.apiVersion "apps/v1/x" is not a group/version`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkPodHookTarget(rs, &corev1alpha1.PodHookExecutorSpec{Selector: "app=web", Owner: tc.owner})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("checkPodHookTarget = %v, want error %q", err, tc.wantErr)
+			}
+		})
+	}
+}

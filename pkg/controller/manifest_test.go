@@ -61,6 +61,22 @@ func TestManifestRestoreValidation(t *testing.T) {
 		},
 		fragments: []string{"spec.manifestOptions.restoreNamespace: Required value", `task "manifest-restore" (spec.addon.tasks[0])`},
 	}, {
+		name: "two restore namespaces",
+		edit: func(f *fixture) {
+			f.editRS(func(rs *corev1alpha1.RestoreSession) {
+				rs.Spec.ManifestOptions.MariaDB = &corev1alpha1.KubeDBManifestOptions{RestoreNamespace: "elsewhere"}
+			})
+		},
+		fragments: []string{`spec.manifestOptions.mariaDB.restoreNamespace: Invalid value: "elsewhere": differs from spec.manifestOptions.restoreNamespace "restored"`},
+	}, {
+		name: "options of a kind not restored",
+		edit: func(f *fixture) {
+			f.editRS(func(rs *corev1alpha1.RestoreSession) {
+				rs.Spec.ManifestOptions.Redis = &corev1alpha1.KubeDBManifestOptions{}
+			})
+		},
+		fragments: []string{"spec.manifestOptions.redis: Forbidden: accepted for KubeStash compatibility", "MongoDB, Postgres, MySQL and MariaDB"},
+	}, {
 		name:      "restoreNamespace does not exist",
 		edit:      func(f *fixture) { f.removeObject(newNamespace(testRestoreNS, nil)) },
 		fragments: []string{"spec.manifestOptions.restoreNamespace", `Namespace "restored" not found`},

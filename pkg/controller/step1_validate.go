@@ -97,6 +97,13 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 	if !hasDataSource(rs) {
 		return append(errs, field.Required(field.NewPath("spec", "dataSource"), messageNoDataSource)), nil, nil
 	}
+	// KubeStash's point-in-time recovery replays a database's log up to a
+	// time; a kopia snapshot is a copy of files at one moment, with no log
+	// to replay. The schema accepts pitr so KubeStash YAML applies; the
+	// restore cannot do what it asks.
+	if rs.Spec.DataSource.PITR != nil {
+		return append(errs, field.Forbidden(field.NewPath("spec", "dataSource", "pitr"), messagePITRUnsupported)), nil, nil
+	}
 
 	res, err := c.resolver().Resolve(ctx, rs, "")
 	if err != nil {
@@ -135,13 +142,16 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 	return errs, deps, nil
 }
 
-const messageNoDataSource = "names the Repository and Snapshot to restore from; a RestoreSession without one has nothing to restore"
+const (
+	messageNoDataSource    = "names the Repository and Snapshot to restore from; a RestoreSession without one has nothing to restore"
+	messagePITRUnsupported = "point-in-time recovery is not supported: kopia snapshots carry no point-in-time log to replay; name a Snapshot (or latest) in spec.dataSource.snapshot instead"
+)
 
 // hasDataSource reports whether the RestoreSession names data to restore.
-// spec.dataSource.snapshot is required inside a data source, so an empty
-// one means the data source is absent.
+// The schema requires spec.dataSource.snapshot or pitr inside a data
+// source, so with neither the data source is absent.
 func hasDataSource(rs *corev1alpha1.RestoreSession) bool {
-	return rs.Spec.DataSource.Snapshot != ""
+	return rs.Spec.DataSource.Snapshot != "" || rs.Spec.DataSource.PITR != nil
 }
 
 // checkSnapshot checks that the Snapshot agrees with the data source and

@@ -198,6 +198,23 @@ func TestValidationFails(t *testing.T) {
 			fragments: []string{"spec.dataSource: Required value", "nothing to restore"},
 		},
 		{
+			name: "point-in-time recovery instead of a Snapshot",
+			setup: func(f *fixture) {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) {
+					rs.Spec.DataSource.Snapshot = ""
+					rs.Spec.DataSource.PITR = &corev1alpha1.PITR{TargetTime: &metav1.Time{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+				})
+			},
+			fragments: []string{"spec.dataSource.pitr: Forbidden", "kopia snapshots carry no point-in-time log"},
+		},
+		{
+			name: "point-in-time recovery beside a Snapshot",
+			setup: func(f *fixture) {
+				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.PITR = &corev1alpha1.PITR{Exclusive: true} })
+			},
+			fragments: []string{"spec.dataSource.pitr: Forbidden", "point-in-time recovery is not supported"},
+		},
+		{
 			name: "workload target in another API group",
 			setup: func(f *fixture) {
 				f.editRS(func(rs *corev1alpha1.RestoreSession) { rs.Spec.Target.APIGroup = "extensions" })

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/klog/v2"
 
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/manifest"
 )
@@ -53,7 +54,7 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 // (the restore-manifests subcommand): it restores the component's files
 // with kopia into a private directory under o.ScratchDir, reads them in
 // the manifest format, plans with the RestoreSession's
-// spec.manifestOptions, creates the objects in its restoreNamespace, and
+// spec.manifestOptions, creates the objects in its restore namespace, and
 // reports status.components[Component] like a data restore: Running, then
 // Succeeded or Failed with duration and error, or Running with the error
 // when a retry may get past it (Retryable). Only o's identity fields,
@@ -61,8 +62,11 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions) error {
 	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*engine.Progress, error) {
 		mo := in.Session.Spec.ManifestOptions
-		if mo == nil || mo.RestoreNamespace == "" {
-			return nil, fmt.Errorf("spec.manifestOptions.restoreNamespace of RestoreSession %s/%s is required for a manifest restore", o.Namespace, o.RestoreSession)
+		if mo == nil {
+			mo = &corev1alpha1.ManifestRestoreOptions{}
+		}
+		if err := manifest.CheckRestoreNamespaces(mo); err != nil {
+			return nil, fmt.Errorf("RestoreSession %s/%s: %w", o.Namespace, o.RestoreSession, err)
 		}
 
 		objs, err := restoreManifestFiles(ctx, in, o)
@@ -74,7 +78,7 @@ func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o Ru
 			return nil, err
 		}
 		logger := klog.FromContext(ctx)
-		logger.Info("Restoring manifests", "restoreNamespace", mo.RestoreNamespace, "inSnapshot", len(objs), "planned", len(planned))
+		logger.Info("Restoring manifests", "restoreNamespace", manifest.RestoreNamespace(mo), "inSnapshot", len(objs), "planned", len(planned))
 		applier := &manifest.Applier{Client: mc.Dynamic, Mapper: mc.Mapper, FieldManager: "restore-executor"}
 		res, err := applier.Apply(ctx, planned, RestoredByValue(in.Session.Namespace, in.Session.Name, string(in.Session.UID)))
 		if err != nil {

@@ -46,12 +46,21 @@
 //     MongoDB also the shard topology's, arbiter's and hidden node's
 //     configSecret); configSecret: false leaves it out, configSecretName
 //     renames it and every reference to it.
-//   - issuerRefName replaces spec.tls.issuerRef.name.
+//   - issuerRefName replaces spec.tls.issuerRef.name; tlsIssuerRef
+//     (KubeStash's current field) replaces the whole spec.tls.issuerRef.
+//     Either needs the database to have spec.tls.
 //
 // A Secret no database refers to is restored as it is; one several
 // databases refer to is left out only when all of them leave it out. Every
-// restored object gets the namespace restoreNamespace. The plan lists
-// Secrets before databases, so a database never starts without them.
+// restored object gets the one restore namespace the options name: the
+// top-level restoreNamespace (KubeStash's earlier shape) or a database's
+// restoreNamespace (its current shape); when several are set they must be
+// equal (CheckRestoreNamespaces). The plan lists Secrets before databases,
+// so a database never starts without them. The options KubeStash has for
+// other kinds (clickhouse, msSQLServer, druid, zooKeeper, singlestore,
+// redis, redisSentinel), workload, archiver, archiverRef and initScript are
+// accepted by the schema and not used here (UnrestoredOptions lists the
+// kinds' options, which the controller refuses).
 //
 // # Apply
 //

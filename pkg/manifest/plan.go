@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
@@ -30,7 +31,18 @@ var (
 	authSecretPath = []string{"spec", "authSecret", "name"}
 	issuerRefPath  = []string{"spec", "tls", "issuerRef", "name"}
 	topConfigPath  = []string{"spec", "configSecret"}
+	tlsPath        = issuerRefPath[:2]
 )
+
+// issuerRefMap is spec.tls.issuerRef as tlsIssuerRef gives it (a
+// TypedLocalObjectReference, as in KubeDB).
+func issuerRefMap(ref *corev1.TypedLocalObjectReference) map[string]any {
+	m := map[string]any{"kind": ref.Kind, "name": ref.Name}
+	if ref.APIGroup != nil {
+		m["apiGroup"] = *ref.APIGroup
+	}
+	return m
+}
 
 // Databases are the KubeDB kinds a manifest restore handles, with where
 // each refers to its Secrets (kubedb.com/v1 types).
@@ -102,13 +114,14 @@ type secretPlan struct {
 
 // Plan returns the objects to create, in creation order (Secrets, then
 // databases), stripped of cluster-specific fields, chosen and renamed per
-// opts and placed in opts.RestoreNamespace. Errors name the option (as
-// spec.manifestOptions.<field>) or the object at fault.
+// opts and placed in its one restore namespace (RestoreNamespace). Errors
+// name the option (as spec.manifestOptions.<field>) or the object at fault.
 func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOptions) ([]*unstructured.Unstructured, error) {
-	base := "spec.manifestOptions"
-	if opts.RestoreNamespace == "" {
-		return nil, fmt.Errorf("%s.restoreNamespace is required: the namespace the objects are restored into", base)
+	base := optionsPath
+	if err := CheckRestoreNamespaces(&opts); err != nil {
+		return nil, err
 	}
+	restoreNS := RestoreNamespace(&opts)
 	stripped := make([]*unstructured.Unstructured, 0, len(objs))
 	origin := map[*unstructured.Unstructured]string{} // describe() before renaming
 	secrets := map[string]*secretPlan{}               // by source namespace/name
@@ -231,6 +244,14 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 				return nil, fmt.Errorf("%s: setting spec.tls.issuerRef.name: %w", what, err)
 			}
 		}
+		if ref := o.TLSIssuerRef; ref != nil {
+			if _, found, _ := unstructured.NestedMap(obj.Object, tlsPath...); !found {
+				return nil, fmt.Errorf("%s.tlsIssuerRef: %s has no TLS settings (spec.tls) to give an issuer", field, what)
+			}
+			if err := unstructured.SetNestedMap(obj.Object, issuerRefMap(ref), issuerRefPath[:len(issuerRefPath)-1]...); err != nil {
+				return nil, fmt.Errorf("%s: setting spec.tls.issuerRef: %w", what, err)
+			}
+		}
 		dbs = append(dbs, obj)
 	}
 
@@ -252,7 +273,7 @@ func Plan(objs []*unstructured.Unstructured, opts corev1alpha1.ManifestRestoreOp
 
 	seen := map[string]string{}
 	for _, obj := range out {
-		obj.SetNamespace(opts.RestoreNamespace)
+		obj.SetNamespace(restoreNS)
 		key := obj.GroupVersionKind().GroupKind().String() + "/" + obj.GetName()
 		if prev, dup := seen[key]; dup {
 			return nil, fmt.Errorf("%s and %s would both be restored as %s; rename one with %s", prev, origin[obj], describe(obj), base)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
@@ -80,6 +81,30 @@ func TestPlanPerDatabaseKind(t *testing.T) {
 					t.Errorf("issuerRef.kind = %q: renaming must keep the rest of the reference", got)
 				}
 			},
+		}, {
+			name: "KubeStash's current shape: the database's restoreNamespace and tlsIssuerRef",
+			opts: func() corev1alpha1.ManifestRestoreOptions {
+				o := optionsFor(kind, corev1alpha1.KubeDBManifestOptions{
+					RestoreNamespace: "per-db",
+					TLSIssuerRef:     &corev1.TypedLocalObjectReference{APIGroup: ptr.To("cert-manager.io"), Kind: "ClusterIssuer", Name: "new-ci"},
+				})
+				o.RestoreNamespace = ""
+				return o
+			}(),
+			want: []string{"Secret per-db/db-auth", "Secret per-db/db-config", kind + " per-db/db"},
+			check: func(t *testing.T, db *unstructured.Unstructured) {
+				for path, want := range map[string]string{
+					"spec.tls.issuerRef.apiGroup": "cert-manager.io", "spec.tls.issuerRef.kind": "ClusterIssuer", "spec.tls.issuerRef.name": "new-ci",
+				} {
+					if got := nested(t, db, strings.Split(path, ".")...); got != want {
+						t.Errorf("%s = %q, want %q", path, got, want)
+					}
+				}
+			},
+		}, {
+			name: "both shapes naming one namespace",
+			opts: optionsFor(kind, corev1alpha1.KubeDBManifestOptions{RestoreNamespace: "dst"}),
+			want: []string{"Secret dst/db-auth", "Secret dst/db-config", kind + " dst/db"},
 		}, {
 			name: "db false restores only the Secrets",
 			opts: optionsFor(kind, corev1alpha1.KubeDBManifestOptions{DB: ptr.To(false), AuthSecretName: "new-auth"}),
@@ -180,6 +205,17 @@ func TestPlanErrors(t *testing.T) {
 		opts:    optionsFor("Postgres", corev1alpha1.KubeDBManifestOptions{IssuerRefName: "x"}),
 		wantErr: "spec.manifestOptions.postgres.issuerRefName: Postgres src/a has no TLS issuer",
 	}, {
+		name:    "tlsIssuerRef without TLS",
+		objs:    []*unstructured.Unstructured{pg("a", "", "", "")},
+		opts:    optionsFor("Postgres", corev1alpha1.KubeDBManifestOptions{TLSIssuerRef: &corev1.TypedLocalObjectReference{Kind: "Issuer", Name: "x"}}),
+		wantErr: "spec.manifestOptions.postgres.tlsIssuerRef: Postgres src/a has no TLS settings (spec.tls)",
+	}, {
+		name: "two restore namespaces",
+		objs: []*unstructured.Unstructured{pg("a", "", "", "")},
+		opts: corev1alpha1.ManifestRestoreOptions{RestoreNamespace: "dst",
+			MySQL: &corev1alpha1.KubeDBManifestOptions{RestoreNamespace: "elsewhere"}},
+		wantErr: `spec.manifestOptions.mySQL.restoreNamespace is "elsewhere" but spec.manifestOptions.restoreNamespace is "dst": one manifest restore creates all its objects in one namespace`,
+	}, {
 		name:    "rename onto another restored object",
 		objs:    []*unstructured.Unstructured{secret("src", "a-auth"), secret("src", "other"), pg("a", "a-auth", "", "")},
 		opts:    optionsFor("Postgres", corev1alpha1.KubeDBManifestOptions{AuthSecretName: "other"}),
@@ -272,5 +308,40 @@ func TestPlanMongoDBShardConfigSecrets(t *testing.T) {
 		optionsFor("MongoDB", corev1alpha1.KubeDBManifestOptions{ConfigSecretName: "new-config"}))
 	if err == nil || !strings.Contains(err.Error(), "refers to 2 config Secrets (other-config, mg-config)") {
 		t.Errorf("Plan with two config Secrets = %v, want an error naming both", err)
+	}
+}
+
+func TestRestoreNamespacesAndUnrestoredOptions(t *testing.T) {
+	cases := []struct {
+		name       string
+		opts       *corev1alpha1.ManifestRestoreOptions
+		want       string
+		unrestored []string
+	}{
+		{name: "none", opts: nil},
+		{name: "top-level", opts: &corev1alpha1.ManifestRestoreOptions{RestoreNamespace: "a"}, want: "a"},
+		{name: "per database", opts: &corev1alpha1.ManifestRestoreOptions{MariaDB: &corev1alpha1.KubeDBManifestOptions{RestoreNamespace: "b"}}, want: "b"},
+		{
+			name: "workload and unrestored kinds name no restore namespace",
+			opts: &corev1alpha1.ManifestRestoreOptions{
+				Workload: &corev1alpha1.WorkloadManifestOptions{RestoreNamespace: "w"},
+				Redis:    &corev1alpha1.KubeDBManifestOptions{RestoreNamespace: "r"},
+				Druid:    &corev1alpha1.DruidManifestOptions{},
+			},
+			unrestored: []string{"spec.manifestOptions.druid", "spec.manifestOptions.redis"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RestoreNamespace(tc.opts); got != tc.want {
+				t.Errorf("RestoreNamespace = %q, want %q", got, tc.want)
+			}
+			if got := UnrestoredOptions(tc.opts); !slices.Equal(got, tc.unrestored) {
+				t.Errorf("UnrestoredOptions = %v, want %v", got, tc.unrestored)
+			}
+		})
+	}
+	if got, want := RestoredKindsText(), "MongoDB, Postgres, MySQL and MariaDB"; got != want {
+		t.Errorf("RestoredKindsText = %q, want %q", got, want)
 	}
 }

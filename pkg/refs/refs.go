@@ -24,6 +24,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/manifest"
 )
 
 // Kinds of restore target (spec.target.kind): the apps workloads in API
@@ -149,12 +150,12 @@ func HookTemplate(rs *corev1alpha1.RestoreSession, hook corev1alpha1.HookInfo) R
 }
 
 // RestoreNamespace is the namespace a manifest restore creates objects in
-// ("" when unset).
+// ("" when unset): spec.manifestOptions.restoreNamespace or a database's
+// restoreNamespace (manifest.RestoreNamespace). Validation refuses a
+// RestoreSession naming two, so the consent given for this one covers
+// every object the restore creates.
 func RestoreNamespace(rs *corev1alpha1.RestoreSession) string {
-	if mo := rs.Spec.ManifestOptions; mo != nil {
-		return mo.RestoreNamespace
-	}
-	return ""
+	return manifest.RestoreNamespace(rs.Spec.ManifestOptions)
 }
 
 // describeFrom names a usage policy's setting for messages.

@@ -358,6 +358,13 @@ var tenancyCases = []struct {
 		want: `spec.manifestOptions.restoreNamespace: user "tenant" may not create secrets in namespace "kube-system"`,
 	},
 	{
+		// KubeStash's current shape: the namespace is named per database.
+		name: "manifest restore into kube-system, named per database",
+		user: tenant,
+		spec: []string{"manifestOptions: {postgres: {restoreNamespace: kube-system}}"},
+		want: `spec.manifestOptions.restoreNamespace: user "tenant" may not create secrets in namespace "kube-system"`,
+	},
+	{
 		// The tenant may create Secrets in otherNS, not KubeDB databases.
 		name: "manifest restore where only Secrets may be created",
 		user: tenant,

@@ -62,6 +62,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.ComponentRestoreStatusApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ContainerRuntimeSettings"):
 		return &applyconfigurationcorev1alpha1.ContainerRuntimeSettingsApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("DruidManifestOptions"):
+		return &applyconfigurationcorev1alpha1.DruidManifestOptionsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("FormEntry"):
 		return &applyconfigurationcorev1alpha1.FormEntryApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("FunctionHookExecutorSpec"):
@@ -88,18 +90,26 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.KubeDBManifestOptionsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ManifestRestoreOptions"):
 		return &applyconfigurationcorev1alpha1.ManifestRestoreOptionsApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("MSSQLServerManifestOptions"):
+		return &applyconfigurationcorev1alpha1.MSSQLServerManifestOptionsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("NiceSettings"):
 		return &applyconfigurationcorev1alpha1.NiceSettingsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PartialObjectMeta"):
 		return &applyconfigurationcorev1alpha1.PartialObjectMetaApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PITR"):
+		return &applyconfigurationcorev1alpha1.PITRApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodHookExecutorSpec"):
 		return &applyconfigurationcorev1alpha1.PodHookExecutorSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("PodOwnerReference"):
+		return &applyconfigurationcorev1alpha1.PodOwnerReferenceApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodRuntimeSettings"):
 		return &applyconfigurationcorev1alpha1.PodRuntimeSettingsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodSpec"):
 		return &applyconfigurationcorev1alpha1.PodSpecApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("PodTemplateSpec"):
 		return &applyconfigurationcorev1alpha1.PodTemplateSpecApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("RedisSentinelManifestOptions"):
+		return &applyconfigurationcorev1alpha1.RedisSentinelManifestOptionsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ResourceFoundStatus"):
 		return &applyconfigurationcorev1alpha1.ResourceFoundStatusApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreDataSource"):
@@ -120,6 +130,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.TargetVolumeInfoApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("TaskReference"):
 		return &applyconfigurationcorev1alpha1.TaskReferenceApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("WorkloadManifestOptions"):
+		return &applyconfigurationcorev1alpha1.WorkloadManifestOptionsApplyConfiguration{}
 
 		// Group=storage.kubestash.com, Version=v1alpha1
 	case storagev1alpha1.SchemeGroupVersion.WithKind("AzureSpec"):

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
@@ -161,10 +162,38 @@ type PodHookExecutorSpec struct {
 	// target's namespace; empty selects the target's own pods.
 	// +optional
 	Selector string `json:"selector,omitempty"`
+	// Owner keeps only the selected pods owned by this object, directly or
+	// through a ReplicaSet (for a Deployment owner). apiVersion's group,
+	// kind and name must match; uid too when set.
+	// +optional
+	Owner *PodOwnerReference `json:"owner,omitempty"`
 	// Strategy runs the action in one selected pod (the default) or all.
 	// +kubebuilder:default=ExecuteOnOne
 	// +optional
 	Strategy PodHookExecutionStrategy `json:"strategy,omitempty"`
+}
+
+// PodOwnerReference is KubeStash's owner filter of a Pod executor, shaped
+// like an ownerReference; uid is optional (KubeStash's docs omit it).
+type PodOwnerReference struct {
+	// APIVersion of the owner, e.g. apps/v1.
+	// +kubebuilder:validation:MinLength=1
+	APIVersion string `json:"apiVersion"`
+	// Kind of the owner.
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind"`
+	// Name of the owner.
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// UID of the owner.
+	// +optional
+	UID types.UID `json:"uid,omitempty"`
+	// Controller is accepted and not used.
+	// +optional
+	Controller *bool `json:"controller,omitempty"`
+	// BlockOwnerDeletion is accepted and not used.
+	// +optional
+	BlockOwnerDeletion *bool `json:"blockOwnerDeletion,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

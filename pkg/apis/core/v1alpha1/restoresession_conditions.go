@@ -16,7 +16,7 @@ const (
 	TypePreRestoreHooksExecutionSucceeded     = "PreRestoreHooksExecutionSucceeded"
 	ReasonSuccessfullyExecutedPreRestoreHooks = "SuccessfullyExecutedPreRestoreHooks"
 	ReasonFailedToExecutePreRestoreHooks      = "FailedToExecutePreRestoreHooks"
-	MessagePreRestoreHooksExecuted            = "Pre-restore hooks have been executed successfully."
+	MessagePreRestoreHooksExecuted            = "Pre-Restore Hooks have been executed successfully."
 
 	TypeRestoreExecutorEnsured               = "RestoreExecutorEnsured"
 	ReasonSuccessfullyEnsuredRestoreExecutor = "SuccessfullyEnsuredRestoreExecutor"
@@ -36,7 +36,7 @@ const (
 	TypePostRestoreHooksExecutionSucceeded     = "PostRestoreHooksExecutionSucceeded"
 	ReasonSuccessfullyExecutedPostRestoreHooks = "SuccessfullyExecutedPostRestoreHooks"
 	ReasonFailedToExecutePostRestoreHooks      = "FailedToExecutePostRestoreHooks"
-	MessagePostRestoreHooksExecuted            = "Post-restore hooks have been executed successfully."
+	MessagePostRestoreHooksExecuted            = "Post-Restore Hooks have been executed successfully."
 
 	// MetricsPushed is set by the final step of a restore: its presence, True
 	// or False, marks the restore as finished.

@@ -75,7 +75,8 @@ type RestoreSessionSpec struct {
 }
 
 // RestoreDataSource is the data that will be restored.
-// +kubebuilder:validation:XValidation:rule="self.snapshot != 'latest' || (has(self.repository) && size(self.repository) > 0)",message="spec.dataSource.repository is required when spec.dataSource.snapshot is 'latest'"
+// +kubebuilder:validation:XValidation:rule="!has(self.snapshot) || self.snapshot != 'latest' || (has(self.repository) && size(self.repository) > 0)",message="spec.dataSource.repository is required when spec.dataSource.snapshot is 'latest'"
+// +kubebuilder:validation:XValidation:rule="has(self.snapshot) || has(self.pitr)",message="spec.dataSource.snapshot: Required value"
 type RestoreDataSource struct {
 	// Namespace of the Repository and Snapshot; defaults to the
 	// RestoreSession's namespace.
@@ -91,11 +92,17 @@ type RestoreDataSource struct {
 	Repository string `json:"repository,omitempty"`
 
 	// Snapshot is the name of the Snapshot to restore, or "latest" for the
-	// newest Succeeded Snapshot of Repository.
+	// newest Succeeded Snapshot of Repository. Required unless pitr is set.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// +required
-	Snapshot string `json:"snapshot"`
+	// +optional
+	Snapshot string `json:"snapshot,omitempty"`
+
+	// PITR is KubeStash's point-in-time recovery. It is accepted but a
+	// RestoreSession using it fails validation: kopia snapshots carry no
+	// point-in-time log.
+	// +optional
+	PITR *PITR `json:"pitr,omitempty"`
 
 	// Components lists the Snapshot components to restore (for a
 	// StatefulSet, pod-0, pod-1, …). Empty means every component of the
@@ -112,6 +119,17 @@ type RestoreDataSource struct {
 	// Defaults to the Repository's encryption secret.
 	// +optional
 	EncryptionSecret *common.ObjectReference `json:"encryptionSecret,omitempty"`
+}
+
+// PITR is a point-in-time recovery request (KubeStash's shape).
+type PITR struct {
+	// TargetTime is the time to restore to.
+	// +optional
+	TargetTime *metav1.Time `json:"targetTime,omitempty"`
+
+	// Exclusive leaves out a Snapshot taken exactly at TargetTime.
+	// +optional
+	Exclusive bool `json:"exclusive,omitempty"`
 }
 
 // AddonInfo selects the addon and the restore tasks that restore the target.
@@ -209,13 +227,23 @@ type RestoreHooks struct {
 }
 
 // ManifestRestoreOptions select the object manifests a manifest-restore task
-// restores and where.
+// restores and where. It has both KubeStash's current shape (a
+// restoreNamespace per database) and its earlier one (one restoreNamespace
+// for all); a restore creates every object in one namespace, so the
+// namespaces named must agree. This project restores MongoDB, Postgres,
+// MySQL and MariaDB; the other kinds are accepted for compatibility and
+// refused at validation when a manifest task runs.
 type ManifestRestoreOptions struct {
 	// RestoreNamespace is the namespace the restored objects are created in.
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+
+	// Workload is accepted and not used: this project restores no workload
+	// manifests.
+	// +optional
+	Workload *WorkloadManifestOptions `json:"workload,omitempty"`
 
 	// MongoDB selects the MongoDB objects to restore.
 	// +optional
@@ -232,15 +260,57 @@ type ManifestRestoreOptions struct {
 	// MariaDB selects the MariaDB objects to restore.
 	// +optional
 	MariaDB *KubeDBManifestOptions `json:"mariaDB,omitempty"`
+
+	// ClickHouse: accepted, not restored by this project.
+	// +optional
+	ClickHouse *KubeDBManifestOptions `json:"clickhouse,omitempty"`
+
+	// MSSQLServer: accepted, not restored by this project.
+	// +optional
+	MSSQLServer *MSSQLServerManifestOptions `json:"msSQLServer,omitempty"`
+
+	// Druid: accepted, not restored by this project.
+	// +optional
+	Druid *DruidManifestOptions `json:"druid,omitempty"`
+
+	// ZooKeeper: accepted, not restored by this project.
+	// +optional
+	ZooKeeper *KubeDBManifestOptions `json:"zooKeeper,omitempty"`
+
+	// Singlestore: accepted, not restored by this project.
+	// +optional
+	Singlestore *KubeDBManifestOptions `json:"singlestore,omitempty"`
+
+	// Redis: accepted, not restored by this project.
+	// +optional
+	Redis *KubeDBManifestOptions `json:"redis,omitempty"`
+
+	// RedisSentinel: accepted, not restored by this project.
+	// +optional
+	RedisSentinel *RedisSentinelManifestOptions `json:"redisSentinel,omitempty"`
 }
 
-// KubeDBManifestOptions choose and rename a KubeDB database's objects in a
-// manifest restore. A new name is only meaningful for an object that is
-// restored.
+// WorkloadManifestOptions are KubeStash's options for workload manifests.
+type WorkloadManifestOptions struct {
+	// RestoreNamespace for workload manifests.
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+}
+
+// KubeDBManifestOptions choose, rename and place a KubeDB database's
+// objects in a manifest restore. A new name is only meaningful for an
+// object that is restored.
 // +kubebuilder:validation:XValidation:rule="!has(self.dbName) || !has(self.db) || self.db",message="dbName renames the database object, which db: false does not restore"
 // +kubebuilder:validation:XValidation:rule="!has(self.authSecretName) || !has(self.authSecret) || self.authSecret",message="authSecretName renames the auth Secret, which authSecret: false does not restore"
 // +kubebuilder:validation:XValidation:rule="!has(self.configSecretName) || !has(self.configSecret) || self.configSecret",message="configSecretName renames the config Secret, which configSecret: false does not restore"
+// +kubebuilder:validation:XValidation:rule="!has(self.issuerRefName) || !has(self.tlsIssuerRef)",message="set tlsIssuerRef or issuerRefName, not both"
 type KubeDBManifestOptions struct {
+	// RestoreNamespace is where this database's objects are created.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+
 	// DB restores the database object itself. Defaults to true.
 	// +kubebuilder:default=true
 	// +optional
@@ -263,6 +333,15 @@ type KubeDBManifestOptions struct {
 	// +optional
 	AuthSecretName string `json:"authSecretName,omitempty"`
 
+	// Archiver: accepted, not used (no archiver is in the snapshot).
+	// +kubebuilder:default=false
+	// +optional
+	Archiver *bool `json:"archiver,omitempty"`
+
+	// ArchiverRef: accepted, not used.
+	// +optional
+	ArchiverRef *common.ObjectReference `json:"archiverRef,omitempty"`
+
 	// ConfigSecret restores the database's config Secret. Defaults to true.
 	// +kubebuilder:default=true
 	// +optional
@@ -274,10 +353,90 @@ type KubeDBManifestOptions struct {
 	// +optional
 	ConfigSecretName string `json:"configSecretName,omitempty"`
 
-	// IssuerRefName is the new name of the TLS issuer the database refers to.
+	// InitScript: accepted, not used.
+	// +kubebuilder:default=true
+	// +optional
+	InitScript *bool `json:"initScript,omitempty"`
+
+	// TLSIssuerRef replaces the database's spec.tls.issuerRef.
+	// +optional
+	TLSIssuerRef *corev1.TypedLocalObjectReference `json:"tlsIssuerRef,omitempty"`
+
+	// IssuerRefName renames the database's TLS issuer (an earlier
+	// KubeStash shape of tlsIssuerRef).
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	IssuerRefName string `json:"issuerRefName,omitempty"`
+}
+
+// MSSQLServerManifestOptions are KubeStash's MSSQLServer options (accepted,
+// not used).
+type MSSQLServerManifestOptions struct {
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	DB *bool `json:"db,omitempty"`
+	// +optional
+	DBName string `json:"dbName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	AuthSecret *bool `json:"authSecret,omitempty"`
+	// +optional
+	AuthSecretName string `json:"authSecretName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	InitScript *bool `json:"initScript,omitempty"`
+	// +kubebuilder:default=false
+	// +optional
+	Archiver *bool `json:"archiver,omitempty"`
+	// +optional
+	ArchiverRef *common.ObjectReference `json:"archiverRef,omitempty"`
+	// +optional
+	TLSIssuerRef *corev1.TypedLocalObjectReference `json:"tlsIssuerRef,omitempty"`
+}
+
+// DruidManifestOptions are KubeStash's Druid options (accepted, not used).
+type DruidManifestOptions struct {
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	DB *bool `json:"db,omitempty"`
+	// +optional
+	DBName string `json:"dbName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	AuthSecret *bool `json:"authSecret,omitempty"`
+	// +optional
+	AuthSecretName string `json:"authSecretName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	ConfigSecret *bool `json:"configSecret,omitempty"`
+	// +optional
+	ConfigSecretName string `json:"configSecretName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	DeepStorageSecret *bool `json:"deepStorageSecret,omitempty"`
+}
+
+// RedisSentinelManifestOptions are KubeStash's RedisSentinel options
+// (accepted, not used). SentinelName's capitalised key is KubeStash's.
+type RedisSentinelManifestOptions struct {
+	// +optional
+	RestoreNamespace string `json:"restoreNamespace,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	Sentinel *bool `json:"sentinel,omitempty"`
+	// +optional
+	SentinelName string `json:"SentinelName,omitempty"`
+	// +kubebuilder:default=true
+	// +optional
+	AuthSecret *bool `json:"authSecret,omitempty"`
+	// +optional
+	AuthSecretName string `json:"authSecretName,omitempty"`
+	// +optional
+	TLSIssuerRef *corev1.TypedLocalObjectReference `json:"tlsIssuerRef,omitempty"`
 }
 
 // RestoreSessionStatus is the observed state of a restore.

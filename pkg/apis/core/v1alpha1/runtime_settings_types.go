@@ -83,6 +83,10 @@ type PodRuntimeSettings struct {
 	// one the controller creates.
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// ServiceAccountAnnotations are accepted and not used: the controller
+	// creates no ServiceAccount per hook (see the README).
+	// +optional
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
 	// AutomountServiceAccountToken says whether the token is mounted.
 	// +optional
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
@@ -192,6 +196,10 @@ type PodSpec struct {
 	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
 	// +optional
 	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PodPlacementPolicy names a KubeStash PlacementPolicy; accepted and
+	// not used (see the README).
+	// +optional
+	PodPlacementPolicy *corev1.LocalObjectReference `json:"podPlacementPolicy,omitempty"`
 	// Args replace the executor container's arguments.
 	// +optional
 	Args []string `json:"args,omitempty"`

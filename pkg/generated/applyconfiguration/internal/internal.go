@@ -4867,6 +4867,28 @@ var schemaYAML = typed.YAMLObject(`types:
                   type:
                     map:
                       fields:
+                      - name: owner
+                        type:
+                          map:
+                            fields:
+                            - name: apiVersion
+                              type:
+                                scalar: string
+                            - name: blockOwnerDeletion
+                              type:
+                                scalar: boolean
+                            - name: controller
+                              type:
+                                scalar: boolean
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: uid
+                              type:
+                                scalar: string
                       - name: selector
                         type:
                           scalar: string
@@ -7575,6 +7597,15 @@ var schemaYAML = typed.YAMLObject(`types:
                                 map:
                                   elementType:
                                     scalar: string
+                            - name: podPlacementPolicy
+                              type:
+                                map:
+                                  fields:
+                                  - name: name
+                                    type:
+                                      scalar: string
+                                    default: ""
+                                  elementRelationship: atomic
                             - name: priority
                               type:
                                 scalar: numeric
@@ -11521,6 +11552,16 @@ var schemaYAML = typed.YAMLObject(`types:
                 - name: namespace
                   type:
                     scalar: string
+                - name: pitr
+                  type:
+                    map:
+                      fields:
+                      - name: exclusive
+                        type:
+                          scalar: boolean
+                      - name: targetTime
+                        type:
+                          scalar: untyped
                 - name: repository
                   type:
                     scalar: string
@@ -12873,6 +12914,11 @@ var schemaYAML = typed.YAMLObject(`types:
                                                   - name: runAsUserName
                                                     type:
                                                       scalar: string
+                                      - name: serviceAccountAnnotations
+                                        type:
+                                          map:
+                                            elementType:
+                                              scalar: string
                                       - name: serviceAccountName
                                         type:
                                           scalar: string
@@ -15478,6 +15524,11 @@ var schemaYAML = typed.YAMLObject(`types:
                                                   - name: runAsUserName
                                                     type:
                                                       scalar: string
+                                      - name: serviceAccountAnnotations
+                                        type:
+                                          map:
+                                            elementType:
+                                              scalar: string
                                       - name: serviceAccountName
                                         type:
                                           scalar: string
@@ -16745,10 +16796,119 @@ var schemaYAML = typed.YAMLObject(`types:
             type:
               map:
                 fields:
+                - name: clickhouse
+                  type:
+                    map:
+                      fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: configSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: configSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: issuerRefName
+                        type:
+                          scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
+                - name: druid
+                  type:
+                    map:
+                      fields:
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: configSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: configSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: deepStorageSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
                 - name: mariaDB
                   type:
                     map:
                       fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
                       - name: authSecret
                         type:
                           scalar: boolean
@@ -16770,13 +16930,48 @@ var schemaYAML = typed.YAMLObject(`types:
                       - name: dbName
                         type:
                           scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
                       - name: issuerRefName
                         type:
                           scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
                 - name: mongoDB
                   type:
                     map:
                       fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
                       - name: authSecret
                         type:
                           scalar: boolean
@@ -16798,13 +16993,101 @@ var schemaYAML = typed.YAMLObject(`types:
                       - name: dbName
                         type:
                           scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
                       - name: issuerRefName
                         type:
                           scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
+                - name: msSQLServer
+                  type:
+                    map:
+                      fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
                 - name: mySQL
                   type:
                     map:
                       fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
                       - name: authSecret
                         type:
                           scalar: boolean
@@ -16826,13 +17109,48 @@ var schemaYAML = typed.YAMLObject(`types:
                       - name: dbName
                         type:
                           scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
                       - name: issuerRefName
                         type:
                           scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
                 - name: postgres
                   type:
                     map:
                       fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
                       - name: authSecret
                         type:
                           scalar: boolean
@@ -16854,12 +17172,264 @@ var schemaYAML = typed.YAMLObject(`types:
                       - name: dbName
                         type:
                           scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
                       - name: issuerRefName
                         type:
                           scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
+                - name: redis
+                  type:
+                    map:
+                      fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: configSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: configSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: issuerRefName
+                        type:
+                          scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
+                - name: redisSentinel
+                  type:
+                    map:
+                      fields:
+                      - name: SentinelName
+                        type:
+                          scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: sentinel
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
                 - name: restoreNamespace
                   type:
                     scalar: string
+                - name: singlestore
+                  type:
+                    map:
+                      fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: configSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: configSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: issuerRefName
+                        type:
+                          scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
+                - name: workload
+                  type:
+                    map:
+                      fields:
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                - name: zooKeeper
+                  type:
+                    map:
+                      fields:
+                      - name: archiver
+                        type:
+                          scalar: boolean
+                        default: false
+                      - name: archiverRef
+                        type:
+                          map:
+                            fields:
+                            - name: name
+                              type:
+                                scalar: string
+                            - name: namespace
+                              type:
+                                scalar: string
+                      - name: authSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: authSecretName
+                        type:
+                          scalar: string
+                      - name: configSecret
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: configSecretName
+                        type:
+                          scalar: string
+                      - name: db
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: dbName
+                        type:
+                          scalar: string
+                      - name: initScript
+                        type:
+                          scalar: boolean
+                        default: true
+                      - name: issuerRefName
+                        type:
+                          scalar: string
+                      - name: restoreNamespace
+                        type:
+                          scalar: string
+                      - name: tlsIssuerRef
+                        type:
+                          map:
+                            fields:
+                            - name: apiGroup
+                              type:
+                                scalar: string
+                            - name: kind
+                              type:
+                                scalar: string
+                            - name: name
+                              type:
+                                scalar: string
+                            elementRelationship: atomic
           - name: restoreTimeout
             type:
               scalar: string
@@ -18382,6 +18952,11 @@ var schemaYAML = typed.YAMLObject(`types:
                                   - name: runAsUserName
                                     type:
                                       scalar: string
+                      - name: serviceAccountAnnotations
+                        type:
+                          map:
+                            elementType:
+                              scalar: string
                       - name: serviceAccountName
                         type:
                           scalar: string

@@ -18,13 +18,20 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	common "github.com/restore-controller/restore/pkg/apis/common"
+	v1 "k8s.io/api/core/v1"
+)
+
 // KubeDBManifestOptionsApplyConfiguration represents a declarative configuration of the KubeDBManifestOptions type for use
 // with apply.
 //
-// KubeDBManifestOptions choose and rename a KubeDB database's objects in a
-// manifest restore. A new name is only meaningful for an object that is
-// restored.
+// KubeDBManifestOptions choose, rename and place a KubeDB database's
+// objects in a manifest restore. A new name is only meaningful for an
+// object that is restored.
 type KubeDBManifestOptionsApplyConfiguration struct {
+	// RestoreNamespace is where this database's objects are created.
+	RestoreNamespace *string `json:"restoreNamespace,omitempty"`
 	// DB restores the database object itself. Defaults to true.
 	DB *bool `json:"db,omitempty"`
 	// DBName is the new name of the database object.
@@ -33,11 +40,20 @@ type KubeDBManifestOptionsApplyConfiguration struct {
 	AuthSecret *bool `json:"authSecret,omitempty"`
 	// AuthSecretName is the new name of the auth Secret.
 	AuthSecretName *string `json:"authSecretName,omitempty"`
+	// Archiver: accepted, not used (no archiver is in the snapshot).
+	Archiver *bool `json:"archiver,omitempty"`
+	// ArchiverRef: accepted, not used.
+	ArchiverRef *common.ObjectReference `json:"archiverRef,omitempty"`
 	// ConfigSecret restores the database's config Secret. Defaults to true.
 	ConfigSecret *bool `json:"configSecret,omitempty"`
 	// ConfigSecretName is the new name of the config Secret.
 	ConfigSecretName *string `json:"configSecretName,omitempty"`
-	// IssuerRefName is the new name of the TLS issuer the database refers to.
+	// InitScript: accepted, not used.
+	InitScript *bool `json:"initScript,omitempty"`
+	// TLSIssuerRef replaces the database's spec.tls.issuerRef.
+	TLSIssuerRef *v1.TypedLocalObjectReference `json:"tlsIssuerRef,omitempty"`
+	// IssuerRefName renames the database's TLS issuer (an earlier
+	// KubeStash shape of tlsIssuerRef).
 	IssuerRefName *string `json:"issuerRefName,omitempty"`
 }
 
@@ -45,6 +61,14 @@ type KubeDBManifestOptionsApplyConfiguration struct {
 // apply.
 func KubeDBManifestOptions() *KubeDBManifestOptionsApplyConfiguration {
 	return &KubeDBManifestOptionsApplyConfiguration{}
+}
+
+// WithRestoreNamespace sets the RestoreNamespace field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RestoreNamespace field is set to the value of the last call.
+func (b *KubeDBManifestOptionsApplyConfiguration) WithRestoreNamespace(value string) *KubeDBManifestOptionsApplyConfiguration {
+	b.RestoreNamespace = &value
+	return b
 }
 
 // WithDB sets the DB field in the declarative configuration to the given value
@@ -79,6 +103,22 @@ func (b *KubeDBManifestOptionsApplyConfiguration) WithAuthSecretName(value strin
 	return b
 }
 
+// WithArchiver sets the Archiver field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Archiver field is set to the value of the last call.
+func (b *KubeDBManifestOptionsApplyConfiguration) WithArchiver(value bool) *KubeDBManifestOptionsApplyConfiguration {
+	b.Archiver = &value
+	return b
+}
+
+// WithArchiverRef sets the ArchiverRef field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ArchiverRef field is set to the value of the last call.
+func (b *KubeDBManifestOptionsApplyConfiguration) WithArchiverRef(value common.ObjectReference) *KubeDBManifestOptionsApplyConfiguration {
+	b.ArchiverRef = &value
+	return b
+}
+
 // WithConfigSecret sets the ConfigSecret field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the ConfigSecret field is set to the value of the last call.
@@ -92,6 +132,22 @@ func (b *KubeDBManifestOptionsApplyConfiguration) WithConfigSecret(value bool) *
 // If called multiple times, the ConfigSecretName field is set to the value of the last call.
 func (b *KubeDBManifestOptionsApplyConfiguration) WithConfigSecretName(value string) *KubeDBManifestOptionsApplyConfiguration {
 	b.ConfigSecretName = &value
+	return b
+}
+
+// WithInitScript sets the InitScript field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the InitScript field is set to the value of the last call.
+func (b *KubeDBManifestOptionsApplyConfiguration) WithInitScript(value bool) *KubeDBManifestOptionsApplyConfiguration {
+	b.InitScript = &value
+	return b
+}
+
+// WithTLSIssuerRef sets the TLSIssuerRef field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TLSIssuerRef field is set to the value of the last call.
+func (b *KubeDBManifestOptionsApplyConfiguration) WithTLSIssuerRef(value v1.TypedLocalObjectReference) *KubeDBManifestOptionsApplyConfiguration {
+	b.TLSIssuerRef = &value
 	return b
 }
 

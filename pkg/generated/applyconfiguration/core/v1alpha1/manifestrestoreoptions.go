@@ -22,10 +22,18 @@ package v1alpha1
 // with apply.
 //
 // ManifestRestoreOptions select the object manifests a manifest-restore task
-// restores and where.
+// restores and where. It has both KubeStash's current shape (a
+// restoreNamespace per database) and its earlier one (one restoreNamespace
+// for all); a restore creates every object in one namespace, so the
+// namespaces named must agree. This project restores MongoDB, Postgres,
+// MySQL and MariaDB; the other kinds are accepted for compatibility and
+// refused at validation when a manifest task runs.
 type ManifestRestoreOptionsApplyConfiguration struct {
 	// RestoreNamespace is the namespace the restored objects are created in.
 	RestoreNamespace *string `json:"restoreNamespace,omitempty"`
+	// Workload is accepted and not used: this project restores no workload
+	// manifests.
+	Workload *WorkloadManifestOptionsApplyConfiguration `json:"workload,omitempty"`
 	// MongoDB selects the MongoDB objects to restore.
 	MongoDB *KubeDBManifestOptionsApplyConfiguration `json:"mongoDB,omitempty"`
 	// Postgres selects the Postgres objects to restore.
@@ -34,6 +42,20 @@ type ManifestRestoreOptionsApplyConfiguration struct {
 	MySQL *KubeDBManifestOptionsApplyConfiguration `json:"mySQL,omitempty"`
 	// MariaDB selects the MariaDB objects to restore.
 	MariaDB *KubeDBManifestOptionsApplyConfiguration `json:"mariaDB,omitempty"`
+	// ClickHouse: accepted, not restored by this project.
+	ClickHouse *KubeDBManifestOptionsApplyConfiguration `json:"clickhouse,omitempty"`
+	// MSSQLServer: accepted, not restored by this project.
+	MSSQLServer *MSSQLServerManifestOptionsApplyConfiguration `json:"msSQLServer,omitempty"`
+	// Druid: accepted, not restored by this project.
+	Druid *DruidManifestOptionsApplyConfiguration `json:"druid,omitempty"`
+	// ZooKeeper: accepted, not restored by this project.
+	ZooKeeper *KubeDBManifestOptionsApplyConfiguration `json:"zooKeeper,omitempty"`
+	// Singlestore: accepted, not restored by this project.
+	Singlestore *KubeDBManifestOptionsApplyConfiguration `json:"singlestore,omitempty"`
+	// Redis: accepted, not restored by this project.
+	Redis *KubeDBManifestOptionsApplyConfiguration `json:"redis,omitempty"`
+	// RedisSentinel: accepted, not restored by this project.
+	RedisSentinel *RedisSentinelManifestOptionsApplyConfiguration `json:"redisSentinel,omitempty"`
 }
 
 // ManifestRestoreOptionsApplyConfiguration constructs a declarative configuration of the ManifestRestoreOptions type for use with
@@ -47,6 +69,14 @@ func ManifestRestoreOptions() *ManifestRestoreOptionsApplyConfiguration {
 // If called multiple times, the RestoreNamespace field is set to the value of the last call.
 func (b *ManifestRestoreOptionsApplyConfiguration) WithRestoreNamespace(value string) *ManifestRestoreOptionsApplyConfiguration {
 	b.RestoreNamespace = &value
+	return b
+}
+
+// WithWorkload sets the Workload field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Workload field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithWorkload(value *WorkloadManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.Workload = value
 	return b
 }
 
@@ -79,5 +109,61 @@ func (b *ManifestRestoreOptionsApplyConfiguration) WithMySQL(value *KubeDBManife
 // If called multiple times, the MariaDB field is set to the value of the last call.
 func (b *ManifestRestoreOptionsApplyConfiguration) WithMariaDB(value *KubeDBManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
 	b.MariaDB = value
+	return b
+}
+
+// WithClickHouse sets the ClickHouse field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ClickHouse field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithClickHouse(value *KubeDBManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.ClickHouse = value
+	return b
+}
+
+// WithMSSQLServer sets the MSSQLServer field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MSSQLServer field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithMSSQLServer(value *MSSQLServerManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.MSSQLServer = value
+	return b
+}
+
+// WithDruid sets the Druid field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Druid field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithDruid(value *DruidManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.Druid = value
+	return b
+}
+
+// WithZooKeeper sets the ZooKeeper field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ZooKeeper field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithZooKeeper(value *KubeDBManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.ZooKeeper = value
+	return b
+}
+
+// WithSinglestore sets the Singlestore field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Singlestore field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithSinglestore(value *KubeDBManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.Singlestore = value
+	return b
+}
+
+// WithRedis sets the Redis field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Redis field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithRedis(value *KubeDBManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.Redis = value
+	return b
+}
+
+// WithRedisSentinel sets the RedisSentinel field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RedisSentinel field is set to the value of the last call.
+func (b *ManifestRestoreOptionsApplyConfiguration) WithRedisSentinel(value *RedisSentinelManifestOptionsApplyConfiguration) *ManifestRestoreOptionsApplyConfiguration {
+	b.RedisSentinel = value
 	return b
 }

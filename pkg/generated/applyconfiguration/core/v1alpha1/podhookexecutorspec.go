@@ -30,6 +30,10 @@ type PodHookExecutorSpecApplyConfiguration struct {
 	// Selector is a label selector, e.g. "app=db", over the pods in the
 	// target's namespace; empty selects the target's own pods.
 	Selector *string `json:"selector,omitempty"`
+	// Owner keeps only the selected pods owned by this object, directly or
+	// through a ReplicaSet (for a Deployment owner). apiVersion's group,
+	// kind and name must match; uid too when set.
+	Owner *PodOwnerReferenceApplyConfiguration `json:"owner,omitempty"`
 	// Strategy runs the action in one selected pod (the default) or all.
 	Strategy *corev1alpha1.PodHookExecutionStrategy `json:"strategy,omitempty"`
 }
@@ -45,6 +49,14 @@ func PodHookExecutorSpec() *PodHookExecutorSpecApplyConfiguration {
 // If called multiple times, the Selector field is set to the value of the last call.
 func (b *PodHookExecutorSpecApplyConfiguration) WithSelector(value string) *PodHookExecutorSpecApplyConfiguration {
 	b.Selector = &value
+	return b
+}
+
+// WithOwner sets the Owner field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Owner field is set to the value of the last call.
+func (b *PodHookExecutorSpecApplyConfiguration) WithOwner(value *PodOwnerReferenceApplyConfiguration) *PodHookExecutorSpecApplyConfiguration {
+	b.Owner = value
 	return b
 }
 

@@ -36,6 +36,9 @@ type PodRuntimeSettingsApplyConfiguration struct {
 	// ServiceAccountName runs the pod as this ServiceAccount instead of the
 	// one the controller creates.
 	ServiceAccountName *string `json:"serviceAccountName,omitempty"`
+	// ServiceAccountAnnotations are accepted and not used: the controller
+	// creates no ServiceAccount per hook (see the README).
+	ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
 	// AutomountServiceAccountToken says whether the token is mounted.
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
 	// NodeName runs the pod on this node.
@@ -117,6 +120,20 @@ func (b *PodRuntimeSettingsApplyConfiguration) WithNodeSelector(entries map[stri
 // If called multiple times, the ServiceAccountName field is set to the value of the last call.
 func (b *PodRuntimeSettingsApplyConfiguration) WithServiceAccountName(value string) *PodRuntimeSettingsApplyConfiguration {
 	b.ServiceAccountName = &value
+	return b
+}
+
+// WithServiceAccountAnnotations puts the entries into the ServiceAccountAnnotations field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, the entries provided by each call will be put on the ServiceAccountAnnotations field,
+// overwriting an existing map entries in ServiceAccountAnnotations field with the same key.
+func (b *PodRuntimeSettingsApplyConfiguration) WithServiceAccountAnnotations(entries map[string]string) *PodRuntimeSettingsApplyConfiguration {
+	if b.ServiceAccountAnnotations == nil && len(entries) > 0 {
+		b.ServiceAccountAnnotations = make(map[string]string, len(entries))
+	}
+	for k, v := range entries {
+		b.ServiceAccountAnnotations[k] = v
+	}
 	return b
 }
 

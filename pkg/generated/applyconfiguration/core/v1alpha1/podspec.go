@@ -50,6 +50,9 @@ type PodSpecApplyConfiguration struct {
 	RuntimeClassName              *string                       `json:"runtimeClassName,omitempty"`
 	EnableServiceLinks            *bool                         `json:"enableServiceLinks,omitempty"`
 	TopologySpreadConstraints     []v1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PodPlacementPolicy names a KubeStash PlacementPolicy; accepted and
+	// not used (see the README).
+	PodPlacementPolicy *v1.LocalObjectReference `json:"podPlacementPolicy,omitempty"`
 	// Args replace the executor container's arguments.
 	Args []string `json:"args,omitempty"`
 	// Env adds environment variables to the executor container.
@@ -252,6 +255,14 @@ func (b *PodSpecApplyConfiguration) WithTopologySpreadConstraints(values ...v1.T
 	for i := range values {
 		b.TopologySpreadConstraints = append(b.TopologySpreadConstraints, values[i])
 	}
+	return b
+}
+
+// WithPodPlacementPolicy sets the PodPlacementPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodPlacementPolicy field is set to the value of the last call.
+func (b *PodSpecApplyConfiguration) WithPodPlacementPolicy(value v1.LocalObjectReference) *PodSpecApplyConfiguration {
+	b.PodPlacementPolicy = &value
 	return b
 }
 

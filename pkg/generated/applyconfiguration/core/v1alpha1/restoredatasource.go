@@ -34,8 +34,12 @@ type RestoreDataSourceApplyConfiguration struct {
 	// may be empty when Snapshot names a Snapshot.
 	Repository *string `json:"repository,omitempty"`
 	// Snapshot is the name of the Snapshot to restore, or "latest" for the
-	// newest Succeeded Snapshot of Repository.
+	// newest Succeeded Snapshot of Repository. Required unless pitr is set.
 	Snapshot *string `json:"snapshot,omitempty"`
+	// PITR is KubeStash's point-in-time recovery. It is accepted but a
+	// RestoreSession using it fails validation: kopia snapshots carry no
+	// point-in-time log.
+	PITR *PITRApplyConfiguration `json:"pitr,omitempty"`
 	// Components lists the Snapshot components to restore (for a
 	// StatefulSet, pod-0, pod-1, …). Empty means every component of the
 	// Snapshot.
@@ -73,6 +77,14 @@ func (b *RestoreDataSourceApplyConfiguration) WithRepository(value string) *Rest
 // If called multiple times, the Snapshot field is set to the value of the last call.
 func (b *RestoreDataSourceApplyConfiguration) WithSnapshot(value string) *RestoreDataSourceApplyConfiguration {
 	b.Snapshot = &value
+	return b
+}
+
+// WithPITR sets the PITR field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PITR field is set to the value of the last call.
+func (b *RestoreDataSourceApplyConfiguration) WithPITR(value *PITRApplyConfiguration) *RestoreDataSourceApplyConfiguration {
+	b.PITR = value
 	return b
 }
 
