@@ -95,6 +95,9 @@ func mountsPath(tasks []Task, p string) bool {
 //   - neither, and the target is a StatefulSet: the PVCs of its own
 //     volumeClaimTemplates for the component's ordinal.
 func targetVolumes(in RestoreJobInput, t Task) ([]corev1.Volume, error) {
+	if t.RestoresVolumeSnapshots() {
+		return nil, nil // its claims are the restore's output
+	}
 	tv := t.Ref.TargetVolumes
 	component := in.Component
 	ordinal, hasOrdinal := podOrdinal(component)
@@ -155,6 +158,9 @@ const defaultTargetVolume = "target"
 // For a PVC target that is the component's single hostPath; for a
 // StatefulSet, where its containers mount its claim templates.
 func targetMounts(in RestoreJobInput, t Task) []corev1.VolumeMount {
+	if t.RestoresVolumeSnapshots() {
+		return nil
+	}
 	if tv := t.Ref.TargetVolumes; tv != nil && len(tv.VolumeMounts) > 0 {
 		return tv.VolumeMounts
 	}
@@ -294,6 +300,9 @@ type TargetClaim struct {
 // claimTemplates are the claim templates the task's target volumes come
 // from: the user's, or a StatefulSet target's own when none are given.
 func claimTemplates(in RestoreJobInput, t Task) []corev1.PersistentVolumeClaimTemplate {
+	if t.RestoresVolumeSnapshots() {
+		return nil // the executor creates them from VolumeSnapshots
+	}
 	if tv := t.Ref.TargetVolumes; tv != nil && (len(tv.Volumes) > 0 || len(tv.VolumeClaimTemplates) > 0) {
 		return tv.VolumeClaimTemplates
 	}
