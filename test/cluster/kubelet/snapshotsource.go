@@ -115,9 +115,16 @@ func (k *Kubelet) retryProvision(pvc *corev1.PersistentVolumeClaim, err error) {
 }
 
 // copyTree copies the directory src to dst (which must not exist):
-// directories, regular files and symbolic links, with their modes.
+// directories, regular files and symbolic links, with their permission
+// bits and modification times, as a volume restored from a snapshot has
+// them.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	type dirTimes struct {
+		path  string
+		mtime time.Time
+	}
+	var dirs []dirTimes
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -132,7 +139,11 @@ func copyTree(src, dst string) error {
 		}
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+			if err := os.Mkdir(target, 0o700); err != nil {
+				return err
+			}
+			dirs = append(dirs, dirTimes{target, info.ModTime()})
+			return os.Chmod(target, info.Mode().Perm())
 		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
 			if err != nil {
@@ -140,11 +151,24 @@ func copyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case d.Type().IsRegular():
-			return copyFile(p, target, info.Mode().Perm())
+			if err := copyFile(p, target, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return os.Chtimes(target, info.ModTime(), info.ModTime())
 		default:
 			return nil // devices, sockets and pipes are not volume data
 		}
 	})
+	if err != nil {
+		return err
+	}
+	// Directory times last: creating their entries changed them.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chtimes(dirs[i].path, dirs[i].mtime, dirs[i].mtime); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copyFile(src, dst string, mode fs.FileMode) error {
@@ -155,6 +179,11 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 	defer in.Close()
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
 	if err != nil {
+		return err
+	}
+	// The umask may have narrowed mode.
+	if err := out.Chmod(mode); err != nil {
+		out.Close()
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // copyTree copies files with their bytes and modes, directories and
@@ -30,6 +31,12 @@ func TestCopyTree(t *testing.T) {
 	if err := os.Symlink("a.txt", filepath.Join(src, "link")); err != nil {
 		t.Fatal(err)
 	}
+	mtime := time.Date(2023, 11, 5, 8, 0, 0, 987654321, time.UTC)
+	for _, p := range []string{"sub/b.bin", "sub/deep", "sub"} {
+		if err := os.Chtimes(filepath.Join(src, p), mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
 	dst := filepath.Join(t.TempDir(), "copy")
 	if err := copyTree(src, dst); err != nil {
 		t.Fatal(err)
@@ -41,6 +48,11 @@ func TestCopyTree(t *testing.T) {
 		}
 		if st, err := os.Stat(filepath.Join(dst, name)); err != nil || st.Mode().Perm() != f.mode {
 			t.Errorf("%s mode = %v, %v; want %v", name, st.Mode().Perm(), err, f.mode)
+		}
+	}
+	for _, p := range []string{"sub/b.bin", "sub/deep", "sub"} {
+		if st, err := os.Stat(filepath.Join(dst, p)); err != nil || !st.ModTime().Equal(mtime) {
+			t.Errorf("%s mtime = %v, %v; want %v", p, st.ModTime(), err, mtime)
 		}
 	}
 	if link, err := os.Readlink(filepath.Join(dst, "link")); err != nil || link != "a.txt" {
