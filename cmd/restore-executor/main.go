@@ -2,9 +2,11 @@
 // component of a RestoreSession with kopia and reports it in the
 // RestoreSession's status; "restore-manifests" restores a component of
 // object manifests into spec.manifestOptions.restoreNamespace and reports
-// it the same way; "snapshot" snapshots directories, and object manifests
-// dumped from the API, into a Repository and records a Snapshot object
-// (tests, demos, migrations).
+// it the same way; "restore-volumesnapshot" creates PVCs from the
+// VolumeSnapshots of a VolumeSnapshotter component and reports it so too;
+// "snapshot" snapshots directories, and object manifests dumped from the
+// API, into a Repository and records a Snapshot object (tests, demos,
+// migrations).
 package main
 
 import (
@@ -32,7 +34,7 @@ func main() {
 
 // run executes a subcommand and returns the process exit code: 0 on
 // success (and for -h), 2 for a missing or unknown subcommand. A failed
-// restore (restore or restore-manifests) exits with
+// restore (restore, restore-manifests, restore-volumesnapshot) exits with
 // invocation.ExitCodePermanentFailure unless a retry can get past its
 // error (executor.Retryable), then ExitCodeRetryableFailure;
 // invalid flags or RESTORE_* values are permanent: every retry of the Job
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 		err = runRestore(ctx, args[1:], getenv)
 	case "restore-manifests":
 		err = runRestoreManifests(ctx, args[1:], getenv)
+	case restoreVolumeSnapshotCmd:
+		err = runRestoreVolumeSnapshot(ctx, args[1:], getenv)
 	case "snapshot":
 		err = runSnapshot(ctx, args[1:], getenv)
 	case "-h", "--help", "help":
@@ -62,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	}
 	if err != nil {
 		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
-		if (args[0] == "restore" || args[0] == "restore-manifests") && !executor.Retryable(err) {
+		if restoreSubcommand(args[0]) && !executor.Retryable(err) {
 			return invocation.ExitCodePermanentFailure
 		}
 		return invocation.ExitCodeRetryableFailure
@@ -72,5 +76,14 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 
 const usage = `usage: restore-executor restore [flags]            restore one RestoreSession component
        restore-executor restore-manifests [flags]  restore a component of object manifests
+       restore-executor restore-volumesnapshot [flags]  create a component's PVCs from its VolumeSnapshots
        restore-executor snapshot [flags]           snapshot directories and manifests into a Repository
 Run a subcommand with -h for its flags.`
+
+const restoreVolumeSnapshotCmd = "restore-volumesnapshot"
+
+// restoreSubcommand reports whether cmd restores a RestoreSession
+// component: its failures are permanent unless executor.Retryable.
+func restoreSubcommand(cmd string) bool {
+	return cmd == "restore" || cmd == "restore-manifests" || cmd == restoreVolumeSnapshotCmd
+}

@@ -49,6 +49,9 @@ func restoreGrants(s *restoreState) []permissions.Grant {
 	if manifestTaskIndex(s) >= 0 {
 		objects.ManifestNamespace = refs.RestoreNamespace(s.rs)
 	}
+	if volumeSnapshotTaskIndex(s) >= 0 {
+		objects.ClaimNamespace = s.rs.Namespace
+	}
 	return permissions.RestoreGrants(objects)
 }
 

@@ -113,7 +113,7 @@ func (c *Controller) resolve(ctx context.Context, s *restoreState) (field.ErrorL
 	errs = append(errs, res.Errors...)
 	deps := res.Dependencies
 	if s.snapshot != nil {
-		errs = append(errs, checkSnapshot(s.snapshot, rs.Spec.DataSource, field.NewPath("spec", "dataSource", "snapshot"))...)
+		errs = append(errs, checkSnapshot(s.snapshot, rs.Spec.DataSource, restoredDriver(rs), field.NewPath("spec", "dataSource", "snapshot"))...)
 	}
 
 	addonErrs, addonDeps := c.resolveAddon(s)
@@ -155,8 +155,9 @@ func hasDataSource(rs *corev1alpha1.RestoreSession) bool {
 }
 
 // checkSnapshot checks that the Snapshot agrees with the data source and
-// holds restorable components.
-func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSource, snapPath *field.Path) field.ErrorList {
+// holds components the restore's tasks can restore: of driver want, with
+// its statistics.
+func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSource, want storagev1alpha1.Driver, snapPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	name := snap.Namespace + "/" + snap.Name
 	if snap.Spec.Repository == "" {
@@ -190,9 +191,13 @@ func checkSnapshot(snap *storagev1alpha1.Snapshot, ds corev1alpha1.RestoreDataSo
 	}
 	for _, comp := range selectedComponents(snap, ds.Components) {
 		c := snap.Status.Components[comp]
-		if d := componentDriver(c); d != storagev1alpha1.DriverKopia {
-			errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
-				fmt.Sprintf("component %q of Snapshot %s was backed up with driver %s: only %s snapshots can be restored", comp, name, d, storagev1alpha1.DriverKopia)))
+		if d := componentDriver(c); d != want {
+			errs = append(errs, field.Invalid(snapPath, ds.Snapshot, driverMismatchMessage(comp, name, d, want)))
+		} else if want == storagev1alpha1.DriverVolumeSnapshotter {
+			if len(c.VolumeSnapshotterStats) == 0 {
+				errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
+					fmt.Sprintf("component %q of Snapshot %s has no volumeSnapshotterStats: nothing to restore", comp, name)))
+			}
 		} else if len(c.KopiaStats) == 0 {
 			errs = append(errs, field.Invalid(snapPath, ds.Snapshot,
 				fmt.Sprintf("component %q of Snapshot %s has no kopiaStats: nothing to restore", comp, name)))

@@ -94,7 +94,20 @@ type restoreBody func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) 
 // reports Running, resolves the restore's inputs and runs body. It
 // returns the restore's error, which decides the exit code; a failed final
 // status write is returned only when the restore itself succeeded.
-func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody) (err error) {
+func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody) error {
+	return reportComponent(ctx, c, o, func(ctx context.Context, sw *StatusWriter) (*engine.Progress, error) {
+		in, err := ResolveRestoreInputs(ctx, c, o.Namespace, o.RestoreSession, o.Component, o.Snapshot, o.LocalStorageDir)
+		if err != nil {
+			return nil, err
+		}
+		return body(ctx, in, sw)
+	})
+}
+
+// reportComponent is the scaffold of runReported without the kopia
+// inputs, for restores that read no repository (volume snapshots): body
+// resolves what it needs itself.
+func reportComponent(ctx context.Context, c Clients, o RunOptions, body func(ctx context.Context, sw *StatusWriter) (*engine.Progress, error)) (err error) {
 	logger := klog.FromContext(ctx).WithValues("restoreSession", o.Namespace+"/"+o.RestoreSession, "component", o.Component, "snapshot", o.Snapshot)
 	ctx = klog.NewContext(ctx, logger)
 	if o.Namespace == "" || o.RestoreSession == "" || o.Component == "" {
@@ -133,10 +146,6 @@ func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody)
 	if err := sw.Running(ctx, nil); err != nil {
 		return err
 	}
-	in, err := ResolveRestoreInputs(ctx, c, o.Namespace, o.RestoreSession, o.Component, o.Snapshot, o.LocalStorageDir)
-	if err != nil {
-		return err
-	}
-	last, err = body(ctx, in, sw)
+	last, err = body(ctx, sw)
 	return err
 }

@@ -85,6 +85,25 @@ const (
 // subcommand, which takes the same flags and environment as restore.
 const TaskManifestRestore = "manifest-restore"
 
+// TaskVolumeSnapshotRestore is the pvc-addon's restore task that creates
+// new PVCs from the CSI VolumeSnapshots a VolumeSnapshotter backup
+// recorded (status.components[<name>].volumeSnapshotterStats) instead of
+// restoring data into volumes. TaskVolumeSnapshotRestoreAlias is the older
+// name KubeStash's docs use for it. The controller recognises the task by
+// these names (RestoresVolumeSnapshots): its Job mounts no target volumes
+// and its executor may create PVCs in the RestoreSession's namespace. Its
+// Function runs the executor's restore-volumesnapshot subcommand.
+const (
+	TaskVolumeSnapshotRestore      = "volume-snapshot-restore"
+	TaskVolumeSnapshotRestoreAlias = "VolumeSnapshotRestore"
+)
+
+// RestoresVolumeSnapshots reports whether the restore task named task
+// creates PVCs from VolumeSnapshots.
+func RestoresVolumeSnapshots(task string) bool {
+	return task == TaskVolumeSnapshotRestore || task == TaskVolumeSnapshotRestoreAlias
+}
+
 // FieldManagerForComponent is the server-side-apply field manager an executor
 // uses for its component's status entry, so executors of different
 // components never take each other's fields.

@@ -25,6 +25,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -159,9 +160,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
+	dclient, err := dynamic.NewForConfig(kcfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := installSnapshotCRDs(ctx, c.admin); err != nil {
+		return nil, err
+	}
 	c.kubelet, err = kubelet.New(kubelet.Config{
 		NodeName:      opts.NodeName,
 		Client:        kclient,
+		Dynamic:       dclient,
 		RootDir:       filepath.Join(c.dir, "kubelet"),
 		APIServerHost: "127.0.0.1",
 		APIServerPort: port,

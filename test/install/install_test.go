@@ -173,6 +173,7 @@ func TestInstall(t *testing.T) {
 		"service/restore-controller-metrics",
 		"deployment.apps/restore-controller",
 		"function.addons.kubestash.com/kopia-restore",
+		"function.addons.kubestash.com/volumesnapshot-restore",
 		"addon.addons.kubestash.com/workload-addon",
 		"addon.addons.kubestash.com/pvc-addon",
 	} {
@@ -245,9 +246,18 @@ func TestInstall(t *testing.T) {
 	if got := kubectl(t, "", "get", "function", "kopia-restore", "-o", "jsonpath={.spec.image}"); got != executorImage {
 		t.Errorf("Function kopia-restore image = %q, want %q", got, executorImage)
 	}
-	for _, addon := range []string{"workload-addon", "pvc-addon"} {
-		if got := kubectl(t, "", "get", "addon", addon, "-o", "jsonpath={.spec.restoreTasks[*].name}"); got != "logical-backup-restore" {
-			t.Errorf("Addon %s restore tasks = %q, want logical-backup-restore", addon, got)
+	for _, fn := range []string{"kopia-manifest-restore", "volumesnapshot-restore"} {
+		if got := kubectl(t, "", "get", "function", fn, "-o", "jsonpath={.spec.image}"); got != executorImage {
+			t.Errorf("Function %s image = %q, want %q", fn, got, executorImage)
+		}
+	}
+	for addon, want := range map[string]string{
+		"workload-addon": "logical-backup-restore",
+		// volume-snapshot-restore, and the docs' older name for it.
+		"pvc-addon": "logical-backup-restore volume-snapshot-restore VolumeSnapshotRestore",
+	} {
+		if got := kubectl(t, "", "get", "addon", addon, "-o", "jsonpath={.spec.restoreTasks[*].name}"); got != want {
+			t.Errorf("Addon %s restore tasks = %q, want %q", addon, got, want)
 		}
 	}
 }

@@ -34,6 +34,14 @@ func (t Task) RestoresManifests() bool {
 	return t.Ref.Name == invocation.TaskManifestRestore
 }
 
+// RestoresVolumeSnapshots reports whether the task creates PVCs from
+// VolumeSnapshots (see invocation.TaskVolumeSnapshotRestore): its
+// volumeClaimTemplates describe claims the executor creates, not volumes
+// to mount, and it writes to the API only.
+func (t Task) RestoresVolumeSnapshots() bool {
+	return invocation.RestoresVolumeSnapshots(t.Ref.Name)
+}
+
 // RestoreJobInput is what the restore Job of one component is built from.
 type RestoreJobInput struct {
 	Meta
@@ -86,9 +94,9 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 		// A restore into a target must land in the target's volumes:
 		// without any, the restore executor would write into its own
 		// container's filesystem and report success for data that
-		// vanishes with the pod. A manifest task writes to the API, not
-		// to volumes.
-		if tg := rs.Spec.Target; tg != nil && len(target.mounts) == 0 && !t.RestoresManifests() {
+		// vanishes with the pod. Manifest and volume snapshot tasks write
+		// to the API, not to volumes.
+		if tg := rs.Spec.Target; tg != nil && len(target.mounts) == 0 && !t.RestoresManifests() && !t.RestoresVolumeSnapshots() {
 			return nil, fmt.Errorf("spec.addon.tasks[%d].targetVolumes: no volume of %s %s to restore into; "+
 				"name the target's volumes and their volumeMounts (a PersistentVolumeClaim target, or a workload that mounts volumes keeping data, needs none)",
 				i, tg.Kind, tg.Name)

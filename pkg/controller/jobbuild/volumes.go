@@ -109,6 +109,9 @@ func (t taskTarget) mountPaths() []string {
 // only the volumes the user names.
 func resolveTarget(in RestoreJobInput, i int, t Task) (taskTarget, error) {
 	var out taskTarget
+	if t.RestoresVolumeSnapshots() {
+		return out, nil // its claims are the restore's output
+	}
 	tv := t.Ref.TargetVolumes
 	component := in.Component
 	if tv != nil {
@@ -299,6 +302,9 @@ type TargetClaim struct {
 // claimTemplates are the claim templates the task's target volumes come
 // from: the user's, or a StatefulSet target's own when none are given.
 func claimTemplates(in RestoreJobInput, t Task) []corev1.PersistentVolumeClaimTemplate {
+	if t.RestoresVolumeSnapshots() {
+		return nil // the executor creates them from VolumeSnapshots
+	}
 	if tv := t.Ref.TargetVolumes; tv != nil && (len(tv.Volumes) > 0 || len(tv.VolumeClaimTemplates) > 0) {
 		return tv.VolumeClaimTemplates
 	}

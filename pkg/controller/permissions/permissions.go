@@ -44,13 +44,17 @@ type Objects struct {
 	// ManifestNamespace is where a manifest restore creates objects;
 	// empty for a restore without a manifest task.
 	ManifestNamespace string
+	// ClaimNamespace is where a volume snapshot restore creates PVCs;
+	// empty for a restore without a volume snapshot task.
+	ClaimNamespace string
 }
 
 // RestoreGrants are exactly the API calls the restore executor makes: GET
 // of the objects it restores from, each by name, and a status patch of its
 // own RestoreSession. Nothing can be listed or watched, and no other
 // Secret can be read. A manifest restore adds the permissions to create
-// what it restores (manifestGrants).
+// what it restores (manifestGrants), a volume snapshot restore those to
+// create PVCs (claimGrants).
 func RestoreGrants(o Objects) []Grant {
 	rs := o.RestoreSession
 	core := corev1alpha1.SchemeGroupVersion.Group
@@ -73,7 +77,25 @@ func RestoreGrants(o Objects) []Grant {
 			grants = append(grants, Grant{secret.Namespace, "", "secrets", secret.Name, []string{"get"}})
 		}
 	}
-	return append(grants, manifestGrants(o.ManifestNamespace, rs.Namespace)...)
+	grants = append(grants, manifestGrants(o.ManifestNamespace, rs.Namespace)...)
+	return append(grants, claimGrants(o.ClaimNamespace)...)
+}
+
+// claimGrants are the permissions in ns of a volume snapshot restore: get
+// and create of PVCs (it creates them from VolumeSnapshots and refuses
+// those that exist; their names come from the RestoreSession's templates
+// and create cannot be limited by name anyway), list of Events (the
+// persistentvolume-binder's WaitForFirstConsumer Event is how it learns a
+// claim binds on first use, without reading cluster-scoped
+// StorageClasses), and create of Events to say so on the RestoreSession.
+func claimGrants(ns string) []Grant {
+	if ns == "" {
+		return nil
+	}
+	return []Grant{
+		{ns, "", "persistentvolumeclaims", "", []string{"get", "create"}},
+		{ns, "", "events", "", []string{"list", "create"}},
+	}
 }
 
 // manifestGrants are the permissions in the restore namespace ns of a
@@ -115,8 +137,13 @@ func RulesByNamespace(grants []Grant) map[string][]rbacv1.PolicyRule {
 	}
 	out := map[string][]rbacv1.PolicyRule{}
 	for ns, byKey := range names {
+		// Sorted by resource, then verbs: rules of one resource with
+		// different verbs must not come out in map order.
 		keys := slices.SortedFunc(maps.Keys(byKey), func(a, b ruleKey) int {
-			return strings.Compare(a.group+"/"+a.resource, b.group+"/"+b.resource)
+			if c := strings.Compare(a.group+"/"+a.resource, b.group+"/"+b.resource); c != 0 {
+				return c
+			}
+			return strings.Compare(a.verbs, b.verbs)
 		})
 		for _, k := range keys {
 			resourceNames := slices.Sorted(slices.Values(byKey[k]))

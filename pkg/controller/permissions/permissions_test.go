@@ -74,6 +74,19 @@ func TestRestoreGrants(t *testing.T) {
 			{APIGroups: []string{"core.kubestash.com"}, Resources: []string{"restoresessions"}, Verbs: get, ResourceNames: []string{"sample-restore"}},
 			{APIGroups: []string{"core.kubestash.com"}, Resources: []string{"restoresessions/status"}, Verbs: []string{"get", "patch"}, ResourceNames: []string{"sample-restore"}},
 		}},
+	}, {
+		name: "a volume snapshot restore creates PVCs and lists and creates Events, by no name",
+		in: func() Objects {
+			o := Objects{RestoreSession: testObjects(testNS).RestoreSession}
+			o.ClaimNamespace = testNS
+			return o
+		}(),
+		want: map[string][]rbacv1.PolicyRule{testNS: {
+			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"list", "create"}},
+			{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get", "create"}},
+			{APIGroups: []string{"core.kubestash.com"}, Resources: []string{"restoresessions"}, Verbs: get, ResourceNames: []string{"sample-restore"}},
+			{APIGroups: []string{"core.kubestash.com"}, Resources: []string{"restoresessions/status"}, Verbs: []string{"get", "patch"}, ResourceNames: []string{"sample-restore"}},
+		}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := RulesByNamespace(RestoreGrants(tc.in)); !equality.Semantic.DeepEqual(got, tc.want) {

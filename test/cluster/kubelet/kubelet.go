@@ -1,7 +1,8 @@
 // Package kubelet is a process kubelet for a local test cluster: it registers
 // one Ready node, binds pending pods to it (there is no scheduler),
 // provisions hostPath PersistentVolumes for claims of its default
-// StorageClass, and runs the containers of pods on its node whose image is
+// StorageClass (filled from a VolumeSnapshot's directory when that is the
+// claim's dataSource), and runs the containers of pods on its node whose image is
 // mapped to a local binary as processes in private mount namespaces
 // (see shim.go). Pods whose images are not mapped are reported Running and
 // Ready without running anything, so that workloads of applications become
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -30,6 +32,10 @@ type Config struct {
 	NodeName string
 	// Client is an admin client of the cluster.
 	Client kubernetes.Interface
+	// Dynamic is a dynamic client of the same identity; the provisioner
+	// reads VolumeSnapshots with it. Nil: claims from snapshots are not
+	// provisioned.
+	Dynamic dynamic.Interface
 	// RootDir holds pod directories, container logs and provisioned volumes.
 	RootDir string
 	// APIServerHost and APIServerPort are given to containers as

@@ -73,6 +73,12 @@ func (k *Kubelet) provision(obj any) {
 	logger := klog.FromContext(ctx)
 	name := "pvc-" + string(pvc.UID)
 	dir := k.VolumeDir(name)
+	if ds := pvc.Spec.DataSource; ds != nil && ptr.Deref(ds.APIGroup, "") == snapshotGroup && ds.Kind == "VolumeSnapshot" {
+		if err := k.fillFromSnapshot(ctx, pvc, dir); err != nil {
+			k.retryProvision(pvc, err)
+			return
+		}
+	}
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		logger.Error(err, "Provisioning volume", "pvc", klog.KObj(pvc))
 		return
