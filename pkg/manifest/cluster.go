@@ -63,8 +63,8 @@ type Failure struct {
 // ClusterResult lists the objects (Object.String()) by outcome.
 type ClusterResult struct {
 	Created []string
-	// Existed were there already and were left alone (or, with
-	// OverrideResources, applied without any change).
+	// Existed were there already and were left alone (with
+	// OverrideResources: held the backed-up content already).
 	Existed []string
 	Updated []string
 	Skipped []Skipped
@@ -274,7 +274,9 @@ func (r *ClusterRestorer) restoreOne(ctx context.Context, obj *unstructured.Unst
 	if err != nil {
 		return "", nil, fmt.Errorf("exists, reading it: %w", err)
 	}
-	if !override {
+	// An object already holding the backed-up content is left as it is
+	// even with override: an apply would still rewrite its managedFields.
+	if !override || SameContent(existing, obj) {
 		return OutcomeExisted, existing, nil
 	}
 	// Forced server-side apply takes the backed-up fields over from
@@ -282,9 +284,6 @@ func (r *ClusterRestorer) restoreOne(ctx context.Context, obj *unstructured.Unst
 	applied, err := client.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: r.FieldManager, Force: true})
 	if err != nil {
 		return "", nil, fmt.Errorf("exists, overriding it: %w", err)
-	}
-	if applied.GetResourceVersion() == existing.GetResourceVersion() {
-		return OutcomeExisted, applied, nil
 	}
 	return OutcomeUpdated, applied, nil
 }

@@ -101,9 +101,10 @@
 // generated selector). Objects failing on a missing dependency (a
 // namespace or a kind not served yet) are retried in up to
 // DefaultMaxPasses passes. An object that exists is left alone and
-// counted as existing, unless OverrideResources: then it is
-// server-side-applied with force, and counted updated when that changed
-// it. Finally the ownerReferences of the objects it created or updated are
+// counted as existing, unless OverrideResources and it does not hold the
+// backed-up content (SameContent): then the backed-up object is
+// server-side-applied with force (fields only the live object has stay)
+// and counted updated. Finally the ownerReferences of the objects it created or updated are
 // set again, with the live UIDs of the owners among this restore's objects
 // (references to other owners are dropped). The result counts created,
 // already existing, updated, skipped and failed objects; a restore run
