@@ -1,0 +1,124 @@
+package executor
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/restore-controller/restore/pkg/manifest"
+)
+
+// dumpClients serve namespaces, configmaps, events, nodes and CRDs.
+func dumpClients(objs ...runtime.Object) ManifestClients {
+	gvrs := map[schema.GroupVersionResource]string{
+		{Version: "v1", Resource: "namespaces"}: "NamespaceList",
+		{Version: "v1", Resource: "configmaps"}: "ConfigMapList",
+		{Version: "v1", Resource: "events"}:     "EventList",
+		{Version: "v1", Resource: "nodes"}:      "NodeList",
+		{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}: "CustomResourceDefinitionList",
+	}
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), gvrs, objs...)
+	list := []string{"list", "get"}
+	disc := &fakediscovery.FakeDiscovery{Fake: &clienttesting.Fake{}}
+	disc.Resources = []*metav1.APIResourceList{{
+		GroupVersion: "v1",
+		APIResources: []metav1.APIResource{
+			{Name: "namespaces", Kind: "Namespace", Verbs: list},
+			{Name: "configmaps", Kind: "ConfigMap", Namespaced: true, Verbs: list},
+			{Name: "events", Kind: "Event", Namespaced: true, Verbs: list},
+			{Name: "nodes", Kind: "Node", Verbs: list},
+			{Name: "configmaps/status", Kind: "ConfigMap", Namespaced: true, Verbs: list},
+		},
+	}, {
+		GroupVersion: "apiextensions.k8s.io/v1",
+		APIResources: []metav1.APIResource{{Name: "customresourcedefinitions", Kind: "CustomResourceDefinition", Verbs: list}},
+	}}
+	return ManifestClients{Dynamic: dyn, Discovery: preferredDiscovery{disc}}
+}
+
+// preferredDiscovery answers ServerPreferredResources with the fake's
+// resources (the fake itself answers nothing).
+type preferredDiscovery struct{ *fakediscovery.FakeDiscovery }
+
+func (d preferredDiscovery) ServerPreferredResources() ([]*metav1.APIResourceList, error) {
+	return d.Resources, nil
+}
+
+func TestDumpClusterComponent(t *testing.T) {
+	objs := []runtime.Object{
+		testObject("v1", "Namespace", "", "app", nil),
+		testObject("v1", "Namespace", "", "other", nil),
+		testObject("v1", "Namespace", "", "unused", nil),
+		testObject("v1", "ConfigMap", "app", "cfg", map[string]any{"data": map[string]any{"k": "v"}}),
+		testObject("v1", "ConfigMap", "other", "cfg", nil),
+		testObject("v1", "Event", "app", "ev", nil),
+		testObject("v1", "Node", "", "n1", nil),
+		testObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gizmos.example.com", nil),
+	}
+	labelled := testObject("v1", "ConfigMap", "app", "labelled", nil)
+	labelled.SetLabels(map[string]string{"team": "a"})
+	objs = append(objs, labelled)
+
+	cases := []struct {
+		name   string
+		filter manifest.Filter
+		want   []string
+	}{{
+		name:   "one namespace",
+		filter: manifest.Filter{IncludeNamespaces: []string{"app"}},
+		want:   []string{"configmaps app/cfg", "configmaps app/labelled", "namespaces app"},
+	}, {
+		name:   "every namespace and cluster resources",
+		filter: manifest.Filter{IncludeClusterResources: true},
+		want: []string{"configmaps app/cfg", "configmaps app/labelled", "configmaps other/cfg",
+			"customresourcedefinitions.apiextensions.k8s.io gizmos.example.com", "namespaces app", "namespaces other", "namespaces unused"},
+	}, {
+		name:   "label selector keeps the namespace of what it selects",
+		filter: manifest.Filter{ANDedLabelSelectors: []manifest.LabelRequirement{{Key: "team", Value: "a"}}},
+		want:   []string{"configmaps app/labelled", "namespaces app"},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var in []runtime.Object
+			for _, o := range objs {
+				in = append(in, o.(*unstructured.Unstructured).DeepCopy())
+			}
+			dir := t.TempDir()
+			src, err := DumpClusterComponent(context.Background(), dumpClients(in...), ClusterDump{Component: "manifest", Filter: tc.filter}, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.Name != "manifest" || len(src.Sources) != 1 || src.Sources[0].HostPath != ManifestHostPath {
+				t.Fatalf("sources %+v", src)
+			}
+			read, err := manifest.ReadResourceTree(src.Sources[0].Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range read {
+				got = append(got, o.String())
+				if o.Obj.GetKind() == "" {
+					t.Errorf("%s stored without its kind", o)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("dumped %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	_, err := DumpClusterComponent(context.Background(), dumpClients(), ClusterDump{Component: "manifest"}, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no object matches") {
+		t.Errorf("dump of an empty cluster = %v, want an error", err)
+	}
+}
