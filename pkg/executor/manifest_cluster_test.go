@@ -20,10 +20,10 @@ import (
 // dumpClients serve namespaces, configmaps, events, nodes and CRDs.
 func dumpClients(objs ...runtime.Object) ManifestClients {
 	gvrs := map[schema.GroupVersionResource]string{
-		{Version: "v1", Resource: "namespaces"}: "NamespaceList",
-		{Version: "v1", Resource: "configmaps"}: "ConfigMapList",
-		{Version: "v1", Resource: "events"}:     "EventList",
-		{Version: "v1", Resource: "nodes"}:      "NodeList",
+		{Version: "v1", Resource: "namespaces"}:                                               "NamespaceList",
+		{Version: "v1", Resource: "configmaps"}:                                               "ConfigMapList",
+		{Version: "v1", Resource: "events"}:                                                   "EventList",
+		{Version: "v1", Resource: "nodes"}:                                                    "NodeList",
 		{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}: "CustomResourceDefinitionList",
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), gvrs, objs...)
