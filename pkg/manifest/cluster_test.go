@@ -21,6 +21,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
+
+	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
 )
 
 var (
@@ -333,28 +335,19 @@ func TestKubedumpAddonDeclaresParams(t *testing.T) {
 	if len(docs) != 2 {
 		t.Fatalf("kubedump.yaml holds %d documents, want the Addon and the Function", len(docs))
 	}
-	var addon struct {
-		Metadata struct{ Name string }
-		Spec     struct {
-			RestoreTasks []struct {
-				Name, Function string
-				Parameters     []struct{ Name, Default string }
-			} `json:"restoreTasks"`
-		}
-	}
-	var fn struct {
-		Metadata struct{ Name string }
-		Spec     struct{ Args []string }
-	}
-	if err := yaml.Unmarshal([]byte(docs[0]), &addon); err != nil {
+	// Strict: a field the API types do not have would be dropped by the
+	// API server.
+	var addon addonsv1alpha1.Addon
+	var fn addonsv1alpha1.Function
+	if err := yaml.UnmarshalStrict([]byte(docs[0]), &addon); err != nil {
 		t.Fatal(err)
 	}
-	if err := yaml.Unmarshal([]byte(docs[1]), &fn); err != nil {
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &fn); err != nil {
 		t.Fatal(err)
 	}
-	if addon.Metadata.Name != "kubedump-addon" || len(addon.Spec.RestoreTasks) != 1 || addon.Spec.RestoreTasks[0].Name != "manifest-restore" ||
-		addon.Spec.RestoreTasks[0].Function != fn.Metadata.Name || fn.Metadata.Name != "kubedump-restore" {
-		t.Fatalf("addon %+v, function %q: want kubedump-addon/manifest-restore running kubedump-restore", addon, fn.Metadata.Name)
+	if addon.Name != "kubedump-addon" || len(addon.Spec.RestoreTasks) != 1 || addon.Spec.RestoreTasks[0].Name != "manifest-restore" ||
+		addon.Spec.RestoreTasks[0].Function != fn.Name || fn.Name != "kubedump-restore" {
+		t.Fatalf("addon %+v, function %q: want kubedump-addon/manifest-restore running kubedump-restore", addon, fn.Name)
 	}
 	defaults := map[string]string{}
 	for _, p := range addon.Spec.RestoreTasks[0].Parameters {
