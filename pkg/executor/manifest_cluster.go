@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -173,6 +174,12 @@ func listResource(ctx context.Context, mc ManifestClients, gvr schema.GroupVersi
 			list, err = client.Namespace(ns).List(ctx, metav1.ListOptions{})
 		} else {
 			list, err = client.List(ctx, metav1.ListOptions{})
+		}
+		if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+			// Served by discovery but not listable after all (an
+			// aggregated API gone since): nothing to dump.
+			klog.FromContext(ctx).Info("Resource not listable; not dumped", "resource", gvr.GroupResource(), "err", err)
+			return nil, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", gvr.GroupResource(), err)

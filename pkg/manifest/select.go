@@ -25,7 +25,7 @@ var neverRestored = map[schema.GroupResource]bool{
 
 // NeverRestored reports whether gr is on the list a cluster restore always
 // skips (nodes, events, endpointslices, csinodes, volumeattachments, the
-// backup system's session objects).
+// backup system's session objects, componentstatuses).
 func NeverRestored(gr schema.GroupResource) bool {
 	return neverRestored[gr]
 }
