@@ -32,10 +32,11 @@ const (
 	EventReasonManifestsRestored = "ManifestsRestored"
 	EventReasonManifestsFailed   = "ManifestsRestoreFailed"
 	eventMessageManifests        = "component %q: %s"
-	// clusterRestorePassInterval spaces the retry passes (1s, 2s, …) so a
-	// CRD created in one pass is served in the next.
-	clusterRestorePassInterval = time.Second
 )
+
+// clusterRestorePassInterval spaces the retry passes (1s, 2s, …) so a CRD
+// created in one pass is served in the next (a variable for tests).
+var clusterRestorePassInterval = time.Second
 
 // RunClusterManifestRestore restores a manifest component in the
 // resource tree layout (KubeStash's kubedump-addon, task manifest-restore)

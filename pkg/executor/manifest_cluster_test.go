@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,6 +15,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/manifest"
 )
 
@@ -120,5 +122,72 @@ func TestDumpClusterComponent(t *testing.T) {
 	_, err := DumpClusterComponent(context.Background(), dumpClients(), ClusterDump{Component: "manifest"}, t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "no object matches") {
 		t.Errorf("dump of an empty cluster = %v, want an error", err)
+	}
+}
+
+// A cluster dump is snapshotted with kopia and restored into an empty
+// cluster; the component and an Event report the tally, and objects of a
+// kind the cluster does not serve fail the component, counted and named.
+func TestClusterManifestSnapshotAndRestore(t *testing.T) {
+	clusterRestorePassInterval = 0
+	source := []runtime.Object{
+		testObject("v1", "Namespace", "", "app", nil),
+		testObject("v1", "ConfigMap", "app", "cfg", map[string]any{"data": map[string]any{"k": "v"}}),
+		testObject("v1", "ConfigMap", "app", "more", nil),
+	}
+	for _, tc := range []struct {
+		name       string
+		configMaps bool // the restore's cluster serves ConfigMaps
+		wantErr    string
+		wantEvent  string
+	}{
+		{name: "into an empty cluster", configMaps: true, wantEvent: "Normal " + EventReasonManifestsRestored + ` component "manifest": created 3, already existed 0, updated 0, skipped 0, failed 0`},
+		{name: "a kind the cluster does not serve", wantErr: "2 of 3 objects failed to restore (created 1, already existed 0, updated 0, skipped 0, failed 2): configmaps app/cfg: ",
+			wantEvent: "Warning " + EventReasonManifestsFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t)
+			env := newKubeEnv(t, goodSecret)
+			src, err := DumpClusterComponent(ctx, dumpClients(source...), ClusterDump{Component: "manifest", Filter: manifest.Filter{IncludeNamespaces: []string{"app"}}}, t.TempDir())
+			must(t, err)
+			env.snapshot(t, ctx, src)
+
+			dst := dumpClients()
+			mapper := meta.NewDefaultRESTMapper(nil)
+			mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, meta.RESTScopeRoot)
+			if tc.configMaps {
+				mapper.Add(schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}, meta.RESTScopeNamespace)
+			}
+			dst.Mapper = mapper
+			err = RunClusterManifestRestore(ctx, env.c, dst, env.runOpts(t, "manifest", ""), manifest.ClusterOptions{})
+			cs := env.session(t).Status.Components["manifest"]
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || Retryable(err) {
+					t.Fatalf("RunClusterManifestRestore = %v, want a permanent error containing %q", err, tc.wantErr)
+				}
+				if cs.Phase != corev1alpha1.RestoreFailed || !strings.Contains(cs.Error, tc.wantErr) {
+					t.Errorf("component status %+v, want Failed with %q", cs, tc.wantErr)
+				}
+			} else {
+				must(t, err)
+				if cs.Phase != corev1alpha1.RestoreSucceeded || cs.Error != "" {
+					t.Errorf("component status %+v, want Succeeded", cs)
+				}
+				cm, err := dst.Dynamic.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("app").Get(ctx, "cfg", metav1.GetOptions{})
+				must(t, err)
+				if v, _, _ := unstructured.NestedString(cm.Object, "data", "k"); v != "v" || cm.GetUID() == "uid-cfg" {
+					t.Errorf("restored ConfigMap %v", cm.Object)
+				}
+			}
+			evs, err := env.c.Kube.CoreV1().Events(testNS).List(ctx, metav1.ListOptions{})
+			must(t, err)
+			var got []string
+			for _, ev := range evs.Items {
+				got = append(got, ev.Type+" "+ev.Reason+" "+ev.Message)
+			}
+			if len(got) != 1 || !strings.HasPrefix(got[0], tc.wantEvent) || evs.Items[0].InvolvedObject.Name != testSession {
+				t.Errorf("Events %q, want one starting %q on the RestoreSession", got, tc.wantEvent)
+			}
+		})
 	}
 }
