@@ -354,8 +354,8 @@ func TestKubedumpRestore(t *testing.T) {
 	w := newRestoreWorld(t, ns, "unused-"+ns, "repo")
 	kubedumpSourceObjects(t, src)
 	wantAll, _ := kubedumpObjects(t, src)
-	if len(wantAll) != 9 {
-		t.Fatalf("source objects %v, want 9", wantAll)
+	if len(wantAll) != 10 {
+		t.Fatalf("source objects %v, want 10", wantAll)
 	}
 
 	// Back up as a user would: the snapshot subcommand with the admin
@@ -376,7 +376,7 @@ func TestKubedumpRestore(t *testing.T) {
 	startController(t)
 
 	// 1. The docs' restore-filtering-options example restores everything.
-	const inBackup = 11 // the 9 objects, the namespace and the CRD
+	const inBackup = 12 // the 10 objects, the namespace and the CRD
 	rs, tally := restoreTally(t, docsRestoreSession(t, w, "cluster-resources-restore-filtering-options-1.yaml", "all", nil), corev1alpha1.RestoreSucceeded)
 	if cs := rs.Status.Components["manifest"]; cs.Phase != corev1alpha1.RestoreSucceeded {
 		t.Errorf("component manifest = %+v, want Succeeded", cs)
