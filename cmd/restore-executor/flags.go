@@ -115,10 +115,13 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseRestoreFlags parses the flags and environment of a restore
 // subcommand (restore, restore-manifests: they share them) and loads the
-// client config.
-func parseRestoreFlags(ctx context.Context, subcommand string, args []string, getenv func(string) string) (*executor.RunOptions, *rest.Config, error) {
+// client config. extra binds a subcommand's own flags.
+func parseRestoreFlags(ctx context.Context, subcommand string, args []string, getenv func(string) string, extra ...func(*flag.FlagSet)) (*executor.RunOptions, *rest.Config, error) {
 	fs := newFlagSet(subcommand)
 	o, kubeconfig, finish := restoreFlags(fs, getenv)
+	for _, bind := range extra {
+		bind(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
 	}
@@ -204,12 +207,17 @@ func runSnapshot(ctx context.Context, args []string, getenv func(string) string)
 	fs.StringVar(&o.ScratchDir, "scratch-dir", orDefault(getenv(invocation.EnvScratchDir), ""), "writable dir for kopia config and caches (default: temp dir)")
 	manifests := manifestsFlag()
 	fs.Var(manifests, "manifests", "COMPONENT=NAMESPACE/RESOURCE[.GROUP][/NAME], repeatable: dump that object (all of the resource in NAMESPACE without NAME) from the API into a manifest component")
+	clusterDump := clusterDumpFlags(fs)
 	kubeconfig := fs.String("kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if len(comps.names) == 0 && len(manifests.names) == 0 {
-		return errors.New("at least one --component or --manifests is required")
+	dump, err := clusterDump()
+	if err != nil {
+		return err
+	}
+	if len(comps.names) == 0 && len(manifests.names) == 0 && dump == nil {
+		return errors.New("at least one --component, --manifests or --cluster-manifests is required")
 	}
 	o.Components = comps.groups()
 	cfg, err := restConfig(*kubeconfig)
@@ -234,6 +242,19 @@ func runSnapshot(ctx context.Context, args []string, getenv func(string) string)
 			}
 		}
 		o.Components = append(o.Components, dumped...)
+	}
+	if dump != nil {
+		src, cleanup, err := dumpCluster(ctx, cfg, *dump, o.ScratchDir)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		for _, comp := range o.Components {
+			if comp.Name == src.Name {
+				return fmt.Errorf("component %q is given twice (--cluster-manifests and --component or --manifests)", src.Name)
+			}
+		}
+		o.Components = append(o.Components, src)
 	}
 	snap, err := executor.CreateSnapshotObject(ctx, c, o)
 	if err != nil {

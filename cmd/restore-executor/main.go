@@ -1,11 +1,12 @@
 // Command restore-executor runs in restore Jobs: "restore" restores one
 // component of a RestoreSession with kopia and reports it in the
 // RestoreSession's status; "restore-manifests" restores a component of
-// object manifests into spec.manifestOptions.restoreNamespace and reports
-// it the same way; "restore-volumesnapshot" creates PVCs from the
-// VolumeSnapshots of a VolumeSnapshotter component and reports it so too;
-// "snapshot" snapshots directories, and object manifests dumped from the
-// API, into a Repository and records a Snapshot object (tests, demos,
+// object manifests into spec.manifestOptions.restoreNamespace (with
+// --kubedump: cluster resources where they came from, the kubedump-addon)
+// and reports it the same way; "restore-volumesnapshot" creates PVCs from
+// the VolumeSnapshots of a VolumeSnapshotter component and reports it so
+// too; "snapshot" snapshots directories, and object manifests dumped from
+// the API, into a Repository and records a Snapshot object (tests, demos,
 // migrations).
 package main
 

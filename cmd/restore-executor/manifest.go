@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/restore-controller/restore/pkg/executor"
+	"github.com/restore-controller/restore/pkg/manifest"
 )
 
 // runRestoreManifests is the restore-manifests subcommand. It takes the
@@ -16,10 +18,33 @@ import (
 // both); the flags that shape a data restore (include, exclude, parallel,
 // resume, delete-extra, sparse, target-*) do not apply to manifests and
 // are ignored.
+//
+// With --kubedump it restores a component in the resource tree layout
+// (KubeStash's kubedump-addon) into the cluster, taking the task's params
+// as flags of their own names (--IncludeClusterResources=true, …); without
+// it, a component of the manifest format into
+// spec.manifestOptions.restoreNamespace.
 func runRestoreManifests(ctx context.Context, args []string, getenv func(string) string) error {
-	o, cfg, err := parseRestoreFlags(ctx, "restore-manifests", args, getenv)
+	var kubedump bool
+	params := map[string]*string{}
+	o, cfg, err := parseRestoreFlags(ctx, "restore-manifests", args, getenv, func(fs *flag.FlagSet) {
+		fs.BoolVar(&kubedump, "kubedump", false, "restore a component in the resource tree layout (kubedump-addon) into the cluster, with the params below")
+		for _, p := range manifest.ClusterParams {
+			params[p] = fs.String(p, "", "kubedump-addon param "+p+" (with --kubedump)")
+		}
+	})
 	if err != nil {
 		return err
+	}
+	var clusterOpts manifest.ClusterOptions
+	if kubedump {
+		values := map[string]string{}
+		for p, v := range params {
+			values[p] = *v
+		}
+		if clusterOpts, err = manifest.ParseClusterOptions(values); err != nil {
+			return err
+		}
 	}
 	c, err := clientsFor(cfg)
 	if err != nil {
@@ -28,6 +53,9 @@ func runRestoreManifests(ctx context.Context, args []string, getenv func(string)
 	mc, err := executor.NewManifestClients(cfg)
 	if err != nil {
 		return err
+	}
+	if kubedump {
+		return executor.RunClusterManifestRestore(ctx, c, mc, *o, clusterOpts)
 	}
 	return executor.RunManifestRestore(ctx, c, mc, *o)
 }
@@ -65,4 +93,54 @@ func dumpManifests(ctx context.Context, cfg *rest.Config, comps []executor.Manif
 		return nil, nil, err
 	}
 	return sources, cleanup, nil
+}
+
+// clusterDumpFlags binds the snapshot subcommand's flags of a cluster dump
+// (--cluster-manifests COMPONENT and the filter flags); finish returns the
+// dump, nil when --cluster-manifests was not given.
+func clusterDumpFlags(fs *flag.FlagSet) (finish func() (*executor.ClusterDump, error)) {
+	component := fs.String("cluster-manifests", "", "COMPONENT: dump live objects of the cluster into this manifest component in the resource tree layout (kubedump-addon), filtered by the --dump-* flags")
+	namespaces := fs.String("dump-namespaces", "", "comma-separated namespaces to dump (empty or *: all)")
+	resources := fs.String("dump-resources", "", "comma-separated resources to dump, e.g. deployments.apps,configmaps (empty or *: all)")
+	selectors := fs.String("dump-label-selectors", "", "comma-separated labels k=v or k an object must all carry")
+	cluster := fs.Bool("dump-cluster-resources", false, "dump cluster-scoped objects too (Namespaces of dumped objects always are)")
+	return func() (*executor.ClusterDump, error) {
+		if *component == "" {
+			return nil, nil
+		}
+		opts, err := manifest.ParseClusterOptions(map[string]string{
+			manifest.ParamIncludeNamespaces:   *namespaces,
+			manifest.ParamIncludeResources:    *resources,
+			manifest.ParamANDedLabelSelectors: *selectors,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--dump-*: %w", err)
+		}
+		opts.IncludeClusterResources = *cluster
+		return &executor.ClusterDump{Component: *component, Filter: opts.Filter}, nil
+	}
+}
+
+// dumpCluster writes the cluster dump into a private temporary directory
+// (under scratchDir when set); cleanup removes it, since it holds Secrets.
+func dumpCluster(ctx context.Context, cfg *rest.Config, d executor.ClusterDump, scratchDir string) (executor.ComponentSources, func(), error) {
+	mc, err := executor.NewManifestClients(cfg)
+	if err != nil {
+		return executor.ComponentSources{}, nil, err
+	}
+	dir, err := os.MkdirTemp(scratchDir, "cluster-manifests-")
+	if err != nil {
+		return executor.ComponentSources{}, nil, fmt.Errorf("creating a directory for the manifests: %w", err)
+	}
+	cleanup := func() {
+		if err := os.RemoveAll(dir); err != nil {
+			klog.FromContext(ctx).Error(err, "Removing the dumped manifests", "dir", dir)
+		}
+	}
+	src, err := executor.DumpClusterComponent(ctx, mc, d, dir)
+	if err != nil {
+		cleanup()
+		return executor.ComponentSources{}, nil, err
+	}
+	return src, cleanup, nil
 }

@@ -21,8 +21,18 @@ const (
 	messageKindNotRestored          = "accepted for KubeStash compatibility, but this project's manifest restore restores only Secrets and KubeDB %s"
 )
 
-// manifestTaskIndex is the index of the first manifest task, or -1.
+// addonKubeDump is KubeStash's addon whose manifest-restore task restores
+// cluster resources where they were backed up from, with the permissions
+// of the service account the user names in spec.addon.jobTemplate: it has
+// no restore namespace and the controller grants it nothing there.
+const addonKubeDump = "kubedump-addon"
+
+// manifestTaskIndex is the index of the first manifest task that restores
+// into spec.manifestOptions.restoreNamespace, or -1.
 func manifestTaskIndex(s *restoreState) int {
+	if s.rs.Spec.Addon.Name == addonKubeDump {
+		return -1
+	}
 	for i, t := range s.tasks {
 		if t.RestoresManifests() {
 			return i

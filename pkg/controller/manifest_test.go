@@ -164,3 +164,37 @@ func TestManifestRestoreJobAndRBAC(t *testing.T) {
 		})
 	}
 }
+
+// The kubedump-addon's manifest-restore restores cluster resources where
+// they came from, as the user's service account: it needs no
+// restoreNamespace, and the controller grants nothing in any other
+// namespace.
+func TestKubedumpManifestRestoreNeedsNoRestoreNamespace(t *testing.T) {
+	f := manifestFixture(t)
+	addon := newAddon()
+	addon.Name = addonKubeDump
+	addon.Spec.RestoreTasks = []addonsv1alpha1.Task{{Name: invocation.TaskManifestRestore, Function: "manifest-restore", Executor: addonsv1alpha1.ExecutorJob}}
+	f.replaceObject(addon)
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.Addon.Name = addonKubeDump
+		rs.Spec.ManifestOptions = nil
+		rs.Spec.Addon.JobTemplate = &corev1alpha1.PodTemplateSpec{Spec: corev1alpha1.PodSpec{ServiceAccountName: "cluster-resource-reader-writer"}}
+	})
+	f.start().mustSync()
+	rs := f.rs()
+	expectCondition(t, rs, corev1alpha1.TypeRestoreExecutorEnsured, metav1.ConditionTrue, corev1alpha1.ReasonSuccessfullyEnsuredRestoreExecutor)
+	jobs := f.jobs()
+	if len(jobs) != 1 {
+		t.Fatalf("%d Jobs, want one for component pod-0", len(jobs))
+	}
+	if sa := jobs[0].Spec.Template.Spec.ServiceAccountName; sa != "cluster-resource-reader-writer" {
+		t.Errorf("Job runs as %q, want the jobTemplate's service account", sa)
+	}
+	roles, err := f.kubeClient.RbacV1().Roles(testRestoreNS).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(roles.Items) != 0 {
+		t.Errorf("Roles in another namespace: %v", roles.Items)
+	}
+}

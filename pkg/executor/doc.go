@@ -20,7 +20,11 @@
 // restores the component's files into a private scratch directory, and the
 // objects they hold are created in the restore namespace with the dynamic
 // client (pkg/manifest plans and applies them). DumpManifestComponents is
-// its snapshot side.
+// its snapshot side. RunClusterManifestRestore restores a component in
+// the resource tree layout where its objects came from (the
+// kubedump-addon), reporting its counts in the component's error when
+// objects failed and in an Event; DumpClusterComponent is its snapshot
+// side.
 //
 // CreateSnapshotObject snapshots directories into a Repository object's
 // kopia repository (engine.CreateSnapshots) and records a Snapshot object

@@ -35,6 +35,8 @@ const ManifestHostPath = "/kubestash-manifests"
 type ManifestClients struct {
 	Dynamic dynamic.Interface
 	Mapper  meta.RESTMapper
+	// Discovery lists the served resources (a cluster dump).
+	Discovery discovery.DiscoveryInterface
 }
 
 // NewManifestClients builds ManifestClients for cfg.
@@ -47,7 +49,7 @@ func NewManifestClients(cfg *rest.Config) (ManifestClients, error) {
 	if err != nil {
 		return ManifestClients{}, err
 	}
-	return ManifestClients{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))}, nil
+	return ManifestClients{Dynamic: dyn, Mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)), Discovery: disc}, nil
 }
 
 // RunManifestRestore restores a manifest component of a RestoreSession
@@ -69,7 +71,12 @@ func RunManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o Ru
 			return nil, fmt.Errorf("RestoreSession %s/%s: %w", o.Namespace, o.RestoreSession, err)
 		}
 
-		objs, err := restoreManifestFiles(ctx, in, o)
+		var objs []*unstructured.Unstructured
+		err := withRestoredManifests(ctx, in, o, func(dir string, e engine.SnapshotEntry) error {
+			got, err := manifest.Read(dir)
+			objs = append(objs, got...)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -95,18 +102,18 @@ func RestoredByValue(namespace, name, uid string) string {
 	return namespace + "/" + name + "/" + uid
 }
 
-// restoreManifestFiles restores the component's kopia snapshots into a
-// private directory and reads the manifests of each; the directory (it
-// holds Secrets) is removed before returning.
-func restoreManifestFiles(ctx context.Context, in *RestoreInputs, o RunOptions) ([]*unstructured.Unstructured, error) {
+// withRestoredManifests restores the component's kopia snapshots into a
+// private directory and calls read with the directory of each snapshot
+// entry; the directory (it holds Secrets) is removed before returning.
+func withRestoredManifests(ctx context.Context, in *RestoreInputs, o RunOptions, read func(dir string, e engine.SnapshotEntry) error) error {
 	if o.ScratchDir != "" {
 		if err := os.MkdirAll(o.ScratchDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating scratch dir: %w", err)
+			return fmt.Errorf("creating scratch dir: %w", err)
 		}
 	}
 	dir, err := os.MkdirTemp(o.ScratchDir, "manifests-")
 	if err != nil {
-		return nil, fmt.Errorf("creating a directory for the manifests: %w", err)
+		return fmt.Errorf("creating a directory for the manifests: %w", err)
 	}
 	defer func() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -119,19 +126,16 @@ func restoreManifestFiles(ctx context.Context, in *RestoreInputs, o RunOptions) 
 		TargetRoot: dir,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var objs []*unstructured.Unstructured
 	for _, e := range in.Entries {
 		// Restore put the entry at dir/HostPath and refused a hostPath
 		// leading outside dir.
-		got, err := manifest.Read(filepath.Join(dir, e.HostPath))
-		if err != nil {
-			return nil, fmt.Errorf("snapshot %s of component %q: %w", e.SnapshotID, o.Component, err)
+		if err := read(filepath.Join(dir, e.HostPath), e); err != nil {
+			return fmt.Errorf("snapshot %s of component %q: %w", e.SnapshotID, o.Component, err)
 		}
-		objs = append(objs, got...)
 	}
-	return objs, nil
+	return nil
 }
 
 // ManifestSelector picks objects to dump: one named object, or all objects

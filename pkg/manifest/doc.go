@@ -1,8 +1,10 @@
 // Package manifest stores Kubernetes object manifests in a directory tree
 // that is snapshotted like any other data (the snapshot side of a manifest
-// backup), reads them back, and plans and applies their restore into
+// backup), reads them back, and restores them in one of two ways: into
 // another namespace with KubeStash's manifest restore options
-// (spec.manifestOptions of a RestoreSession).
+// (spec.manifestOptions of a RestoreSession; Plan, Apply), or where they
+// came from with the params of KubeStash's kubedump-addon (Cluster
+// restore below; ClusterRestorer).
 //
 // # On-disk format, version 1
 //
@@ -69,4 +71,52 @@
 // an object of the same name that this restore created (a retried Job) or
 // that already holds exactly the planned content counts as restored; any
 // other is an ErrObjectExists error naming it, and is left untouched.
+//
+// # Cluster restore (kubedump-addon, task manifest-restore)
+//
+// The resource tree layout, KubeStash's kubedump and Velero's:
+//
+//	<root>/<resource>/cluster/<name>.yaml                 cluster-scoped objects
+//	<root>/<resource>/namespaces/<namespace>/<name>.yaml  namespaced objects
+//
+// <resource> is the plural resource with its group ("deployments.apps",
+// "configmaps" for the core group). ReadResourceTree refuses entries
+// outside the layout and files whose object has another name or namespace
+// than its path; WriteResourceTree writes it (the snapshot side).
+//
+// ParseClusterOptions reads the task's params (strings, KubeStash's
+// names and defaults). Select takes what they choose: namespaced objects
+// of IncludeNamespaces (empty or "*": all) but ExcludeNamespaces;
+// cluster-scoped ones only with IncludeClusterResources; resources of
+// IncludeResources but ExcludeResources (entries "deployments.apps",
+// "deployments" or the kind; "*" is all); objects carrying every
+// ANDedLabelSelectors label and, when ORedLabelSelectors are given, one of
+// them (k=v, k:v, or k for any value). It never takes nodes, events,
+// endpointslices, csinodes, volumeattachments, the backup system's
+// BackupSessions and RestoreSessions, finished Pods and Jobs, or
+// PersistentVolumes without RestorePVs. The Namespace object of a
+// namespace a taken object lives in is taken too, whatever the resource
+// and label filters say: its objects cannot exist without it.
+//
+// ClusterRestorer.Restore creates the taken objects in KubeStash's order
+// (CRDs, namespaces, storageclasses, volumesnapshotclasses,
+// volumesnapshotcontents, volumesnapshots, persistentvolumes,
+// persistentvolumeclaims, serviceaccounts, secrets, configmaps,
+// limitranges, pods, replicasets, clusterclasses, endpoints, services,
+// then every other resource alphabetically), prepared by PrepareForCreate
+// (what Strip drops, generateName, a Pod's nodeName, a Service's
+// clusterIP/clusterIPs unless "None" and nodePorts, a claim's volumeName
+// unless its volume is restored with it, StorageClassMappings, a Job's
+// generated selector). Objects failing on a missing dependency (a
+// namespace or a kind not served yet) are retried in up to
+// DefaultMaxPasses passes. An object that exists is left alone and
+// counted as existing, unless OverrideResources and it does not hold the
+// backed-up content (SameContent): then the backed-up object is
+// server-side-applied with force (fields only the live object has stay)
+// and counted updated. Finally the ownerReferences of the objects it created or updated are
+// set again, with the live UIDs of the owners among this restore's objects
+// (references to other owners are dropped). The result counts created,
+// already existing, updated, skipped and failed objects; a restore run
+// again over its own result finds every object existing and changes
+// nothing.
 package manifest
