@@ -78,11 +78,13 @@ const (
 // TaskManifestRestore is the name of the addon restore task that restores
 // object manifests instead of data (KubeStash's KubeDB addons call it so).
 // The controller recognises a manifest restore by this task name: its Job
-// mounts no target volumes, the RestoreSession must set
-// spec.manifestOptions.restoreNamespace to an existing namespace, and the
+// mounts no target volumes. For the kubedb-addon's task the RestoreSession
+// must name an existing restore namespace (spec.manifestOptions) and the
 // executor's Role there may get and create Secrets and the KubeDB
-// databases. Its Function runs the executor's restore-manifests
-// subcommand, which takes the same flags and environment as restore.
+// databases; the kubedump-addon's task restores objects where they came
+// from, as the jobTemplate's service account. Its Function runs the
+// executor's restore-manifests subcommand, which takes the same flags and
+// environment as restore.
 const TaskManifestRestore = "manifest-restore"
 
 // TaskVolumeSnapshotRestore is the pvc-addon's restore task that creates
