@@ -18,6 +18,7 @@ import (
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/engine"
+	corev1alpha1ac "github.com/restore-controller/restore/pkg/generated/applyconfiguration/core/v1alpha1"
 	"github.com/restore-controller/restore/pkg/manifest"
 )
 
@@ -48,7 +49,7 @@ var clusterRestorePassInterval = time.Second
 // objects and naming the first failures. The same tally goes into an
 // Event on the RestoreSession.
 func RunClusterManifestRestore(ctx context.Context, c Clients, mc ManifestClients, o RunOptions, opts manifest.ClusterOptions) error {
-	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, _ *StatusWriter) (*engine.Progress, error) {
+	return runReported(ctx, c, o, func(ctx context.Context, in *RestoreInputs, sw *StatusWriter) (*engine.Progress, error) {
 		var objs []manifest.Object
 		err := withRestoredManifests(ctx, in, o, func(dir string, _ engine.SnapshotEntry) error {
 			got, err := manifest.ReadResourceTree(dir)
@@ -65,10 +66,23 @@ func RunClusterManifestRestore(ctx context.Context, c Clients, mc ManifestClient
 		res := r.Restore(ctx, objs, opts)
 		logger.Info("Cluster resources restored", "counts", res.Counts(), "relinked", res.Relinked,
 			"created", res.Created, "alreadyExisted", res.Existed, "updated", res.Updated)
+		sw.Manifests = manifestCounts(res)
 		restoreErr := res.Err()
 		recordManifestEvent(ctx, c, in.Session, o.Component, res, restoreErr)
 		return nil, restoreErr
 	})
+}
+
+// manifestCounts is the status form of a cluster restore's tally.
+func manifestCounts(res manifest.ClusterResult) *corev1alpha1ac.ManifestRestoreCountsApplyConfiguration {
+	mc := corev1alpha1ac.ManifestRestoreCounts().
+		WithCreated(int32(len(res.Created))).WithAlreadyExisted(int32(len(res.Existed))).
+		WithUpdated(int32(len(res.Updated))).WithSkipped(int32(len(res.Skipped))).
+		WithFailed(int32(len(res.Failed)))
+	if named := res.FirstFailures(); len(named) > 0 {
+		mc.WithFailures(named...)
+	}
+	return mc
 }
 
 // recordManifestEvent records the tally as an Event on the RestoreSession;

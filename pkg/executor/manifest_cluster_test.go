@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -140,10 +141,12 @@ func TestClusterManifestSnapshotAndRestore(t *testing.T) {
 		configMaps bool // the restore's cluster serves ConfigMaps
 		wantErr    string
 		wantEvent  string
+		wantCounts corev1alpha1.ManifestRestoreCounts // Failures: prefixes
 	}{
-		{name: "into an empty cluster", configMaps: true, wantEvent: "Normal " + EventReasonManifestsRestored + ` component "manifest": created 3, already existed 0, updated 0, skipped 0, failed 0`},
+		{name: "into an empty cluster", configMaps: true, wantCounts: corev1alpha1.ManifestRestoreCounts{Created: 3}, wantEvent: "Normal " + EventReasonManifestsRestored + ` component "manifest": created 3, already existed 0, updated 0, skipped 0, failed 0`},
 		{name: "a kind the cluster does not serve", wantErr: "2 of 3 objects failed to restore (created 1, already existed 0, updated 0, skipped 0, failed 2): configmaps app/cfg: ",
-			wantEvent: "Warning " + EventReasonManifestsFailed},
+			wantEvent:  "Warning " + EventReasonManifestsFailed,
+			wantCounts: corev1alpha1.ManifestRestoreCounts{Created: 1, Failed: 2, Failures: []string{"configmaps app/cfg: ", "configmaps app/more: "}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := testContext(t)
@@ -177,6 +180,20 @@ func TestClusterManifestSnapshotAndRestore(t *testing.T) {
 				must(t, err)
 				if v, _, _ := unstructured.NestedString(cm.Object, "data", "k"); v != "v" || cm.GetUID() == "uid-cfg" {
 					t.Errorf("restored ConfigMap %v", cm.Object)
+				}
+			}
+			if m := cs.Manifests; m == nil {
+				t.Errorf("component status %+v has no manifests counts", cs)
+			} else {
+				counts, want := *m, tc.wantCounts
+				counts.Failures, want.Failures = nil, nil
+				if !reflect.DeepEqual(counts, want) || len(m.Failures) != len(tc.wantCounts.Failures) {
+					t.Errorf("manifests counts %+v, want %+v", *m, tc.wantCounts)
+				}
+				for i, prefix := range tc.wantCounts.Failures {
+					if i < len(m.Failures) && !strings.HasPrefix(m.Failures[i], prefix) {
+						t.Errorf("failures[%d] = %q, want it to start with %q", i, m.Failures[i], prefix)
+					}
 				}
 			}
 			evs, err := env.c.Kube.CoreV1().Events(testNS).List(ctx, metav1.ListOptions{})

@@ -27,6 +27,9 @@ type StatusWriter struct {
 	Component string
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Manifests, when a restore of Kubernetes objects sets it, goes into
+	// the component's final status.
+	Manifests *corev1alpha1ac.ManifestRestoreCountsApplyConfiguration
 }
 
 func (w *StatusWriter) now() time.Time {
@@ -71,6 +74,9 @@ func (w *StatusWriter) Running(ctx context.Context, p *engine.Progress) error {
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
 	}
+	if w.Manifests != nil {
+		cs.WithManifests(w.Manifests)
+	}
 	return w.apply(ctx, cs)
 }
 
@@ -81,6 +87,9 @@ func (w *StatusWriter) Retrying(ctx context.Context, p *engine.Progress, attempt
 		WithError("attempt failed, the restore Job retries and resumes: " + attemptErr.Error())
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
+	}
+	if w.Manifests != nil {
+		cs.WithManifests(w.Manifests)
 	}
 	return w.apply(ctx, cs)
 }
@@ -96,6 +105,9 @@ func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *
 	}
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
+	}
+	if w.Manifests != nil {
+		cs.WithManifests(w.Manifests)
 	}
 	return w.apply(ctx, cs)
 }

@@ -86,16 +86,21 @@ func (r ClusterResult) Err() error {
 	if len(r.Failed) == 0 {
 		return nil
 	}
-	var named []string
-	for i, f := range r.Failed {
-		if i == MaxFailuresNamed {
-			named = append(named, fmt.Sprintf("and %d more", len(r.Failed)-MaxFailuresNamed))
-			break
-		}
-		named = append(named, f.Object+": "+f.Err.Error())
+	named := r.FirstFailures()
+	if more := len(r.Failed) - len(named); more > 0 {
+		named = append(named, fmt.Sprintf("and %d more", more))
 	}
 	total := len(r.Created) + len(r.Existed) + len(r.Updated) + len(r.Failed)
 	return fmt.Errorf("%d of %d %w (%s): %s", len(r.Failed), total, ErrObjectsFailed, r.Counts(), strings.Join(named, "; "))
+}
+
+// FirstFailures names the first MaxFailuresNamed failed objects and why.
+func (r ClusterResult) FirstFailures() []string {
+	var named []string
+	for _, f := range r.Failed[:min(len(r.Failed), MaxFailuresNamed)] {
+		named = append(named, f.Object+": "+f.Err.Error())
+	}
+	return named
 }
 
 // ownerKey identifies an owner as an ownerReference names it, in the

@@ -317,12 +317,20 @@ func docsRestoreSession(t *testing.T, w *restoreWorld, file, name string, params
 }
 
 // restoreTally waits for the RestoreSession to reach phase and returns the
-// tally of its manifest component from the executor's Event.
+// tally of its manifest component as status.components.manifest.manifests
+// says it ("created N, already existed N, updated N, skipped N, failed N",
+// then the failures named), after checking that the executor's Event says
+// the same.
 func restoreTally(t *testing.T, rs *corev1alpha1.RestoreSession, phase corev1alpha1.RestorePhase) (*corev1alpha1.RestoreSession, string) {
 	t.Helper()
 	createRestore(t, rs)
 	got := framework.WaitForPhase(t, restoreClient, rs.Namespace, rs.Name, phase, 3*time.Minute)
-	var tally string
+	m := got.Status.Components["manifest"].Manifests
+	if m == nil {
+		t.Fatalf("%s: status.components.manifest has no manifests counts: %+v", rs.Name, got.Status.Components["manifest"])
+	}
+	counts := fmt.Sprintf("created %d, already existed %d, updated %d, skipped %d, failed %d",
+		m.Created, m.AlreadyExisted, m.Updated, m.Skipped, m.Failed)
 	framework.Poll(t, 30*time.Second, "the executor's Event on "+rs.Name, func(ctx context.Context) (bool, string, error) {
 		evs, err := c.Client().CoreV1().Events(rs.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + rs.Name})
 		if err != nil {
@@ -330,13 +338,15 @@ func restoreTally(t *testing.T, rs *corev1alpha1.RestoreSession, phase corev1alp
 		}
 		for _, ev := range evs.Items {
 			if ev.Reason == executor.EventReasonManifestsRestored || ev.Reason == executor.EventReasonManifestsFailed {
-				tally = ev.Message
-				return true, tally, nil
+				if !strings.Contains(ev.Message, counts) {
+					t.Errorf("%s: Event %q disagrees with the status counts %q", rs.Name, ev.Message, counts)
+				}
+				return true, ev.Message, nil
 			}
 		}
 		return false, fmt.Sprintf("%d Events", len(evs.Items)), nil
 	})
-	return got, tally
+	return got, strings.Join(append([]string{counts}, m.Failures...), "; ")
 }
 
 // TestKubedumpRestore backs up a namespace with the executor's cluster
@@ -441,8 +451,8 @@ func TestKubedumpRestore(t *testing.T) {
 	if cs.Phase != corev1alpha1.RestoreFailed || !strings.Contains(cs.Error, "1 of 4 objects failed to restore") || !strings.Contains(cs.Error, "gizmos.kubedump.e2e.example.com "+src+"/g1") {
 		t.Errorf("component manifest = %+v, want Failed counting and naming the Gizmo", cs)
 	}
-	if !strings.Contains(tally, "failed 1") {
-		t.Errorf("tally %q, want failed 1", tally)
+	if !strings.Contains(tally, "failed 1; gizmos.kubedump.e2e.example.com "+src+"/g1: ") {
+		t.Errorf("tally %q, want failed 1 naming the Gizmo", tally)
 	}
 	if _, err := c.Client().CoreV1().ConfigMaps(src).Get(ctx, "app-config", metav1.GetOptions{}); err != nil {
 		t.Errorf("app-config was not restored beside the failing Gizmo: %v", err)

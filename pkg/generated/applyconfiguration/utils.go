@@ -88,6 +88,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.IONiceSettingsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("KubeDBManifestOptions"):
 		return &applyconfigurationcorev1alpha1.KubeDBManifestOptionsApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("ManifestRestoreCounts"):
+		return &applyconfigurationcorev1alpha1.ManifestRestoreCountsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("ManifestRestoreOptions"):
 		return &applyconfigurationcorev1alpha1.ManifestRestoreOptionsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("MSSQLServerManifestOptions"):

@@ -527,6 +527,30 @@ type ComponentRestoreStatus struct {
 	// Progress of a running restore.
 	// +optional
 	Progress *RestoreProgress `json:"progress,omitempty"`
+
+	// Manifests counts the objects a restore of Kubernetes objects
+	// (kubedump-addon's manifest-restore) handled.
+	// +optional
+	Manifests *ManifestRestoreCounts `json:"manifests,omitempty"`
+}
+
+// ManifestRestoreCounts tally a restore of Kubernetes objects.
+type ManifestRestoreCounts struct {
+	// Created objects did not exist and were created.
+	Created int32 `json:"created"`
+	// AlreadyExisted objects were left as they were.
+	AlreadyExisted int32 `json:"alreadyExisted"`
+	// Updated objects existed with other content and were overwritten
+	// (OverrideResources).
+	Updated int32 `json:"updated"`
+	// Skipped objects are never restored (events, nodes, finished pods...).
+	Skipped int32 `json:"skipped"`
+	// Failed objects could not be restored.
+	Failed int32 `json:"failed"`
+	// Failures name the first failed objects and why.
+	// +optional
+	// +listType=atomic
+	Failures []string `json:"failures,omitempty"`
 }
 
 // RestoreProgress is how far a component's restore has come.

@@ -17465,6 +17465,31 @@ var schemaYAML = typed.YAMLObject(`types:
                     - name: error
                       type:
                         scalar: string
+                    - name: manifests
+                      type:
+                        map:
+                          fields:
+                          - name: alreadyExisted
+                            type:
+                              scalar: numeric
+                          - name: created
+                            type:
+                              scalar: numeric
+                          - name: failed
+                            type:
+                              scalar: numeric
+                          - name: failures
+                            type:
+                              list:
+                                elementType:
+                                  scalar: string
+                                elementRelationship: atomic
+                          - name: skipped
+                            type:
+                              scalar: numeric
+                          - name: updated
+                            type:
+                              scalar: numeric
                     - name: phase
                       type:
                         scalar: string

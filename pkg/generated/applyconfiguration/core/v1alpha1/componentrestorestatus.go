@@ -35,6 +35,9 @@ type ComponentRestoreStatusApplyConfiguration struct {
 	Error *string `json:"error,omitempty"`
 	// Progress of a running restore.
 	Progress *RestoreProgressApplyConfiguration `json:"progress,omitempty"`
+	// Manifests counts the objects a restore of Kubernetes objects
+	// (kubedump-addon's manifest-restore) handled.
+	Manifests *ManifestRestoreCountsApplyConfiguration `json:"manifests,omitempty"`
 }
 
 // ComponentRestoreStatusApplyConfiguration constructs a declarative configuration of the ComponentRestoreStatus type for use with
@@ -72,5 +75,13 @@ func (b *ComponentRestoreStatusApplyConfiguration) WithError(value string) *Comp
 // If called multiple times, the Progress field is set to the value of the last call.
 func (b *ComponentRestoreStatusApplyConfiguration) WithProgress(value *RestoreProgressApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
 	b.Progress = value
+	return b
+}
+
+// WithManifests sets the Manifests field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Manifests field is set to the value of the last call.
+func (b *ComponentRestoreStatusApplyConfiguration) WithManifests(value *ManifestRestoreCountsApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
+	b.Manifests = value
 	return b
 }
