@@ -39,6 +39,7 @@ func installSnapshotCRDs(ctx context.Context, cfg *rest.Config) error {
 		return err
 	}
 	crds := client.ApiextensionsV1().CustomResourceDefinitions()
+	var names []string
 	for _, e := range entries {
 		raw, err := snapshotCRDs.ReadFile("crds/" + e.Name())
 		if err != nil {
@@ -51,12 +52,21 @@ func installSnapshotCRDs(ctx context.Context, cfg *rest.Config) error {
 		if _, err := crds.Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
 		}
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-			got, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
+		names = append(names, crd.Name)
+	}
+	return WaitCRDsEstablished(ctx, client, names)
+}
+
+// WaitCRDsEstablished waits until every CRD named is Established, so the
+// API server serves its resources.
+func WaitCRDsEstablished(ctx context.Context, client apiextensionsclient.Interface, names []string) error {
+	for _, name := range names {
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				return false, err
 			}
-			for _, c := range got.Status.Conditions {
+			for _, c := range crd.Status.Conditions {
 				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
 					return true, nil
 				}
@@ -64,7 +74,7 @@ func installSnapshotCRDs(ctx context.Context, cfg *rest.Config) error {
 			return false, nil
 		})
 		if err != nil {
-			return fmt.Errorf("CRD %s not established: %w", crd.Name, err)
+			return fmt.Errorf("CRD %s not established: %w", name, err)
 		}
 	}
 	return nil
