@@ -58,19 +58,7 @@ func openDirBeneath(dir *os.File, rel string) (*os.File, error) {
 		}
 		openat2Missing.Store(true)
 	}
-	cur, err := dupDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range strings.Split(rel, "/") {
-		next, err := openChildDir(cur, name, display)
-		cur.Close() //nolint:errcheck
-		if err != nil {
-			return nil, err
-		}
-		cur = next
-	}
-	return cur, nil
+	return walkBeneath(dir, rel, false, 0)
 }
 
 // openChildDir opens the directory name in dir without following a
@@ -124,23 +112,31 @@ func checkLocalRel(rel string) error {
 // mkdirAllBeneath creates rel (slash-separated) beneath dir one component
 // at a time, refusing symlinks on the way, and returns the directory.
 func mkdirAllBeneath(dir *os.File, rel string, mode uint32) (*os.File, error) {
-	cur, err := dupDir(dir)
-	if err != nil {
-		return nil, err
-	}
 	if rel == "" || rel == "." {
-		return cur, nil
+		return dupDir(dir)
 	}
 	if err := checkLocalRel(rel); err != nil {
-		cur.Close() //nolint:errcheck
+		return nil, err
+	}
+	return walkBeneath(dir, rel, true, mode)
+}
+
+// walkBeneath opens the directory rel beneath dir one component at a time
+// with O_NOFOLLOW, creating missing components with mode when create is
+// set.
+func walkBeneath(dir *os.File, rel string, create bool, mode uint32) (*os.File, error) {
+	cur, err := dupDir(dir)
+	if err != nil {
 		return nil, err
 	}
 	display := dir.Name()
 	for _, name := range strings.Split(rel, "/") {
 		display = filepath.Join(display, name)
-		if err := unix.Mkdirat(int(cur.Fd()), name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
-			cur.Close() //nolint:errcheck
-			return nil, &os.PathError{Op: "mkdir", Path: display, Err: err}
+		if create {
+			if err := unix.Mkdirat(int(cur.Fd()), name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
+				cur.Close() //nolint:errcheck
+				return nil, &os.PathError{Op: "mkdir", Path: display, Err: err}
+			}
 		}
 		next, err := openChildDir(cur, name, display)
 		cur.Close() //nolint:errcheck
