@@ -103,34 +103,55 @@ func describe(obj *unstructured.Unstructured) string {
 // Write stores the stripped objects under dir (created if missing) in the
 // manifest format. Two objects with the same path are an error.
 func Write(dir string, objs []*unstructured.Unstructured) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating manifest directory %q: %w", dir, err)
-	}
-	seen := map[string]bool{}
+	files := make([]objectFile, 0, len(objs))
 	for _, obj := range objs {
 		rel, err := RelPath(obj)
 		if err != nil {
 			return err
 		}
-		if seen[rel] {
-			return fmt.Errorf("object %s is given twice", describe(obj))
-		}
-		seen[rel] = true
-		data, err := yaml.Marshal(Strip(obj).Object)
-		if err != nil {
-			return fmt.Errorf("encoding %s: %w", describe(obj), err)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return fmt.Errorf("creating %q: %w", filepath.Dir(p), err)
-		}
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			return fmt.Errorf("writing %s: %w", describe(obj), err)
-		}
+		files = append(files, objectFile{rel: rel, name: describe(obj), content: Strip(obj).Object})
+	}
+	if err := writeObjectFiles(dir, files); err != nil {
+		return err
 	}
 	// The marker goes last: a tree interrupted while written has none.
 	if err := os.WriteFile(filepath.Join(dir, FormatFile), []byte(FormatVersion), 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", FormatFile, err)
+	}
+	return nil
+}
+
+// objectFile is one object stored as YAML at rel (slash-separated) in a
+// manifest directory; name identifies it in messages.
+type objectFile struct {
+	rel, name string
+	content   map[string]any
+}
+
+// writeObjectFiles stores files under dir (created if missing). Files are
+// 0600 and directories 0700: the trees hold Secrets. Two files with the
+// same path are an error.
+func writeObjectFiles(dir string, files []objectFile) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating manifest directory %q: %w", dir, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		if seen[f.rel] {
+			return fmt.Errorf("object %s is given twice", f.name)
+		}
+		seen[f.rel] = true
+		data, err := yaml.Marshal(f.content)
+		if err != nil {
+			return fmt.Errorf("encoding %s: %w", f.name, err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("creating %q: %w", filepath.Dir(p), err)
+		}
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
 	}
 	return nil
 }

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/yaml"
 )
 
 // Directory names of the resource tree (KubeStash's kubedump and Velero's
@@ -65,34 +63,17 @@ func ResourceRelPath(o Object) (string, error) {
 // anyway). Files are 0600 and directories 0700: the tree holds Secrets.
 // Two objects with the same path are an error.
 func WriteResourceTree(dir string, objs []Object) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating manifest directory %q: %w", dir, err)
-	}
-	seen := map[string]bool{}
+	files := make([]objectFile, 0, len(objs))
 	for _, o := range objs {
 		rel, err := ResourceRelPath(o)
 		if err != nil {
 			return err
 		}
-		if seen[rel] {
-			return fmt.Errorf("object %s is given twice", o)
-		}
-		seen[rel] = true
 		obj := o.Obj.DeepCopy()
 		unstructured.RemoveNestedField(obj.Object, "metadata", "managedFields")
-		data, err := yaml.Marshal(obj.Object)
-		if err != nil {
-			return fmt.Errorf("encoding %s: %w", o, err)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return fmt.Errorf("creating %q: %w", filepath.Dir(p), err)
-		}
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			return fmt.Errorf("writing %s: %w", o, err)
-		}
+		files = append(files, objectFile{rel: rel, name: o.String(), content: obj.Object})
 	}
-	return nil
+	return writeObjectFiles(dir, files)
 }
 
 // ErrNotResourceTree: the directory is not in the resource tree layout.
