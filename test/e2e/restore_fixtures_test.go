@@ -173,6 +173,13 @@ func (w *restoreWorld) restoreSession(name, snapshot string, target *common.Type
 // "data" at /data. Its image is not mapped, so its pods only pretend to run.
 func statefulSet(t *testing.T, ns, name string, replicas int32) {
 	t.Helper()
+	statefulSetWithClaim(t, ns, name, replicas, "data", "/data")
+}
+
+// statefulSetWithClaim creates a StatefulSet whose replicas mount the claim
+// template claim at mountPath.
+func statefulSetWithClaim(t *testing.T, ns, name string, replicas int32, claim, mountPath string) {
+	t.Helper()
 	labels := map[string]string{"app": name}
 	framework.MustCreate(t, "StatefulSet", func() error {
 		_, err := c.Client().AppsV1().StatefulSets(ns).Create(context.Background(), &appsv1.StatefulSet{
@@ -184,11 +191,11 @@ func statefulSet(t *testing.T, ns, name string, replicas int32) {
 					ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{Containers: []corev1.Container{{
 						Name: "app", Image: "example.com/app:v1",
-						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+						VolumeMounts: []corev1.VolumeMount{{Name: claim, MountPath: mountPath}},
 					}}},
 				},
 				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
-					ObjectMeta: metav1.ObjectMeta{Name: "data"},
+					ObjectMeta: metav1.ObjectMeta{Name: claim},
 					Spec: corev1.PersistentVolumeClaimSpec{
 						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 						Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{

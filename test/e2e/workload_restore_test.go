@@ -12,9 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -185,31 +183,7 @@ func sourceDataDeployment(t *testing.T, ns, name, claim string) {
 // replicas mount the claim template "source-data" at /source/data.
 func sourceDataStatefulSet(t *testing.T, ns, name string, replicas int32) {
 	t.Helper()
-	labels := map[string]string{"app": name}
-	framework.MustCreate(t, "StatefulSet", func() error {
-		_, err := c.Client().AppsV1().StatefulSets(ns).Create(context.Background(), &appsv1.StatefulSet{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: appsv1.StatefulSetSpec{
-				Replicas: ptr.To(replicas),
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{
-						Name: "app", Image: "example.com/app:v1",
-						VolumeMounts: []corev1.VolumeMount{{Name: "source-data", MountPath: kubestashSourcePath}},
-					}}},
-				},
-				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
-					ObjectMeta: metav1.ObjectMeta{Name: "source-data"},
-					Spec: corev1.PersistentVolumeClaimSpec{
-						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-						Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
-					},
-				}},
-			},
-		}, metav1.CreateOptions{})
-		return err
-	})
+	statefulSetWithClaim(t, ns, name, replicas, "source-data", kubestashSourcePath)
 	// Replica 0's claim must exist for the test to look into it.
 	framework.Poll(t, time.Minute, fmt.Sprintf("claims of StatefulSet %s bound", name), func(ctx context.Context) (bool, string, error) {
 		pvc, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Get(ctx, "source-data-"+name+"-0", metav1.GetOptions{})
