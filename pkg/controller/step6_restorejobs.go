@@ -61,13 +61,15 @@ func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bo
 	if err != nil {
 		return false, err
 	}
-	if err := pss.CheckStorage(s.storage); err != nil {
+	// The storage the Jobs read: none for a restore that reads no data.
+	storage := jobbuild.ReadStorage(s.rs, s.storage)
+	if err := pss.CheckStorage(storage); err != nil {
 		return fail(err.Error())
 	}
 
 	serviceAccount, ownSA := jobServiceAccount(s.rs)
 	grant := true
-	if sa := jobbuild.StorageServiceAccount(s.storage); ownSA && sa != "" {
+	if sa := jobbuild.StorageServiceAccount(storage); ownSA && sa != "" {
 		// The storage's own account (for example one bound to a cloud
 		// identity), under the RestoreSession's: its user grants it.
 		serviceAccount, ownSA, grant = sa, false, false

@@ -6,6 +6,7 @@ import (
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/invocation"
+	"github.com/restore-controller/restore/pkg/refs"
 )
 
 // A volume snapshot restore (task invocation.TaskVolumeSnapshotRestore or
@@ -14,7 +15,10 @@ import (
 // volumeClaimTemplates from the component's VolumeSnapshots. The
 // controller only checks the Snapshot's driver and grants the executor
 // PVC creation in the RestoreSession's namespace (grants.go); the Job
-// mounts no target volume (jobbuild).
+// mounts no target volume (jobbuild). It reads no repository data
+// (refs.ReadsRepositoryData), so neither the encryption Secret nor the
+// storage's credentials are required, granted or given to the Job, and
+// the Job gets nothing of the BackupStorage (jobbuild.ReadStorage).
 
 // volumeSnapshotTaskIndex is the index of the first volume snapshot task,
 // or -1.
@@ -31,10 +35,8 @@ func volumeSnapshotTaskIndex(s *restoreState) int {
 // tasks restore: VolumeSnapshotter for a volume snapshot task, else this
 // project's Kopia.
 func restoredDriver(rs *corev1alpha1.RestoreSession) storagev1alpha1.Driver {
-	for _, t := range rs.Spec.Addon.Tasks {
-		if invocation.RestoresVolumeSnapshots(t.Name) {
-			return storagev1alpha1.DriverVolumeSnapshotter
-		}
+	if !refs.ReadsRepositoryData(rs) {
+		return storagev1alpha1.DriverVolumeSnapshotter
 	}
 	return storagev1alpha1.DriverKopia
 }

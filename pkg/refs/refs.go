@@ -24,6 +24,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/manifest"
 )
 
@@ -99,6 +100,22 @@ func RepositoryName(rs *corev1alpha1.RestoreSession, snap *storagev1alpha1.Snaps
 // StorageOf is the BackupStorage a Repository keeps its data in.
 func StorageOf(repo *storagev1alpha1.Repository) Ref {
 	return resolve(repo.Spec.StorageRef, repo.Namespace)
+}
+
+// ReadsRepositoryData reports whether the restore reads data from its
+// Repository's storage. Every restore does except a volume snapshot
+// restore (a task invocation.RestoresVolumeSnapshots names): its tasks
+// create claims from the CSI VolumeSnapshots the Snapshot's status names,
+// and a Snapshot of VolumeSnapshotter components is all they restore. A
+// restore that reads no data needs neither the encryption Secret nor the
+// storage's credentials, nor the storage in its Jobs.
+func ReadsRepositoryData(rs *corev1alpha1.RestoreSession) bool {
+	for _, t := range rs.Spec.Addon.Tasks {
+		if invocation.RestoresVolumeSnapshots(t.Name) {
+			return false
+		}
+	}
+	return true
 }
 
 // RepositoryEncryptionSecret is the Repository's own encryption Secret.

@@ -16,6 +16,7 @@ import (
 	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
+	"github.com/restore-controller/restore/pkg/invocation"
 )
 
 // world is a Lookup over objects kept in maps by "namespace/name".
@@ -227,9 +228,41 @@ func TestResolve(t *testing.T) {
 		name: "Repository through the Snapshot", policy: nil,
 		rs:           restoreFrom("prod", "old", func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.Repository = "" }),
 		wantSnapshot: "old", wantStorage: true, wantEncryption: prodSecret, wantS3: s3Secret,
+	}, {
+		// A volume snapshot restore reads no repository data: no Secret
+		// is resolved, so none is required, checked or granted.
+		name: "a volume snapshot restore gets no Secret", policy: nil,
+		rs:           restoreFrom("prod", "old", volumeSnapshotTask(invocation.TaskVolumeSnapshotRestore)),
+		wantSnapshot: "old", wantStorage: true,
+	}, {
+		name: "a volume snapshot restore (docs' alias) needs no encryption Secret anywhere", policy: nil,
+		rs: restoreFrom("prod", "old", volumeSnapshotTask(invocation.TaskVolumeSnapshotRestoreAlias), func(rs *corev1alpha1.RestoreSession) {
+			rs.Spec.DataSource.Repository = "bare" // names no encryption Secret
+		}),
+		wantSnapshot: "old", wantStorage: true,
+	}, {
+		name: "a volume snapshot restore naming a forbidden Secret reads none", policy: all,
+		rs: restoreFrom("tenant", "old", volumeSnapshotTask(invocation.TaskVolumeSnapshotRestore), func(rs *corev1alpha1.RestoreSession) {
+			rs.Spec.DataSource.EncryptionSecret = &common.ObjectReference{Namespace: "kube-system", Name: "x"}
+		}),
+		wantSnapshot: "old", wantStorage: true,
+	}, {
+		name: "a volume snapshot restore still needs the storage's consent", policy: nil,
+		rs:           restoreFrom("tenant", "old", volumeSnapshotTask(invocation.TaskVolumeSnapshotRestore)),
+		wantErrs:     []string{"spec.dataSource.repository: Forbidden"},
+		wantSnapshot: "old",
+	}, {
+		name: "a data restore without an encryption Secret is refused", policy: nil,
+		rs:           restoreFrom("prod", "old", func(rs *corev1alpha1.RestoreSession) { rs.Spec.DataSource.Repository = "bare" }),
+		wantErrs:     []string{"spec.dataSource.encryptionSecret: Required", "neither the RestoreSession nor Repository prod/bare names an encryption Secret"},
+		wantSnapshot: "old", wantStorage: true, wantS3: s3Secret,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(tc.policy)
+			w.repositories["prod/bare"] = &storagev1alpha1.Repository{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "bare"},
+				Spec:       storagev1alpha1.RepositorySpec{StorageRef: common.ObjectReference{Name: "store"}},
+			}
 			res, err := Resolver{w}.Resolve(context.Background(), tc.rs, tc.pinned)
 			if err != nil {
 				t.Fatal(err)
@@ -263,6 +296,14 @@ func TestResolve(t *testing.T) {
 				t.Errorf("%d Namespace reads, want at most %d", w.namespaceReads, tc.wantNamespaceReadsAtMost)
 			}
 		})
+	}
+}
+
+// volumeSnapshotTask makes the RestoreSession's one task the volume
+// snapshot restore task named task.
+func volumeSnapshotTask(task string) func(*corev1alpha1.RestoreSession) {
+	return func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.Addon = corev1alpha1.AddonInfo{Name: "pvc-addon", Tasks: []corev1alpha1.TaskReference{{Name: task}}}
 	}
 }
 

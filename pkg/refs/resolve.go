@@ -73,6 +73,8 @@ func (res *Resolution) dependency(kind string, ref Ref, found bool) {
 //     may be read only when it is the Repository's own encryption Secret,
 //     in the Repository's namespace, under that consent. A Repository
 //     cannot point the executor at a third namespace's Secret.
+//   - A restore that reads no repository data (ReadsRepositoryData: a
+//     volume snapshot restore) gets neither Secret and needs none.
 //
 // Only API failures a retry can fix are returned as error; the user's
 // mistakes are in the Resolution's Errors.
@@ -123,13 +125,17 @@ func (r Resolver) Resolve(ctx context.Context, rs *corev1alpha1.RestoreSession, 
 			res.Errors = append(res.Errors, consent)
 		} else {
 			res.Storage = bs
-			if ref, ok := StorageSecret(bs); ok {
+			if ref, ok := StorageSecret(bs); ok && ReadsRepositoryData(rs) {
 				res.StorageSecret = &ref
 			}
 		}
 	}
 
-	res.checkEncryptionSecret(rs, dsPath.Child("encryptionSecret"))
+	// A restore that reads no data needs no Secret: none is required,
+	// checked or granted.
+	if ReadsRepositoryData(rs) {
+		res.checkEncryptionSecret(rs, dsPath.Child("encryptionSecret"))
+	}
 	return res, nil
 }
 

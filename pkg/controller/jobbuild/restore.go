@@ -42,6 +42,19 @@ func (t Task) RestoresVolumeSnapshots() bool {
 	return invocation.RestoresVolumeSnapshots(t.Ref.Name)
 }
 
+// ReadStorage is the BackupStorage the restore Jobs read: bs, or nil for a
+// restore that reads no repository data (refs.ReadsRepositoryData, a
+// volume snapshot restore). Such a Job gets nothing of the storage: no
+// backend volume, none of its runtime settings (their env may carry
+// credentials), not its service account, and its Pod Security is not
+// checked against it.
+func ReadStorage(rs *corev1alpha1.RestoreSession, bs *storagev1alpha1.BackupStorage) *storagev1alpha1.BackupStorage {
+	if !refs.ReadsRepositoryData(rs) {
+		return nil
+	}
+	return bs
+}
+
 // RestoreJobInput is what the restore Job of one component is built from.
 type RestoreJobInput struct {
 	Meta
@@ -83,6 +96,7 @@ func RestoreJob(in RestoreJobInput) (*batchv1.Job, error) {
 	if in.Snapshot == nil {
 		return nil, fmt.Errorf("Snapshot %q was deleted after validation", refs.ResolvedSnapshotName(rs))
 	}
+	in.Storage = ReadStorage(rs, in.Storage)
 
 	targets := make([]taskTarget, len(in.Tasks))
 	node := ""
