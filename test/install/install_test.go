@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,7 +24,9 @@ const controllerNS = "restore-system"
 
 // installation is what installing artifacts/ left to check.
 type installation struct {
-	dryRun string // output of `kubectl apply -k artifacts/ --dry-run=server`
+	// installOutput is the output of installCommand.
+	installOutput string
+	dryRun        string // output of `kubectl apply -k artifacts/ --dry-run=server`
 	// metricsURL and healthURL reach the controller pod. Pods share the
 	// host's network here, so the install moves its ports to free ones with
 	// a kustomize overlay instead of 8080 and 8081.
@@ -40,28 +43,48 @@ func install(t *testing.T) *installation {
 	return installed.Do(t, "installing artifacts/", doInstall)
 }
 
+// installCommand is the one command README.md tells a new user to install
+// with, run as it is from the repository's root (hack/demo.sh runs it
+// too). The CRDs go first and are waited for: kubectl maps every object
+// of one apply before sending any, so the addon catalog cannot be applied
+// in the run that creates its CRDs.
+const installCommand = "kubectl apply -k artifacts/crds && kubectl wait --for=condition=Established --timeout=60s -f artifacts/crds && kubectl apply -k artifacts/"
+
+// runInstallCommand runs installCommand in a shell against the test
+// cluster, on the cluster as it is (a fresh one: nothing of the project
+// installed before).
+func runInstallCommand() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", installCommand)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.KubeconfigPath())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("the README's install command %q failed on a fresh cluster: %v\n%s", installCommand, err, out)
+	}
+	return string(out), nil
+}
+
 func doInstall() (*installation, error) {
 	artifacts := filepath.Join(repoRoot, "artifacts")
 	inst := &installation{}
 
-	// A server-side dry run admits every object as a real apply would
-	// (schemas, CEL rules, PodSecurity of restore-system), but it cannot
-	// admit custom resources of CRDs that do not exist yet, nor objects in
-	// a namespace that does not: those two go first, for real.
-	if _, err := tryKubectl("", "apply", "-k", filepath.Join(artifacts, "crds")); err != nil {
-		return nil, err
-	}
-	if _, err := tryKubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"); err != nil {
-		return nil, err
-	}
-	if _, err := tryKubectl("", "apply", "-f", filepath.Join(artifacts, "rbac", "namespace.yaml")); err != nil {
-		return nil, err
-	}
+	// A new user's install, on the first try.
 	var err error
+	if inst.installOutput, err = runInstallCommand(); err != nil {
+		return nil, err
+	}
+	// A server-side dry run of the installed artifacts/ admits every object
+	// as a real apply would (schemas, CEL rules, PodSecurity of
+	// restore-system).
 	if inst.dryRun, err = tryKubectl("", "apply", "-k", artifacts, "--dry-run=server"); err != nil {
 		return nil, err
 	}
 
+	// Pods share the host's network here: an overlay moves the
+	// controller's ports to free ones (the install above started it on
+	// 8080 and 8081, which another cluster on this host may hold).
 	overlay, err := os.MkdirTemp("", "install-overlay-")
 	if err != nil {
 		return nil, err
@@ -95,7 +118,9 @@ patches:
 	if _, err := tryKubectl("", "apply", "-k", overlay); err != nil {
 		return nil, err
 	}
-	if _, err := tryKubectl("", "wait", "-n", controllerNS, "--for=condition=Available", "deployment/restore-controller", "--timeout=120s"); err != nil {
+	// The overlay's pod replaces the install's: wait for the rollout, not
+	// just for an available replica.
+	if _, err := tryKubectl("", "rollout", "status", "-n", controllerNS, "deployment/restore-controller", "--timeout=120s"); err != nil {
 		return nil, err
 	}
 	return inst, waitForLeader()
@@ -150,7 +175,30 @@ func controllerLog() string {
 // health and metrics, and the addon catalog is in place.
 func TestInstall(t *testing.T) {
 	inst := install(t)
+	t.Logf("%s:\n%s", installCommand, inst.installOutput)
 	t.Logf("kubectl apply -k artifacts/ --dry-run=server:\n%s", inst.dryRun)
+	// The one command created the CRDs and, in the same run, the catalog
+	// that needs them; the README and the demo say and run that command.
+	for _, want := range []string{
+		"customresourcedefinition.apiextensions.k8s.io/addons.addons.kubestash.com created",
+		"customresourcedefinition.apiextensions.k8s.io/addons.addons.kubestash.com condition met",
+		"addon.addons.kubestash.com/pvc-addon created",
+		"function.addons.kubestash.com/kopia-restore created",
+		"deployment.apps/restore-controller created",
+	} {
+		if !strings.Contains(inst.installOutput, want) {
+			t.Errorf("install command output lacks %q:\n%s", want, inst.installOutput)
+		}
+	}
+	for _, doc := range []string{"README.md", "hack/demo.sh", "artifacts/kustomization.yaml"} {
+		raw, err := os.ReadFile(filepath.Join(repoRoot, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), installCommand) {
+			t.Errorf("%s does not give the install command this test runs: %s", doc, installCommand)
+		}
+	}
 	ctx := context.Background()
 	t.Cleanup(func() {
 		if t.Failed() {
