@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	addonsv1alpha1 "github.com/restore-controller/restore/pkg/apis/addons/v1alpha1"
+	"github.com/restore-controller/restore/pkg/apis/common"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/executor"
@@ -367,4 +369,142 @@ func TestVolumeSnapshotRestoreDocsExamples(t *testing.T) {
 			t.Errorf("the existing claim changed: %v", err)
 		}
 	})
+}
+
+// TestVolumeSnapshotRestoreWaitForFirstConsumer restores a volume snapshot
+// into a claim of the local cluster's WaitForFirstConsumer StorageClass:
+// the restore reports that the claim waits for its first consumer (an
+// Event on the RestoreSession) and Succeeds while the claim is still
+// Pending; a pod using the claim then gets it provisioned from the
+// snapshot and reads the snapshot's bytes. The restore reads no repository
+// data, so neither the Repository's encryption Secret nor the S3
+// BackupStorage's credentials Secret exists: it must not need them.
+func TestVolumeSnapshotRestoreWaitForFirstConsumer(t *testing.T) {
+	ctx := context.Background()
+	ns := framework.NewNamespace(t, c, "e2e-wffc-")
+	framework.MustCreate(t, "BackupStorage", func() error {
+		_, err := restoreClient.StorageV1alpha1().BackupStorages(ns).Create(ctx, &storagev1alpha1.BackupStorage{
+			ObjectMeta: metav1.ObjectMeta{Name: "s3-storage"},
+			Spec: storagev1alpha1.BackupStorageSpec{Storage: storagev1alpha1.Backend{
+				Provider: storagev1alpha1.ProviderS3,
+				// Neither reachable nor its Secret present: never used.
+				S3: &storagev1alpha1.S3Spec{Endpoint: "http://127.0.0.1:1", Bucket: "snapshots", SecretName: "absent-s3-credentials"},
+			}},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	framework.MustCreate(t, "Repository", func() error {
+		_, err := restoreClient.StorageV1alpha1().Repositories(ns).Create(ctx, &storagev1alpha1.Repository{
+			ObjectMeta: metav1.ObjectMeta{Name: docsRepository},
+			Spec: storagev1alpha1.RepositorySpec{
+				StorageRef:       common.ObjectReference{Name: "s3-storage"},
+				Path:             "/" + docsRepository,
+				EncryptionSecret: &common.ObjectReference{Name: "absent-encrypt-secret"},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
+	installCatalogVolumeSnapshotAddon(t)
+	dyn, err := dynamic.NewForConfig(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	startController(t)
+
+	at := time.Now().Add(-time.Minute).Truncate(time.Second)
+	vsName := fmt.Sprintf("source-data-%d", at.Unix())
+	tree := volumeSnapshotOf(t, dyn, ns, vsName, 7)
+	const marker = "bytes of the volume snapshot"
+	if err := os.WriteFile(filepath.Join(tree, "marker.txt"), []byte(marker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	volumeSnapshotterSnapshot(t, ns, fmt.Sprintf("%s-%d", docsRepository, at.Unix()), at, map[string][]storagev1alpha1.VolumeSnapshotterStats{
+		executor.ComponentVolumeSnapshot: {{PVCName: "source-data", HostPath: "/source/data", VolumeSnapshotName: vsName, VolumeSnapshotTime: &metav1.Time{Time: at}}},
+	})
+
+	const claim = "restored-data"
+	rs := &corev1alpha1.RestoreSession{}
+	rs.Name, rs.Namespace = "restore-wffc", ns
+	rs.Spec.DataSource = corev1alpha1.RestoreDataSource{Repository: docsRepository, Snapshot: corev1alpha1.SnapshotLatest}
+	rs.Spec.Addon = corev1alpha1.AddonInfo{Name: "pvc-addon", Tasks: []corev1alpha1.TaskReference{{
+		Name: "volume-snapshot-restore",
+		TargetVolumes: &corev1alpha1.TargetVolumeInfo{VolumeClaimTemplates: []corev1.PersistentVolumeClaimTemplate{{
+			ObjectMeta: metav1.ObjectMeta{Name: claim},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName: ptr.To(kubelet.WaitForFirstConsumerStorageClass),
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}}},
+	}}}
+	createRestore(t, rs)
+	got := framework.WaitForPhase(t, restoreClient, ns, rs.Name, corev1alpha1.RestoreSucceeded, restoreTimeout)
+	if cs := got.Status.Components[executor.ComponentVolumeSnapshot]; cs.Phase != corev1alpha1.RestoreSucceeded {
+		t.Errorf("component %s = %+v, want Succeeded", executor.ComponentVolumeSnapshot, cs)
+	}
+
+	// Succeeded with the claim still waiting: nothing uses it yet.
+	pvc, err := c.Client().CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.Status.Phase != corev1.ClaimPending || pvc.Spec.VolumeName != "" {
+		t.Errorf("claim %s is %s (volume %q) before any pod used it, want Pending and unbound", claim, pvc.Status.Phase, pvc.Spec.VolumeName)
+	}
+	if ds := pvc.Spec.DataSource; ds == nil || ds.Kind != executor.VolumeSnapshotKind || ds.Name != vsName {
+		t.Errorf("claim %s dataSource %+v, want VolumeSnapshot %s", claim, ds, vsName)
+	}
+	events, err := c.Client().CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + rs.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waiting []string
+	for _, e := range events.Items {
+		if e.Reason == executor.EventReasonClaimsWaitForConsumer {
+			waiting = append(waiting, e.Message)
+		}
+	}
+	if len(waiting) != 1 || !strings.Contains(waiting[0], ns+"/"+claim) || !strings.Contains(waiting[0], "first Pod uses them") {
+		t.Errorf("Events %s on the RestoreSession = %q, want one naming %s/%s", executor.EventReasonClaimsWaitForConsumer, waiting, ns, claim)
+	}
+
+	// The first consumer: the claim is provisioned from the snapshot and
+	// the pod reads the snapshot's bytes.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "consumer"},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "main", Image: workloadImage, Args: []string{"cat", "/data/marker.txt"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim},
+			}}},
+		},
+	}
+	if _, err := c.Client().CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Poll(t, 2*time.Minute, "pod consumer to finish", func(ctx context.Context) (bool, string, error) {
+		p, err := c.Client().CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			return false, "", fmt.Errorf("pod consumer failed: %+v\nlog: %s", p.Status, c.ContainerLog(ns, pod.Name, "main"))
+		}
+		return p.Status.Phase == corev1.PodSucceeded, string(p.Status.Phase), nil
+	})
+	if out := c.ContainerLog(ns, pod.Name, "main"); !strings.Contains(out, "/data/marker.txt="+marker) {
+		t.Errorf("the consumer read\n%s\nwant /data/marker.txt=%s", out, marker)
+	}
+	pvc, err = c.Client().CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.Status.Phase != corev1.ClaimBound || pvc.Annotations["volume.kubernetes.io/selected-node"] == "" {
+		t.Errorf("claim %s after its first consumer: %s, annotations %v; want Bound on the selected node", claim, pvc.Status.Phase, pvc.Annotations)
+	}
+	framework.ExpectSameTree(t, "claim "+claim, framework.ScanTree(t, tree), framework.ClaimDir(t, c, ns, claim))
 }

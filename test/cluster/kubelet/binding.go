@@ -12,8 +12,10 @@ import (
 )
 
 // bind plays the scheduler: every unscheduled pod goes to this kubelet's
-// node through the pods/binding subresource, like kube-scheduler does. The
-// node has room for anything, so there is nothing to choose.
+// node through the pods/binding subresource, like kube-scheduler does,
+// after its claims that wait for their first consumer got this node as
+// their selected node (selectNodeForClaims). The node has room for
+// anything, so there is nothing to choose.
 func (k *Kubelet) bind(pod *corev1.Pod) {
 	ctx := k.ctx
 	logger := klog.FromContext(ctx)
@@ -31,6 +33,10 @@ func (k *Kubelet) bind(pod *corev1.Pod) {
 		// Retry transient errors for a while; a conflict or a missing pod
 		// means someone else bound or deleted it.
 		_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			if err := k.selectNodeForClaims(ctx, pod); err != nil {
+				logger.V(2).Info("Selecting the node for the pod's claims failed, retrying", "pod", klog.KObj(pod), "err", err)
+				return false, nil
+			}
 			err := k.client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{})
 			switch {
 			case err == nil:

@@ -1,8 +1,9 @@
 // Package kubelet is a process kubelet for a local test cluster: it registers
 // one Ready node, binds pending pods to it (there is no scheduler),
 // provisions hostPath PersistentVolumes for claims of its default
-// StorageClass (filled from a VolumeSnapshot's directory when that is the
-// claim's dataSource), and runs the containers of pods on its node whose image is
+// StorageClass and of WaitForFirstConsumerStorageClass (once a pod using
+// the claim is bound; filled from a VolumeSnapshot's directory when that
+// is the claim's dataSource), and runs the containers of pods on its node whose image is
 // mapped to a local binary as processes in private mount namespaces
 // (see shim.go). Pods whose images are not mapped are reported Running and
 // Ready without running anything, so that workloads of applications become

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
@@ -19,21 +20,79 @@ const (
 	annProvisionedBy      = "pv.kubernetes.io/provisioned-by"
 	annStorageProvisioner = "volume.kubernetes.io/storage-provisioner"
 	annDefaultClass       = "storageclass.kubernetes.io/is-default-class"
+	// annSelectedNode is set on a claim of a WaitForFirstConsumer class by
+	// the scheduler (here: bind) when a pod using it is placed; only then
+	// does kube-controller-manager hand the claim to the provisioner.
+	annSelectedNode = "volume.kubernetes.io/selected-node"
 )
 
-// ensureStorageClass creates the default StorageClass served by the
-// provisioner. Binding is Immediate: claims are provisioned as soon as they
-// exist, as pods can only ever land on this one node.
+// WaitForFirstConsumerStorageClass is the second StorageClass the
+// provisioner serves: volumeBindingMode WaitForFirstConsumer, so its claims
+// stay Pending (kube-controller-manager records the Event
+// WaitForFirstConsumer on them) until a pod using them is bound to the
+// node, and are provisioned then.
+const WaitForFirstConsumerStorageClass = "standard-wffc"
+
+// ensureStorageClass creates the StorageClasses served by the
+// provisioner: the default one binds Immediately (claims are provisioned
+// as soon as they exist, as pods can only ever land on this one node);
+// WaitForFirstConsumerStorageClass waits for a pod, as many CSI classes do.
 func (k *Kubelet) ensureStorageClass(ctx context.Context) error {
-	sc := &storagev1.StorageClass{
+	for _, sc := range []*storagev1.StorageClass{{
 		ObjectMeta:        metav1.ObjectMeta{Name: k.cfg.StorageClassName, Annotations: map[string]string{annDefaultClass: "true"}},
 		Provisioner:       Provisioner,
 		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimDelete),
 		VolumeBindingMode: ptr.To(storagev1.VolumeBindingImmediate),
+	}, {
+		ObjectMeta:        metav1.ObjectMeta{Name: WaitForFirstConsumerStorageClass},
+		Provisioner:       Provisioner,
+		ReclaimPolicy:     ptr.To(corev1.PersistentVolumeReclaimDelete),
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+	}} {
+		_, err := k.client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating StorageClass %s: %w", sc.Name, err)
+		}
 	}
-	_, err := k.client.StorageV1().StorageClasses().Create(ctx, sc, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating StorageClass: %w", err)
+	return nil
+}
+
+// selectNodeForClaims does what kube-scheduler's volume binding does for
+// a pod about to be placed: each claim of the pod that waits for its first
+// consumer (unbound, of a WaitForFirstConsumer class, no node selected
+// yet) gets this node as its selected node, which lets
+// kube-controller-manager hand it to the provisioner. The pod worker waits
+// for the claims to be bound before it starts containers.
+func (k *Kubelet) selectNodeForClaims(ctx context.Context, pod *corev1.Pod) error {
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim == nil {
+			continue
+		}
+		pvc, err := k.client.CoreV1().PersistentVolumeClaims(pod.Namespace).Get(ctx, v.PersistentVolumeClaim.ClaimName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // the pod worker reports the missing claim
+		}
+		if err != nil {
+			return err
+		}
+		if pvc.Spec.VolumeName != "" || pvc.Annotations[annSelectedNode] != "" || pvc.Spec.StorageClassName == nil {
+			continue
+		}
+		sc, err := k.client.StorageV1().StorageClasses().Get(ctx, *pvc.Spec.StorageClassName, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if ptr.Deref(sc.VolumeBindingMode, storagev1.VolumeBindingImmediate) != storagev1.VolumeBindingWaitForFirstConsumer {
+			continue
+		}
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, annSelectedNode, k.cfg.NodeName)
+		if _, err := k.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Patch(ctx, pvc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			return err
+		}
+		klog.FromContext(ctx).V(2).Info("Selected the node for a claim waiting for its first consumer", "pvc", klog.KObj(pvc), "pod", klog.KObj(pod), "node", k.cfg.NodeName)
 	}
 	return nil
 }
