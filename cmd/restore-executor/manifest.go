@@ -70,6 +70,19 @@ func manifestsFlag() *groupedFlag[executor.ManifestSelector, executor.ManifestCo
 	}
 }
 
+// privateDumpDir creates a new directory named pattern plus a random
+// suffix, mode 0700, under scratchDir (created first when it does not
+// exist yet, as the kopia side of the snapshot does) or, without one,
+// under the system's temporary directory.
+func privateDumpDir(scratchDir, pattern string) (string, error) {
+	if scratchDir != "" {
+		if err := os.MkdirAll(scratchDir, 0o700); err != nil {
+			return "", err
+		}
+	}
+	return os.MkdirTemp(scratchDir, pattern)
+}
+
 // dumpManifests writes the manifest components into a private temporary
 // directory (under scratchDir when set) for the snapshot; cleanup removes
 // it, since it holds Secrets.
@@ -78,7 +91,7 @@ func dumpManifests(ctx context.Context, cfg *rest.Config, comps []executor.Manif
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp(scratchDir, "manifests-")
+	dir, err := privateDumpDir(scratchDir, "manifests-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating a directory for the manifests: %w", err)
 	}
@@ -128,7 +141,7 @@ func dumpCluster(ctx context.Context, cfg *rest.Config, d executor.ClusterDump, 
 	if err != nil {
 		return executor.ComponentSources{}, nil, err
 	}
-	dir, err := os.MkdirTemp(scratchDir, "cluster-manifests-")
+	dir, err := privateDumpDir(scratchDir, "cluster-manifests-")
 	if err != nil {
 		return executor.ComponentSources{}, nil, fmt.Errorf("creating a directory for the manifests: %w", err)
 	}
