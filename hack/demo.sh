@@ -4,11 +4,15 @@
 #
 #   hack/demo.sh                 run the demo (STORAGE=local, the default,
 #                                s3, gcs or azure)
+#   hack/demo.sh manifests       the manifest restore demo (`make
+#                                demo-manifests`): the kubedump-addon's
+#                                manifest-restore of a deleted namespace
 #   hack/demo.sh stop-emulators  stop the demo's storage emulators (make
 #                                cluster-down does; stop-s3 is an alias)
 #
 # Steps: build the binaries; (re)start the local cluster with the two
-# product images mapped to them; kubectl apply -k artifacts/; wait for the
+# product images mapped to them; the README's install command (CRDs,
+# then kubectl apply -k artifacts/); wait for the
 # controller; create namespace demo, the encryption Secret, a BackupStorage
 # (local: a directory under _output/demo; s3: a versitygw server; gcs:
 # fake-gcs-server; azure: Azurite over HTTPS, each started in the
@@ -18,6 +22,15 @@
 # pick); create the StatefulSet restore-sts; apply
 # artifacts/examples/sample-restore.yaml unchanged; follow it until it ends;
 # print its status; compare the restored volumes with the data.
+#
+# The manifests mode shares the first four steps (its Repository is
+# demo-manifests-repo), then creates namespace demo-app with a Deployment,
+# a Service, a ConfigMap, a Secret and a ServiceAccount with a RoleBinding;
+# dumps them into a Snapshot with `restore-executor snapshot
+# --cluster-manifests`; deletes the namespace; restores it with a
+# KubeStash RestoreSession of the kubedump-addon's manifest-restore; prints
+# the tally of status.components.manifest.manifests and checks that every
+# object exists again with its backed-up content.
 #
 # Every step can run again: a rerun restarts the cluster and rewrites the
 # demo's data. The cluster stays up for kubectl until `make cluster-down`,
@@ -92,14 +105,15 @@ start_emulator() {
   echo $! >"$work/$name.pid"
 }
 
-case ${1:-run} in
-run) ;;
+mode=${1:-run}
+case $mode in
+run | manifests) ;;
 stop-emulators | stop-s3)
   stop_emulators
   exit 0
   ;;
 *)
-  echo "usage: hack/demo.sh [run|stop-emulators]" >&2
+  echo "usage: hack/demo.sh [run|manifests|stop-emulators]" >&2
   exit 2
   ;;
 esac
@@ -110,6 +124,12 @@ fi
 
 start_ns=$(date +%s%N)
 nsteps=10
+# The Repository the demo's Snapshots go to.
+repo=gcs-demo-repo
+if [[ $mode == manifests ]]; then
+  nsteps=9
+  repo=demo-manifests-repo
+fi
 step=0
 step() {
   step=$((step + 1))
@@ -170,24 +190,14 @@ stop_emulators
   --image-binary "$executor_image=$bin/restore-executor"
 
 mkdir -p "$work"
-step "Install the CRDs, RBAC, controller and addon catalog: kubectl apply -k artifacts/"
-# The Addon and Function in the same kustomization need their CRDs to be
-# established; on a fresh cluster the first apply can get there first.
-if ! kubectl apply -k "$artifacts" 2>"$work/apply.err"; then
-  if ! grep -q 'ensure CRDs are installed first\|no matches for kind' "$work/apply.err"; then
-    cat "$work/apply.err" >&2
-    exit 1
-  fi
-  echo "(custom resources were applied before their CRDs were established: waiting and applying again)"
-  kubectl wait --for condition=established --timeout=60s crd \
-    addons.addons.kubestash.com functions.addons.kubestash.com
-  kubectl apply -k "$artifacts"
-fi
-rm -f "$work/apply.err"
+step "Install the CRDs, RBAC, controller and addon catalog (README's install command)"
+# The README's install command, exactly: the CRDs first, established,
+# then everything (test/install runs the same line).
+(cd "$root" && kubectl apply -k artifacts/crds && kubectl wait --for=condition=Established --timeout=60s -f artifacts/crds && kubectl apply -k artifacts/)
 kubectl -n restore-system rollout status deployment/restore-controller --timeout=120s
 kubectl get addons.addons.kubestash.com,functions.addons.kubestash.com
 
-step "Create namespace $ns, the encryption Secret, the $storage BackupStorage and Repository gcs-demo-repo"
+step "Create namespace $ns, the encryption Secret, the $storage BackupStorage and Repository $repo"
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f -
 # The repository is new on every run, so a fresh password is fine.
 password=$(head -c 18 /dev/urandom | base64)
@@ -306,26 +316,60 @@ spec:
     $backend
   $runtime
 EOF
+# The data demo's Repository belongs to the StatefulSet it restores; the
+# manifest demo's holds a dump of the cluster's objects.
+app_ref="appRef:
+    apiGroup: apps
+    kind: StatefulSet
+    name: restore-sts
+    namespace: $ns"
+repo_path=demo/restore-sts
+if [[ $mode == manifests ]]; then
+  app_ref=
+  repo_path=demo/manifests
+fi
 kubectl apply -f - <<EOF
 apiVersion: storage.kubestash.com/v1alpha1
 kind: Repository
 metadata:
-  name: gcs-demo-repo
+  name: $repo
   namespace: $ns
 spec:
   storageRef:
     name: demo-storage
     namespace: $ns
-  path: demo/restore-sts
+  path: $repo_path
   encryptionSecret:
     name: encrypt-secret
     namespace: $ns
-  appRef:
-    apiGroup: apps
-    kind: StatefulSet
-    name: restore-sts
-    namespace: $ns
+  $app_ref
 EOF
+
+# finish WHAT EXPLORE: the demo's last words: WHAT was verified, the wall
+# time, then, when the cluster stays up, EXPLORE (commands to try).
+finish() {
+  echo
+  echo "$1"
+  if ((keep == 0)); then
+    teardown
+    echo "demo wall time: $(wall)"
+    exit 0
+  fi
+  echo "demo wall time: $(wall)"
+  cat <<EOF
+
+The cluster stays up for exploring:
+  export KUBECONFIG=$KUBECONFIG
+$2
+Stop it with: make cluster-down
+EOF
+  exit 0
+}
+
+if [[ $mode == manifests ]]; then
+  # shellcheck source=hack/demo-manifests.sh
+  source "$root/hack/demo-manifests.sh"
+fi
 
 step "Write sample data and back it up twice with restore-executor snapshot"
 "$bin/demo" data "$work/sample"
@@ -336,7 +380,7 @@ snapshot() {
   for r in 0 1 2; do
     comps+=(--component "pod-$r=$work/sample/gen-$2/pod-$r:/data")
   done
-  env "${storage_env[@]}" "$bin/restore-executor" snapshot --namespace "$ns" --repository gcs-demo-repo --name "$1" \
+  env "${storage_env[@]}" "$bin/restore-executor" snapshot --namespace "$ns" --repository "$repo" --name "$1" \
     "${comps[@]}" "${storage_args[@]}" --scratch-dir "$work/scratch"
   echo "Snapshot $1: generation $2 of the sample data"
 }
@@ -415,23 +459,8 @@ kubectl -n "$ns" get jobs,pods
 step "Verify: pod-0 and pod-2 hold the newer backup byte for byte, pod-1 is untouched"
 "$bin/demo" verify --namespace "$ns" --statefulset restore-sts --claim data \
   0="$work/sample/gen-2/pod-0" 1="$work/sample/app-state/pod-1" 2="$work/sample/gen-2/pod-2"
-echo
-echo "restore verified ($storage storage)"
-
-if ((keep == 0)); then
-  teardown
-  echo "demo wall time: $(wall)"
-  exit 0
-fi
-echo "demo wall time: $(wall)"
-cat <<EOF
-
-The cluster stays up for exploring:
-  export KUBECONFIG=$KUBECONFIG
-  kubectl -n $ns get restoresession,snapshots,jobs
+finish "restore verified ($storage storage)" "  kubectl -n $ns get restoresession,snapshots,jobs
   kubectl -n $ns describe restoresession sample-restore
   ls $state/cluster/kubelet/logs/$ns        # executor logs, per pod
   curl -s 127.0.0.1:8080/metrics | grep ^restore_controller   # pods share the host's network
-  KUBECONFIG=$KUBECONFIG go run ./examples/clientset --name restore-from-go
-Stop it with: make cluster-down
-EOF
+  KUBECONFIG=$KUBECONFIG go run ./examples/clientset --name restore-from-go"
