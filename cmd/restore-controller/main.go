@@ -38,9 +38,25 @@ import (
 	"github.com/restore-controller/restore/pkg/version"
 )
 
+// The defaults of --workers, --kube-api-qps and --kube-api-burst are sized
+// by `make bench-controller` (bench/README.md): many RestoreSessions
+// created at once, as in a disaster recovery, each cost a handful of API
+// requests (its ServiceAccount, Role, RoleBinding and Job, one status
+// write, its Events, the reads of its target and namespace). client-go's
+// default of 5 requests/s made that one Job a second. kube-controller-manager
+// allows 20/s with a burst of 30, but per controller (each has its own
+// client); this controller is one client for all of its work.
+const (
+	defaultWorkers      = 8
+	defaultKubeAPIQPS   = 100
+	defaultKubeAPIBurst = 200
+)
+
 type options struct {
 	kubeconfig           string
 	workers              int
+	kubeAPIQPS           float64
+	kubeAPIBurst         int
 	resync               time.Duration
 	metricsAddr          string
 	healthAddr           string
@@ -65,7 +81,9 @@ func main() {
 	klog.InitFlags(nil)
 	var o options
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Empty: in-cluster config, else $KUBECONFIG.")
-	flag.IntVar(&o.workers, "workers", 2, "RestoreSessions synced in parallel.")
+	flag.IntVar(&o.workers, "workers", defaultWorkers, "RestoreSessions synced in parallel.")
+	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", defaultKubeAPIQPS, "Sustained rate of requests per second the controller sends to the API server (client-side rate limit; informer watches are not counted).")
+	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", defaultKubeAPIBurst, "Requests the controller may send at once above --kube-api-qps before it is held to that rate.")
 	flag.DurationVar(&o.resync, "resync-period", 10*time.Minute, "Informer resync period: how often every RestoreSession is re-examined without an event.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the /metrics endpoint; empty disables it.")
 	flag.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; empty disables them.")
@@ -118,6 +136,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	cfg.UserAgent = controller.ControllerName
+	if o.kubeAPIQPS <= 0 || o.kubeAPIBurst <= 0 {
+		return fmt.Errorf("--kube-api-qps (%v) and --kube-api-burst (%d) must be positive", o.kubeAPIQPS, o.kubeAPIBurst)
+	}
+	cfg.QPS, cfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	kubeClient, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -134,6 +156,7 @@ func run(ctx context.Context, o options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	controller.RegisterRESTClientMetrics(reg)
 	workqueue.SetProvider(controller.WorkqueueMetricsProvider(reg))
 	metrics := controller.NewMetrics(reg)
 

@@ -215,6 +215,15 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 		}
 		c.cachesSynced = append(c.cachesSynced, h.informer.HasSynced)
 	}
+	others := make([]cache.SharedIndexInformer, 0, len(handlers))
+	for _, h := range handlers {
+		if h.informer != jobInformer.Informer() {
+			others = append(others, h.informer)
+		}
+	}
+	if err := setCacheTransforms(jobInformer.Informer(), others...); err != nil {
+		return nil, fmt.Errorf("setting cache transforms: %w", err)
+	}
 	logger.V(2).Info("Controller wired to informers", "informers", len(handlers))
 	return c, nil
 }
