@@ -168,6 +168,8 @@ type result struct {
 	requests              map[string]float64 // by HTTP method
 	peakRSS, endRSS       int64              // KiB
 	components            int
+	cpu                   time.Duration // the controller's user and system CPU time
+	load                  string        // the machine's load average at the end
 }
 
 func (r *result) writes() float64 {
@@ -191,6 +193,7 @@ func (r *result) print(title string) {
 	fmt.Printf("  API writes per RestoreSession    %7.2f  (per component: %.2f)\n",
 		r.writes()/float64(r.sessions), r.writes()/float64(r.components))
 	fmt.Printf("  controller peak RSS              %7.1f MiB (at the end: %.1f MiB)\n", float64(r.peakRSS)/1024, float64(r.endRSS)/1024)
+	fmt.Printf("  controller CPU time              %7.1f s; load average at the end: %s\n", r.cpu.Seconds(), r.load)
 }
 
 // measure starts the controller, waits until `want` restore Jobs exist in
@@ -283,9 +286,15 @@ func measure(ctx context.Context, o options, f *fixture, kubeconfig, logDir, nam
 	if err != nil {
 		return nil, err
 	}
+	cpu, err := cpuOf(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
 	return &result{
 		sessions: want, jobs: jobs, toJobs: toJobs, toJobsAfterUp: toJobs - up,
 		requests: requests, peakRSS: peak, endRSS: cur, components: want,
+		cpu: cpu, load: strings.Join(strings.Fields(string(load))[:3], " "),
 	}, nil
 }
 
@@ -381,6 +390,26 @@ func rssOf(pid int) (peak, cur int64, err error) {
 		return 0, 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 	}
 	return peak, cur, nil
+}
+
+// cpuOf returns the user and system CPU time pid used (fields 14 and 15
+// of /proc/PID/stat, in clock ticks of 1/100 s).
+func cpuOf(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
 func numCPU() int {
