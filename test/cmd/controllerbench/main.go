@@ -178,8 +178,8 @@ func (r *result) writes() float64 {
 func (r *result) print(title string) {
 	fmt.Printf("\n%s:\n", title)
 	if r.partialOf > 0 {
-		fmt.Printf("  OUT OF TIME: %d of %d Jobs after %.1f s; requests per RestoreSession are per Job made\n",
-			r.jobs, r.partialOf, r.toJobs.Seconds())
+		fmt.Printf("  OUT OF TIME: %d of %d Jobs after %.1f s (%d made by this run); writes per RestoreSession are per Job made\n",
+			r.jobs, r.partialOf, r.toJobs.Seconds(), r.sessions)
 	} else {
 		fmt.Printf("  all %d Jobs exist after     %7.1f s from the controller's start (%.1f s after its caches synced)\n",
 			r.jobs, r.toJobs.Seconds(), r.toJobsAfterUp.Seconds())
@@ -211,6 +211,20 @@ func measure(ctx context.Context, o options, f *fixture, kubeconfig, logDir, nam
 		return nil, err
 	}
 	healthAddr, err := framework.FindFreeAddress()
+	if err != nil {
+		return nil, err
+	}
+	countJobs := func() (int, error) {
+		// Jobs carry the managed-by label; the watch cache answers.
+		list, err := f.kube.BatchV1().Jobs(benchNS).List(ctx, metav1.ListOptions{
+			LabelSelector: controller.LabelManagedBy + "=" + controller.ManagedByValue, ResourceVersion: "0",
+		})
+		if err != nil {
+			return 0, err
+		}
+		return len(list.Items), nil
+	}
+	before, err := countJobs()
 	if err != nil {
 		return nil, err
 	}
@@ -252,16 +266,9 @@ func measure(ctx context.Context, o options, f *fixture, kubeconfig, logDir, nam
 
 	var jobs int
 	err = poll(ctx, exited, 100*time.Millisecond, func() (bool, error) {
-		// Jobs carry the managed-by label; a metadata-only count is
-		// enough and keeps this watcher's cost off the API server.
-		list, err := f.kube.BatchV1().Jobs(benchNS).List(ctx, metav1.ListOptions{
-			LabelSelector: controller.LabelManagedBy + "=" + controller.ManagedByValue, ResourceVersion: "0",
-		})
-		if err != nil {
-			return false, err
-		}
-		jobs = len(list.Items)
-		return jobs >= want, nil
+		var err error
+		jobs, err = countJobs()
+		return jobs >= want, err
 	})
 	toJobs := time.Since(start)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -269,7 +276,7 @@ func measure(ctx context.Context, o options, f *fixture, kubeconfig, logDir, nam
 		// says something, the peak RSS with every RestoreSession cached
 		// above all.
 		fmt.Printf("controllerbench: %s run: only %d of %d Jobs after --timeout %s; reporting what was measured\n", name, jobs, want, o.timeout)
-		return partialResult(cmd.Process.Pid, metricsAddr, want, jobs, toJobs, up)
+		return partialResult(cmd.Process.Pid, metricsAddr, want, jobs, jobs-before, toJobs, up)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("waiting for %d Jobs (%d exist): %w", want, jobs, err)
@@ -309,8 +316,9 @@ func measure(ctx context.Context, o options, f *fixture, kubeconfig, logDir, nam
 }
 
 // partialResult is the result of a run that ran out of time with jobs of
-// want Jobs made: requests and writes are per Job made.
-func partialResult(pid int, metricsAddr string, want, jobs int, toJobs, up time.Duration) (*result, error) {
+// want Jobs existing, made of them by this run: requests and writes are
+// per Job made.
+func partialResult(pid int, metricsAddr string, want, jobs, made int, toJobs, up time.Duration) (*result, error) {
 	requests, err := scrapeRequests("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		return nil, err
@@ -324,8 +332,8 @@ func partialResult(pid int, metricsAddr string, want, jobs int, toJobs, up time.
 		return nil, err
 	}
 	return &result{
-		sessions: max(jobs, 1), jobs: jobs, toJobs: toJobs, toJobsAfterUp: toJobs - up,
-		requests: requests, peakRSS: peak, endRSS: cur, components: max(jobs, 1),
+		sessions: max(made, 1), jobs: jobs, toJobs: toJobs, toJobsAfterUp: toJobs - up,
+		requests: requests, peakRSS: peak, endRSS: cur, components: max(made, 1),
 		cpu: cpu, load: loadAverage(), partialOf: want,
 	}, nil
 }
