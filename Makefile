@@ -14,6 +14,8 @@
 #   make tools     the peers the tests run (_output/tools): kopia CLI, versitygw (S3),
 #                  fake-gcs-server (GCS), Azurite (Azure, npm) and Pushgateway
 #   make bench     restore benchmark: executor vs kopia CLI vs restic vs cp -a
+#   make bench-controller  the controller alone: 500 RestoreSessions to Jobs,
+#                  API writes each, peak RSS with 5,000 (bench/README.md)
 #   make images    container images of the controller and the executor (needs docker)
 
 SHELL := /usr/bin/env bash -o pipefail
@@ -24,7 +26,7 @@ RESTORE_TOOLS_DIR ?= $(CURDIR)/_output/tools
 export RESTORE_TOOLS_DIR
 
 .PHONY: all build test unit-test cluster-test verify vet fmt-check engine-imports codegen crds cluster-binaries clean
-.PHONY: localcluster cluster-up cluster-down cluster-status tools bench demo demo-manifests images
+.PHONY: localcluster cluster-up cluster-down cluster-status tools bench bench-controller demo demo-manifests images
 LOCALCLUSTER := _output/bin/localcluster
 
 all: build
@@ -97,6 +99,13 @@ bench: tools
 	$(GO) build -o $(BENCH_BIN_DIR)/restorebench ./bench/cmd/restorebench
 	$(GO) build -o $(BENCH_BIN_DIR)/bench-executor ./bench/cmd/bench-executor
 	BENCH_EXECUTOR_BIN=$(CURDIR)/$(BENCH_BIN_DIR)/bench-executor $(BENCH_BIN_DIR)/restorebench
+
+## bench-controller: N RestoreSessions (BENCH_CONTROLLER_N, 500) with PVC
+## targets on the local cluster, in a namespace whose quota admits no pod:
+## time until all Jobs exist, API writes per RestoreSession, peak RSS, then
+## peak RSS with BENCH_CONTROLLER_RSS_TOTAL (5000) (bench/controller.sh).
+bench-controller: cluster-binaries
+	./bench/controller.sh
 
 ## images: both images from build/Dockerfile (BuildKit), tagged as
 ## artifacts/ names them; IMAGE_REGISTRY, IMAGE_TAG and VERSION override.

@@ -38,9 +38,29 @@ import (
 	"github.com/restore-controller/restore/pkg/version"
 )
 
+// The defaults of --workers, --kube-api-qps and --kube-api-burst are sized
+// for many RestoreSessions created at once, as in a disaster recovery
+// (`make bench-controller`, bench/README.md). A new RestoreSession costs
+// about 8 requests of its sync (its ServiceAccount, Role, RoleBinding and
+// Job, one status write, the reads of its encryption Secret, target and
+// namespace); its Events go through a client and rate limit of their own.
+// 500 RestoreSessions turned into Jobs within 30 s are 4,000 requests:
+// about 135/s sustained, so 200/s with a burst of 300. client-go's
+// default, 5/s, made that one Job a second; kube-controller-manager's
+// 20/s (burst 30) is per controller, each with a client of its own, where
+// this is one client for all of the controller's work. The API server's
+// own priority and fairness still bounds what any client may take.
+const (
+	defaultWorkers      = 8
+	defaultKubeAPIQPS   = 200
+	defaultKubeAPIBurst = 300
+)
+
 type options struct {
 	kubeconfig           string
 	workers              int
+	kubeAPIQPS           float64
+	kubeAPIBurst         int
 	resync               time.Duration
 	metricsAddr          string
 	healthAddr           string
@@ -65,7 +85,9 @@ func main() {
 	klog.InitFlags(nil)
 	var o options
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Empty: in-cluster config, else $KUBECONFIG.")
-	flag.IntVar(&o.workers, "workers", 2, "RestoreSessions synced in parallel.")
+	flag.IntVar(&o.workers, "workers", defaultWorkers, "RestoreSessions synced in parallel.")
+	flag.Float64Var(&o.kubeAPIQPS, "kube-api-qps", defaultKubeAPIQPS, "Sustained rate of requests per second the controller sends to the API server (client-side rate limit; Events have a limit of the same size of their own).")
+	flag.IntVar(&o.kubeAPIBurst, "kube-api-burst", defaultKubeAPIBurst, "Requests the controller may send at once above --kube-api-qps before it is held to that rate.")
 	flag.DurationVar(&o.resync, "resync-period", 10*time.Minute, "Informer resync period: how often every RestoreSession is re-examined without an event.")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the /metrics endpoint; empty disables it.")
 	flag.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; empty disables them.")
@@ -118,11 +140,20 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	cfg.UserAgent = controller.ControllerName
+	if o.kubeAPIQPS <= 0 || o.kubeAPIBurst <= 0 {
+		return fmt.Errorf("--kube-api-qps (%v) and --kube-api-burst (%d) must be positive", o.kubeAPIQPS, o.kubeAPIBurst)
+	}
+	cfg.QPS, cfg.Burst = float32(o.kubeAPIQPS), o.kubeAPIBurst
 	kubeClient, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	client, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	// Events get a client, and so a rate limit, of their own.
+	eventClient, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -134,6 +165,7 @@ func run(ctx context.Context, o options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	controller.RegisterRESTClientMetrics(reg)
 	workqueue.SetProvider(controller.WorkqueueMetricsProvider(reg))
 	metrics := controller.NewMetrics(reg)
 
@@ -163,6 +195,7 @@ func run(ctx context.Context, o options) error {
 			HookAddressPolicy:             hookaction.AddressPolicy{AllowLocal: o.hookAllowLocal},
 			OperatorHookNamespaceSelector: operatorHookNamespaces,
 			MetricsPusher:                 pusher,
+			EventClient:                   eventClient,
 		})
 		if err != nil {
 			logger.Error(err, "Unable to create the controller")

@@ -81,8 +81,13 @@ type Options struct {
 	// Clock is the time source; tests replace it.
 	Clock clock.PassiveClock
 	// Recorder records Events. Nil: a recorder writing Events through
-	// kubeClient, started by New and stopped by Run.
+	// EventClient, started by New and stopped by Run.
 	Recorder record.EventRecorder
+	// EventClient writes the Events of the default Recorder. Nil:
+	// kubeClient. A client of its own (restore-controller makes one) has
+	// its own client-side rate limit, so Events, which are sent one at a
+	// time in the background, never hold up a sync's requests.
+	EventClient kubernetes.Interface
 }
 
 func (o *Options) setDefaults() {
@@ -151,7 +156,11 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 	if recorder == nil {
 		broadcaster = record.NewBroadcaster(record.WithContext(ctx))
 		broadcaster.StartStructuredLogging(0)
-		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+		eventClient := opts.EventClient
+		if eventClient == nil {
+			eventClient = kubeClient
+		}
+		broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: eventClient.CoreV1().Events("")})
 		recorder = broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: ControllerName})
 	}
 
@@ -214,6 +223,15 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 			return nil, fmt.Errorf("adding event handler: %w", err)
 		}
 		c.cachesSynced = append(c.cachesSynced, h.informer.HasSynced)
+	}
+	others := make([]cache.SharedIndexInformer, 0, len(handlers))
+	for _, h := range handlers {
+		if h.informer != jobInformer.Informer() {
+			others = append(others, h.informer)
+		}
+	}
+	if err := setCacheTransforms(jobInformer.Informer(), others...); err != nil {
+		return nil, fmt.Errorf("setting cache transforms: %w", err)
 	}
 	logger.V(2).Info("Controller wired to informers", "informers", len(handlers))
 	return c, nil

@@ -10,7 +10,9 @@
 // step5_prerestorehooks.go, step6_restorejobs.go,
 // step7_watchrestorejobs.go, step8_postrestorehooks.go and
 // step9_finish.go; deadline.go bounds them all. Each step records its
-// condition in the sync's copy of the status, which the sync writes once.
+// condition in the sync's copy of the status, which the sync writes once,
+// and only if it changed: a sync that changes nothing writes nothing.
+// The caches keep only what the controller reads (cachetransform.go).
 // A finished or deleted RestoreSession is cleaned up (cleanup.go).
 //
 // Words used throughout, one meaning each:

@@ -1,10 +1,12 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientmetrics "k8s.io/client-go/tools/metrics"
 	"k8s.io/client-go/util/workqueue"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
@@ -108,4 +110,24 @@ func (q *queueMetrics) NewLongestRunningProcessorSecondsMetric(name string) work
 
 func (q *queueMetrics) NewRetriesMetric(name string) workqueue.CounterMetric {
 	return q.counter("retries_total", "Total retries handled by the workqueue.", name)
+}
+
+// RegisterRESTClientMetrics serves client-go's request counter,
+// rest_client_requests_total{code,method,host}, through reg: every request
+// every client of the process makes (the informers' lists and watches, the
+// controller's reads and writes, Events) is counted by HTTP method, so the
+// API writes a restore costs can be read off /metrics. client-go accepts
+// one registration per process; later calls change nothing.
+func RegisterRESTClientMetrics(reg prometheus.Registerer) {
+	requests := register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rest_client_requests_total",
+		Help: "Number of HTTP requests to the API server, partitioned by status code, method, and host.",
+	}, []string{"code", "method", "host"}))
+	clientmetrics.Register(clientmetrics.RegisterOpts{RequestResult: requestResult{requests}})
+}
+
+type requestResult struct{ requests *prometheus.CounterVec }
+
+func (r requestResult) Increment(_ context.Context, code, method, host string) {
+	r.requests.WithLabelValues(code, method, host).Inc()
 }

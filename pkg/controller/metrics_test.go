@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/util/wait"
+	clientmetrics "k8s.io/client-go/tools/metrics"
 	"k8s.io/client-go/util/workqueue"
 )
 
@@ -53,5 +55,23 @@ func TestWorkqueueMetricsProvider(t *testing.T) {
 		if !strings.Contains(names, want) {
 			t.Errorf("metric %s not registered: %s", want, names)
 		}
+	}
+}
+
+func TestRESTClientMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	RegisterRESTClientMetrics(reg)
+	// What client-go calls for every request it makes.
+	clientmetrics.RequestResult.Increment(context.Background(), "201", "POST", "api:6443")
+	clientmetrics.RequestResult.Increment(context.Background(), "201", "POST", "api:6443")
+	clientmetrics.RequestResult.Increment(context.Background(), "200", "GET", "api:6443")
+	want := `
+# HELP rest_client_requests_total Number of HTTP requests to the API server, partitioned by status code, method, and host.
+# TYPE rest_client_requests_total counter
+rest_client_requests_total{code="200",host="api:6443",method="GET"} 1
+rest_client_requests_total{code="201",host="api:6443",method="POST"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "rest_client_requests_total"); err != nil {
+		t.Error(err)
 	}
 }

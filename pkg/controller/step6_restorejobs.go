@@ -104,6 +104,10 @@ func (c *Controller) ensureRestoreJobs(ctx context.Context, s *restoreState) (bo
 			return failOrRetry(err, fmt.Sprintf("Unable to create restore Job %s: ", job.Name))
 		}
 		if created {
+			if s.createdJobs == nil {
+				s.createdJobs = map[string]*batchv1.Job{}
+			}
+			s.createdJobs[job.Name] = job
 			logger.Info("Created restore Job", "job", klog.KObj(job), "component", job.Annotations[AnnotationComponent])
 			s.recordEvent(corev1.EventTypeNormal, EventReasonRestoreJobCreated,
 				fmt.Sprintf("Created restore Job %s for component %q.", job.Name, job.Annotations[AnnotationComponent]))

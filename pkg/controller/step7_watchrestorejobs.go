@@ -54,10 +54,16 @@ func (c *Controller) watchRestoreJobs(ctx context.Context, s *restoreState) (run
 		name := names.RestoreJob(s.rs, comp)
 		job, err := c.jobs.Jobs(s.rs.Namespace).Get(name)
 		if apierrors.IsNotFound(err) {
-			// A Job created moments ago (in this very sync, by
-			// ensureRestoreJobs) may not be in the cache yet: only the API
-			// can tell that it is gone.
-			job, err = c.kubeClient.BatchV1().Jobs(s.rs.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if created, ok := s.createdJobs[name]; ok {
+				// Created in this very sync (by ensureRestoreJobs): it
+				// exists and has not run yet.
+				job, err = created, nil
+			} else {
+				// A Job created moments ago by an earlier sync may not
+				// be in the cache yet: only the API can tell that it is
+				// gone.
+				job, err = c.kubeClient.BatchV1().Jobs(s.rs.Namespace).Get(ctx, name, metav1.GetOptions{})
+			}
 		}
 		switch {
 		case apierrors.IsNotFound(err):

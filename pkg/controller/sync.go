@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -63,6 +64,10 @@ type restoreState struct {
 	encryptionSecret, storageSecret *refs.Ref
 	// components are the snapshot components this restore restores.
 	components []string
+	// createdJobs are the restore Jobs this sync created, by name: the
+	// cache cannot hold them yet, and asking the API whether they exist
+	// would cost every new restore a request per Job.
+	createdJobs map[string]*batchv1.Job
 }
 
 // setResolution stores what the RestoreSession's data source resolved to.

@@ -36,7 +36,8 @@ func (p *controllerProcess) logText() string {
 // TestControllerBinary runs two replicas of cmd/restore-controller with the
 // service account of artifacts/rbac: one leads through the Lease and
 // restores, both serve health endpoints, the leader's /metrics counts the
-// restore, and when the leader stops on SIGTERM the other takes over.
+// restore and its API requests, and when the leader stops on SIGTERM the
+// other takes over.
 func TestControllerBinary(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -123,6 +124,8 @@ func TestControllerBinary(t *testing.T) {
 		}
 		return strings.Contains(body, `restore_controller_restores_finished_total{phase="Succeeded"} 1`) &&
 			strings.Contains(body, `workqueue_adds_total{name="RestoreSessions"}`) &&
+			// client-go's request counter, which make bench-controller reads.
+			strings.Contains(body, `rest_client_requests_total{code="201",`) &&
 			strings.Contains(body, `restore_controller_restore_duration_seconds_count{phase="Succeeded"} 1`), body, nil
 	})
 

@@ -236,16 +236,19 @@ func (g Granter) Ensure(ctx context.Context, req Request) error {
 	return nil
 }
 
+// applyRole creates the Role, or brings the rules of an existing one up
+// to date. Create comes first: a Role is made once per RestoreSession, and
+// reading it before would cost every new restore one more request.
 func (g Granter) applyRole(ctx context.Context, role *rbacv1.Role) error {
 	roles := g.Client.RbacV1().Roles(role.Namespace)
-	existing, err := roles.Get(ctx, role.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = roles.Create(ctx, role, metav1.CreateOptions{FieldManager: g.FieldManager})
-		if err != nil {
-			return fmt.Errorf("creating executor Role %s/%s: %w", role.Namespace, role.Name, err)
-		}
+	_, err := roles.Create(ctx, role, metav1.CreateOptions{FieldManager: g.FieldManager})
+	if err == nil {
 		return nil
 	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating executor Role %s/%s: %w", role.Namespace, role.Name, err)
+	}
+	existing, err := roles.Get(ctx, role.Name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
