@@ -23,16 +23,43 @@ import (
 // termination message of the Job's last failed container into the
 // component's error (fillComponentError).
 
+// The controller keeps no pod cache: it lists a Job's pods from the API
+// only when it must look into them, once per failed restore Job
+// (jobTerminationMessage) and when a Function hook's attempt may have
+// outlived its timeout (jobPodStarted).
+
+// listJobPods lists the pods the Job controller made for job (by the uid
+// label it gives them).
+func (c *Controller) listJobPods(ctx context.Context, job *batchv1.Job) (*corev1.PodList, error) {
+	selector := labels.SelectorFromSet(labels.Set{batchv1.ControllerUidLabel: string(job.UID)})
+	return c.kubeClient.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+}
+
+// jobPodStarted returns when the latest started pod of job started
+// (status.startTime: when the kubelet took it, what its
+// activeDeadlineSeconds counts from), nil when none has.
+func (c *Controller) jobPodStarted(ctx context.Context, job *batchv1.Job) (*metav1.Time, error) {
+	pods, err := c.listJobPods(ctx, job)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of Job %s: %w", job.Name, err)
+	}
+	var latest *metav1.Time
+	for i := range pods.Items {
+		if st := pods.Items[i].Status.StartTime; st != nil && (latest == nil || st.After(latest.Time)) {
+			latest = st
+		}
+	}
+	return latest, nil
+}
+
 // messageContainerFailed: pod, container, exit code, termination message.
 const messageContainerFailed = "pod %s container %s exited with code %d: %s"
 
 // jobTerminationMessage returns the termination message of the container
 // of the Job's pods that failed last, with where it came from; "" when no
-// failed container left one. Pods are listed from the API (the controller
-// keeps no pod cache): this runs once per failed restore Job.
+// failed container left one.
 func (c *Controller) jobTerminationMessage(ctx context.Context, job *batchv1.Job) (string, error) {
-	selector := labels.SelectorFromSet(labels.Set{batchv1.ControllerUidLabel: string(job.UID)})
-	pods, err := c.kubeClient.CoreV1().Pods(job.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+	pods, err := c.listJobPods(ctx, job)
 	if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
 		// Without the message the Job's own condition still tells the
 		// failure: not worth failing the sync over.
