@@ -116,7 +116,7 @@ type failedJob struct {
 
 // fillComponentError gives a component without an error the termination
 // message of its failed restore Job's last failed container
-// (terminationmessage.go): the executor failed before it could say why in
+// (jobpods.go): the executor failed before it could say why in
 // status. An error the executor wrote is kept, as is the component's
 // phase: the executor reports its component, the controller only fills
 // in what the executor could not write.
