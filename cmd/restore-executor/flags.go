@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -38,7 +37,11 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.StringVar(&mounts, "target-mount-paths", getenv(invocation.EnvTargetMountPaths), "':'-separated mount paths destinations must lie in (env "+invocation.EnvTargetMountPaths+")")
 	fs.StringVar(&include, invocation.ParamInclude, "", "comma-separated snapshot paths to restore (partial restore)")
 	fs.StringVar(&exclude, invocation.ParamExclude, "", "comma-separated glob patterns of paths not to restore")
-	fs.IntVar(&o.Restore.Parallel, invocation.ParamParallel, 0, "files restored at once (0: engine.DefaultParallel, at least 8)")
+	fs.Func(invocation.ParamParallel, "files restored at once, a non-negative integer (default 0: engine.DefaultParallel, at least 8)", func(v string) error {
+		n, err := invocation.ParseNonNegativeInt(v)
+		o.Restore.Parallel = n
+		return err
+	})
 	fs.BoolVar(&o.Restore.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
 	fs.BoolVar(&o.Restore.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
 	fs.BoolVar(&o.Restore.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
@@ -48,12 +51,9 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 
 	finish := func() error {
 		var err error
-		o.Restore.TargetMountPaths = splitList(mounts, ":")
-		o.Restore.Include = splitList(include, ",")
-		o.Restore.Exclude = splitList(exclude, ",")
-		if o.Restore.Parallel < 0 {
-			return fmt.Errorf("--parallel %d: want a non-negative integer", o.Restore.Parallel)
-		}
+		o.Restore.TargetMountPaths = invocation.SplitList(mounts, ":")
+		o.Restore.Include = invocation.SplitList(include, ",")
+		o.Restore.Exclude = invocation.SplitList(exclude, ",")
 		if o.Restore.ProgressInterval <= 0 {
 			return fmt.Errorf("--progress-interval %v: want a positive duration", o.Restore.ProgressInterval)
 		}
@@ -68,16 +68,6 @@ func orDefault(s, def string) string {
 		return s
 	}
 	return def
-}
-
-func splitList(s, sep string) []string {
-	var out []string
-	for _, p := range strings.Split(s, sep) {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -17,7 +17,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"k8s.io/klog/v2"
 
@@ -39,7 +41,10 @@ func main() {
 // invocation.ExitCodePermanentFailure unless a retry can get past its
 // error (executor.Retryable), then ExitCodeRetryableFailure;
 // invalid flags or RESTORE_* values are permanent: every retry of the Job
-// would get the same ones. A failed snapshot exits with 1.
+// would get the same ones. A failed snapshot exits with 1. Whatever the
+// failure, its message goes to the container's termination message
+// (invocation.EnvTerminationMessagePath), where the controller finds it
+// when the executor could not write it into the RestoreSession's status.
 func run(ctx context.Context, args []string, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, usage)
@@ -67,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) int {
 	}
 	if err != nil {
 		klog.ErrorS(err, "restore-executor failed", "subcommand", args[0])
+		writeTerminationMessage(getenv(invocation.EnvTerminationMessagePath), err)
 		if restoreSubcommand(args[0]) && !executor.Retryable(err) {
 			return invocation.ExitCodePermanentFailure
 		}
@@ -87,4 +93,25 @@ const restoreVolumeSnapshotCmd = "restore-volumesnapshot"
 // component: its failures are permanent unless executor.Retryable.
 func restoreSubcommand(cmd string) bool {
 	return cmd == "restore" || cmd == "restore-manifests" || cmd == restoreVolumeSnapshotCmd
+}
+
+// writeTerminationMessage writes why the executor failed to path, the
+// container's termination message file; nothing when path is empty. The
+// message is cut to what the kubelet keeps, on a UTF-8 boundary. Failing
+// to write it changes nothing about the exit: it is logged.
+func writeTerminationMessage(path string, failure error) {
+	if path == "" {
+		return
+	}
+	msg := strings.ToValidUTF8(failure.Error(), "?")
+	if len(msg) > invocation.TerminationMessageLimit {
+		cut := invocation.TerminationMessageLimit
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut]
+	}
+	if err := os.WriteFile(path, []byte(msg), 0o644); err != nil {
+		klog.ErrorS(err, "Writing the termination message", "path", path)
+	}
 }

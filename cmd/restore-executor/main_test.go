@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -111,7 +112,7 @@ func TestRestoreFlagErrors(t *testing.T) {
 		{name: "bad duration", args: []string{"--progress-interval=soon"}, want: "progress-interval"},
 		{name: "zero duration", args: []string{"--progress-interval=0s"}, want: "--progress-interval 0s"},
 		{name: "not an int", args: []string{"--parallel=many"}, want: "parallel"},
-		{name: "negative int", args: []string{"--parallel=-2"}, want: "--parallel -2"},
+		{name: "negative int", args: []string{"--parallel=-2"}, want: "-2 is negative"},
 		{name: "not a bool", args: []string{"--resume=perhaps"}, want: "resume"},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: "no-such-flag"},
 		{name: "bad nice variable", env: map[string]string{invocation.EnvNiceAdjustment: "low"}, want: invocation.EnvNiceAdjustment},
@@ -265,5 +266,56 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A failure the executor meets before it can report in status (here, bad
+// flags) reaches the controller through the container's termination
+// message: the file invocation.EnvTerminationMessagePath names holds the
+// error, cut to what the kubelet keeps; without the variable nothing is
+// written.
+func TestTerminationMessage(t *testing.T) {
+	long := "--parallel=" + strings.Repeat("é", invocation.TerminationMessageLimit)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		setPath bool
+		want    string // contained in the message
+		wantCut bool   // the message is longer than the kubelet keeps
+	}{
+		{name: "bad parallel", args: []string{"restore", "--parallel=many"}, setPath: true, want: `"many" is not an integer`},
+		{name: "unknown flag of restore-manifests", args: []string{"restore-manifests", "--no-such-flag"}, setPath: true, want: "no-such-flag"},
+		{name: "long message is cut on a rune boundary", args: []string{"restore", long}, setPath: true, want: `invalid value "éé`, wantCut: true},
+		{name: "no variable, no file", args: []string{"restore", "--parallel=many"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "termination-log")
+			env := map[string]string{}
+			if tc.setPath {
+				env[invocation.EnvTerminationMessagePath] = path
+			}
+			if code := run(context.Background(), append(tc.args, "--kubeconfig=/nonexistent"), envFunc(env)); code == 0 {
+				t.Fatalf("run(%v) succeeded", tc.args)
+			}
+			got, err := os.ReadFile(path)
+			if !tc.setPath {
+				if !os.IsNotExist(err) {
+					t.Fatalf("termination message written without %s: %q, %v", invocation.EnvTerminationMessagePath, got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(got), tc.want) {
+				t.Errorf("termination message %q does not contain %q", got, tc.want)
+			}
+			if tc.wantCut && len(got) < invocation.TerminationMessageLimit-utf8.UTFMax {
+				t.Errorf("termination message of %d bytes, want it cut at %d", len(got), invocation.TerminationMessageLimit)
+			}
+			if len(got) > invocation.TerminationMessageLimit || !utf8.Valid(got) {
+				t.Errorf("termination message of %d bytes (valid UTF-8: %t), want at most %d of valid UTF-8", len(got), utf8.Valid(got), invocation.TerminationMessageLimit)
+			}
+		})
 	}
 }

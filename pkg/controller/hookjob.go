@@ -32,10 +32,10 @@ func hookJobName(rs *corev1alpha1.RestoreSession, stage hookStage, hook string, 
 
 // functionHookAttempt runs one attempt of a Function hook as a Job: it
 // creates the Job (once the retry backoff after the previous attempt has
-// passed), then reports it running until it completes, fails, or
-// outlives the hook's timeout (then the controller deletes it, because the
-// pod's own activeDeadlineSeconds is enforced by the kubelet, which may be
-// slow to act).
+// passed), then reports it running until it completes, fails, or its pod
+// outlives the hook's timeout (checkHookTimeout; then the controller
+// deletes it, because the pod's own activeDeadlineSeconds is enforced by
+// the kubelet, which may be slow to act).
 func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, stage hookStage, i int, h *resolvedHook, attempt int32) (hookResult, error) {
 	rs := s.rs
 	name := hookJobName(rs, stage, h.info.Name, attempt)
@@ -59,17 +59,47 @@ func (c *Controller) functionHookAttempt(ctx context.Context, s *restoreState, s
 		return hookResult{failure: fmt.Sprintf("hook Job %s failed (%s: %s)", name, cond.Reason, cond.Message)}, nil
 	}
 	if h.timeout > 0 {
-		elapsed := s.now.Sub(job.CreationTimestamp.Time)
-		if elapsed >= h.timeout {
-			if err := c.deleteJob(ctx, job); err != nil {
-				return hookResult{}, err
-			}
-			return hookResult{failure: fmt.Sprintf("hook Job %s did not finish within the timeout of %s", name, h.timeout)}, nil
-		}
-		s.result.requeueWithin(h.timeout - elapsed)
+		return c.checkHookTimeout(ctx, s, h, job)
 	}
 	return hookResult{running: true}, nil
 }
+
+// checkHookTimeout ends an attempt whose pod has run for the hook's
+// timeout: it counts from the pod's start, as the pod's own
+// activeDeadlineSeconds does (status.startTime: when a node's kubelet
+// took the pod), not from the Job's creation, so time the pod waits
+// unscheduled is not the hook's. A pod that never starts is bounded by
+// the restore deadline only. Pods are listed only
+// once the Job is older than the timeout: no pod of it can have run
+// that long before.
+func (c *Controller) checkHookTimeout(ctx context.Context, s *restoreState, h *resolvedHook, job *batchv1.Job) (hookResult, error) {
+	if age := s.now.Sub(job.CreationTimestamp.Time); age < h.timeout {
+		s.result.requeueWithin(h.timeout - age)
+		return hookResult{running: true}, nil
+	}
+	started, err := c.jobPodStarted(ctx, job)
+	if err != nil {
+		return hookResult{}, err
+	}
+	if started == nil {
+		// Look again within the timeout: a pod that starts meanwhile
+		// cannot run out of it before then.
+		s.result.requeueWithin(h.timeout)
+		return hookResult{running: true}, nil
+	}
+	elapsed := s.now.Sub(started.Time)
+	if elapsed < h.timeout {
+		s.result.requeueWithin(h.timeout - elapsed)
+		return hookResult{running: true}, nil
+	}
+	if err := c.deleteJob(ctx, job); err != nil {
+		return hookResult{}, err
+	}
+	return hookResult{failure: fmt.Sprintf(messageHookJobTimedOut, job.Name, h.timeout)}, nil
+}
+
+// messageHookJobTimedOut: Job, timeout.
+const messageHookJobTimedOut = "hook Job %s did not finish within the timeout of %s after its pod started"
 
 func (c *Controller) startHookJob(ctx context.Context, s *restoreState, stage hookStage, h *resolvedHook, attempt int32) (hookResult, error) {
 	// A hook that names no service account runs as the restore Jobs do,

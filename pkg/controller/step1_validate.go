@@ -284,6 +284,7 @@ func (c *Controller) resolveAddon(s *restoreState) (field.ErrorList, []corev1alp
 		seenFunctions[fn.Name] = true
 		params, paramErrs := taskParams(ref, task, taskPath.Child("params"))
 		errs = append(errs, paramErrs...)
+		errs = append(errs, checkTaskParamValues(task, params, taskPath.Child("params"))...)
 		s.tasks = append(s.tasks, jobbuild.Task{Ref: ref, AddonTask: task, Function: fn, Params: params})
 	}
 	return errs, deps

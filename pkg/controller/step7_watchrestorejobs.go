@@ -17,7 +17,9 @@ import (
 
 // Step 7, watch the restore Jobs: the restore executors report their
 // components themselves; the controller records RestoreIncomplete when a
-// restore Job ends before its component.
+// restore Job ends before its component, and gives a component the
+// executor left without an error the failed container's termination
+// message (fillComponentError).
 
 // jobFinished returns the condition that ended a Job, if it has ended.
 func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
@@ -34,7 +36,8 @@ func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 // the controller only notices a restore Job that ended (or vanished) while
 // its component was unfinished, and then sets RestoreIncomplete True with
 // the Job's reason. The component's status stays as the restore executor
-// left it.
+// left it, but for the error of a component the executor could not report
+// (fillComponentError).
 //
 // The restore executor writes its final status before it exits, so a Job
 // can be seen finished before the informer delivers that status. Before
@@ -47,6 +50,7 @@ func jobFinished(job *batchv1.Job) (batchv1.JobCondition, bool) {
 func (c *Controller) watchRestoreJobs(ctx context.Context, s *restoreState) (running int, err error) {
 	st := s.status()
 	var problems []string
+	var failed []failedJob
 	for _, comp := range s.components {
 		if status.IsComponentFinished(st.Components[comp].Phase) {
 			continue
@@ -79,11 +83,9 @@ func (c *Controller) watchRestoreJobs(ctx context.Context, s *restoreState) (run
 			if cond.Type == batchv1.JobComplete {
 				problems = append(problems, fmt.Sprintf("restore Job %s of component %q completed without reporting the component's result", name, comp))
 			} else {
-				problem := fmt.Sprintf("restore Job %s of component %q failed (%s: %s)", name, comp, cond.Reason, cond.Message)
-				if last := st.Components[comp].Error; last != "" {
-					problem += "; the executor's last error: " + last
-				}
-				problems = append(problems, problem)
+				// Described once the component's error is complete.
+				problems = append(problems, "")
+				failed = append(failed, failedJob{problem: len(problems) - 1, component: comp, job: job, cond: cond})
 			}
 		}
 	}
@@ -93,10 +95,53 @@ func (c *Controller) watchRestoreJobs(ctx context.Context, s *restoreState) (run
 	if err := c.checkFresh(ctx, s); err != nil {
 		return 0, err
 	}
+	for _, f := range failed {
+		if err := c.fillComponentError(ctx, s, f.component, f.job); err != nil {
+			return 0, err
+		}
+		problem := fmt.Sprintf("restore Job %s of component %q failed (%s: %s)", f.job.Name, f.component, f.cond.Reason, f.cond.Message)
+		if last := st.Components[f.component].Error; last != "" {
+			problem += "; the executor's last error: " + last
+		}
+		problems[f.problem] = problem
+	}
 	msg := strings.Join(problems, "; ") + "."
 	s.setCondition(corev1alpha1.TypeRestoreIncomplete, metav1.ConditionTrue, corev1alpha1.ReasonRestoreExecutorTerminatedBeforeCompletion, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonRestoreJobEnded, msg)
 	return running, nil
+}
+
+// failedJob is a restore Job that failed before its component finished;
+// problems[problem] describes it.
+type failedJob struct {
+	problem   int
+	component string
+	job       *batchv1.Job
+	cond      batchv1.JobCondition
+}
+
+// fillComponentError gives a component without an error the termination
+// message of its failed restore Job's last failed container
+// (jobpods.go): the executor failed before it could say why in
+// status. An error the executor wrote is kept, as is the component's
+// phase: the executor reports its component, the controller only fills
+// in what the executor could not write.
+func (c *Controller) fillComponentError(ctx context.Context, s *restoreState, comp string, job *batchv1.Job) error {
+	st := s.status()
+	if st.Components[comp].Error != "" {
+		return nil
+	}
+	msg, err := c.jobTerminationMessage(ctx, job)
+	if err != nil || msg == "" {
+		return err
+	}
+	if st.Components == nil {
+		st.Components = map[string]corev1alpha1.ComponentRestoreStatus{}
+	}
+	cs := st.Components[comp]
+	cs.Error = msg
+	st.Components[comp] = cs
+	return nil
 }
 
 // restoreEnded reports whether nothing more can happen to the components:

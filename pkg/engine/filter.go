@@ -13,6 +13,8 @@ import (
 	"github.com/kopia/kopia/repo"
 	"github.com/kopia/kopia/repo/object"
 	"github.com/kopia/kopia/snapshot"
+
+	"github.com/restore-controller/restore/pkg/engine/pathspec"
 )
 
 // Include paths and exclude patterns are read the way users write them.
@@ -164,8 +166,8 @@ func newTreeFilter(excludes []string) (*treeFilter, error) {
 		if p == "" {
 			continue
 		}
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("invalid exclude pattern %q: %w", p, err)
+		if err := pathspec.CheckExclude(p); err != nil {
+			return nil, err
 		}
 		if strings.HasPrefix(p, "/") {
 			f.absolute = append(f.absolute, path.Clean(p))

@@ -13,15 +13,15 @@ const modulePath = "github.com/restore-controller/restore"
 // kubernetesFreeViolation says why the engine may not depend on pkg, or ""
 // when it may. The engine knows nothing of Kubernetes: no k8s.io or
 // sigs.k8s.io package but klog (contextual logging), and no package of
-// this module (pkg/apis, pkg/generated, pkg/refs, ... are the executor's
-// side).
+// this module but its own subpackages (pkg/apis, pkg/generated, pkg/refs,
+// ... are the executor's side).
 func kubernetesFreeViolation(pkg string) string {
 	switch {
 	case pkg == "k8s.io/klog/v2" || strings.HasPrefix(pkg, "k8s.io/klog/v2/"):
 		return ""
 	case strings.HasPrefix(pkg, "k8s.io/"), strings.HasPrefix(pkg, "sigs.k8s.io/"):
 		return "a Kubernetes package"
-	case strings.HasPrefix(pkg, modulePath+"/") && pkg != modulePath+"/pkg/engine":
+	case strings.HasPrefix(pkg, modulePath+"/") && pkg != modulePath+"/pkg/engine" && !strings.HasPrefix(pkg, modulePath+"/pkg/engine/"):
 		return "a package of this module (the Kubernetes side imports the engine, not the reverse)"
 	default:
 		return ""
@@ -35,6 +35,8 @@ func TestKubernetesFreeViolation(t *testing.T) {
 		"github.com/kopia/kopia/repo":                     false,
 		"golang.org/x/sys/unix":                           false,
 		modulePath + "/pkg/engine":                        false,
+		modulePath + "/pkg/engine/pathspec":               false,
+		modulePath + "/pkg/enginex":                       true,
 		"k8s.io/api/core/v1":                              true,
 		"k8s.io/apimachinery/pkg/apis/meta/v1":            true,
 		"k8s.io/client-go/kubernetes":                     true,

@@ -20,6 +20,8 @@ import (
 	"github.com/kopia/kopia/snapshot/restore"
 	"github.com/kopia/kopia/snapshot/snapshotfs"
 	"k8s.io/klog/v2"
+
+	"github.com/restore-controller/restore/pkg/engine/pathspec"
 )
 
 // SnapshotEntry is one kopia snapshot of a component (a Snapshot object's
@@ -342,17 +344,14 @@ func normalizeIncludes(in []string) ([]string, error) {
 		if p == "" {
 			continue
 		}
-		if strings.HasPrefix(p, "/") {
-			// Relative to the component's root (entryIncludes).
-			out = append(out, path.Clean(p))
-			continue
+		// An absolute path is relative to the component's root
+		// (entryIncludes).
+		c, err := pathspec.CleanInclude(p)
+		if err != nil {
+			return nil, err
 		}
-		c := path.Clean(strings.TrimSuffix(p, "/"))
 		if c == "." {
 			return nil, nil // the whole snapshot
-		}
-		if !filepath.IsLocal(filepath.FromSlash(c)) {
-			return nil, fmt.Errorf("invalid include path %q: must stay inside the snapshot", p)
 		}
 		out = append(out, c)
 	}

@@ -30,10 +30,21 @@ const (
 	// EnvNiceAdjustment, EnvIONiceClass and EnvIONiceClassData carry the
 	// containerRuntimeSettings nice and ionice values; the executor applies
 	// them to its own process before it reads any data.
-	EnvNiceAdjustment  = "RESTORE_NICE_ADJUSTMENT"
-	EnvIONiceClass     = "RESTORE_IONICE_CLASS"
-	EnvIONiceClassData = "RESTORE_IONICE_CLASS_DATA"
+	// EnvTerminationMessagePath is the file the executor writes why it
+	// failed into (at most TerminationMessageLimit bytes) before it exits:
+	// the container's terminationMessagePath, so a failure the executor
+	// could not report in the RestoreSession's status (bad flags, no API
+	// access) reaches the controller through the pod's status. Unset, the
+	// executor writes no such file.
+	EnvTerminationMessagePath = "RESTORE_TERMINATION_MESSAGE_PATH"
+	EnvNiceAdjustment         = "RESTORE_NICE_ADJUSTMENT"
+	EnvIONiceClass            = "RESTORE_IONICE_CLASS"
+	EnvIONiceClassData        = "RESTORE_IONICE_CLASS_DATA"
 )
+
+// TerminationMessageLimit is the most the kubelet keeps of a container's
+// termination message, in bytes.
+const TerminationMessageLimit = 4096
 
 // ScratchDir is where the controller mounts an emptyDir for the executor's
 // scratch space unless the addon's volumeTemplate provides one.

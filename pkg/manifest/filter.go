@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/restore-controller/restore/pkg/invocation"
 )
 
 // The kubedump-addon's manifest-restore params, KubeStash's names. All are
@@ -31,6 +33,45 @@ var ClusterParams = []string{
 	ParamIncludeResources, ParamExcludeResources, ParamANDedLabelSelectors, ParamORedLabelSelectors,
 	ParamOverrideResources, ParamRestorePVs, ParamStorageClassMappings,
 }
+
+// The kubedump-addon's params that its restore Function does not pass to
+// ParseClusterOptions: enableCache is accepted and has no effect (kopia
+// keeps its cache in the scratch directory), scratchDir is the
+// executor's --scratch-dir.
+const (
+	ParamEnableCache = "enableCache"
+	ParamScratchDir  = "scratchDir"
+)
+
+// KubedumpParams says what each param of the kubedump-addon's
+// manifest-restore task (the Function invocation.FunctionKubedumpRestore)
+// accepts. The ClusterParams are checked by ParseClusterOptions itself, so
+// the controller accepts exactly what the executor does.
+var KubedumpParams = func() map[string]invocation.ParamSyntax {
+	accepts := map[string]string{
+		ParamIncludeClusterResources: "true or false (empty: false)",
+		ParamOverrideResources:       "true or false (empty: false)",
+		ParamRestorePVs:              "true or false (empty: false)",
+		ParamIncludeNamespaces:       "comma-separated namespace names, or *",
+		ParamExcludeNamespaces:       "comma-separated namespace names, or *",
+		ParamIncludeResources:        "comma-separated resources (e.g. pods,deployments.apps), or *",
+		ParamExcludeResources:        "comma-separated resources (e.g. pods,deployments.apps), or *",
+		ParamANDedLabelSelectors:     "comma-separated labels key:value, key=value or key",
+		ParamORedLabelSelectors:      "comma-separated labels key:value, key=value or key",
+		ParamStorageClassMappings:    "comma-separated old=new storage class names",
+	}
+	params := map[string]invocation.ParamSyntax{
+		ParamEnableCache: invocation.BoolParam,
+		ParamScratchDir:  invocation.AbsolutePathParam,
+	}
+	for _, name := range ClusterParams {
+		params[name] = invocation.ParamSyntax{Accepts: accepts[name], Check: func(v string) error {
+			_, err := ParseClusterOptions(map[string]string{name: v})
+			return err
+		}}
+	}
+	return params
+}()
 
 // Filter chooses objects of a resource tree by namespace, resource and
 // labels (the params of the same names). The zero Filter takes every

@@ -195,5 +195,7 @@ func invocationEnv(in RestoreJobInput, t Task, target taskTarget) []corev1.EnvVa
 		{Name: invocation.EnvTaskName, Value: t.Ref.Name},
 		{Name: invocation.EnvScratchDir, Value: invocation.ScratchDir},
 		{Name: invocation.EnvTargetMountPaths, Value: strings.Join(target.mountPaths(), ":")},
+		// The container's terminationMessagePath is the API's default.
+		{Name: invocation.EnvTerminationMessagePath, Value: corev1.TerminationMessagePathDefault},
 	}
 }

@@ -92,7 +92,7 @@ func TestRestoreJob(t *testing.T) {
 			for k, v := range map[string]string{
 				invocation.EnvNamespace: testNS, invocation.EnvRestoreSession: testRSName, invocation.EnvComponent: "pod-2",
 				invocation.EnvSnapshot: testSnapshot, invocation.EnvTaskName: testRestoreTask, invocation.EnvScratchDir: invocation.ScratchDir,
-				invocation.EnvTargetMountPaths: testDataMount,
+				invocation.EnvTargetMountPaths: testDataMount, invocation.EnvTerminationMessagePath: corev1.TerminationMessagePathDefault,
 			} {
 				if got := envValue(ctr.Env, k); got != v {
 					t.Errorf("env %s = %q, want %q", k, got, v)

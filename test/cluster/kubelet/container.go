@@ -60,8 +60,8 @@ func (w *podWorker) runContainer(ctx context.Context, c *container, vols map[str
 	if c.binary == "" {
 		return w.runUnmapped(ctx, c)
 	}
-	cmd, logFile, err := w.startProcess(ctx, c, vols)
-	for nr := (errNotReady{}); errors.As(err, &nr); cmd, logFile, err = w.startProcess(ctx, c, vols) {
+	cmd, logFile, term, err := w.startProcess(ctx, c, vols)
+	for nr := (errNotReady{}); errors.As(err, &nr); cmd, logFile, term, err = w.startProcess(ctx, c, vols) {
 		// A referenced secret, config map or service account does not
 		// exist yet: wait in ContainerCreating, as a kubelet does.
 		w.mu.Lock()
@@ -114,10 +114,11 @@ func (w *podWorker) runContainer(ctx context.Context, c *container, vols map[str
 	if code != 0 {
 		reason = "Error"
 	}
+	message := term.message(c.spec.TerminationMessagePolicy, code)
 	w.mu.Lock()
 	c.pid = 0
 	c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-		ExitCode: code, Reason: reason, StartedAt: startedAt, FinishedAt: metav1.Now(), ContainerID: c.containerID}}
+		ExitCode: code, Reason: reason, Message: message, StartedAt: startedAt, FinishedAt: metav1.Now(), ContainerID: c.containerID}}
 	c.ready = false
 	w.mu.Unlock()
 	w.logger.V(2).Info("Container exited", "container", c.spec.Name, "exitCode", code)
@@ -150,12 +151,53 @@ func (w *podWorker) runUnmapped(ctx context.Context, c *container) (int32, bool)
 	return 0, true
 }
 
+// termination is where one container start's termination message comes
+// from, as the kubelet reads it: the file bound at the container's
+// terminationMessagePath, or, with FallbackToLogsOnError, for a failed
+// container that left it empty, the tail of what this start logged.
+type termination struct {
+	file      string // host file bound at terminationMessagePath
+	log       string // the container's log file
+	logOffset int64  // where this start's output begins in log
+}
+
+// Limits of a termination message, the kubelet's.
+const (
+	terminationMessageMaxBytes    = 4096
+	terminationMessageLogMaxBytes = 2048
+	terminationMessageLogMaxLines = 80
+)
+
+func (t termination) message(policy corev1.TerminationMessagePolicy, code int32) string {
+	if data, err := os.ReadFile(t.file); err == nil && len(data) > 0 {
+		return string(data[:min(len(data), terminationMessageMaxBytes)])
+	}
+	if policy != corev1.TerminationMessageFallbackToLogsOnError || code == 0 {
+		return ""
+	}
+	data, err := os.ReadFile(t.log)
+	if err != nil || int64(len(data)) < t.logOffset {
+		return ""
+	}
+	data = data[t.logOffset:]
+	lines := strings.SplitAfter(string(data), "\n")
+	if n := len(lines); n > terminationMessageLogMaxLines+1 {
+		lines = lines[n-terminationMessageLogMaxLines-1:]
+	}
+	tail := strings.Join(lines, "")
+	if len(tail) > terminationMessageLogMaxBytes {
+		tail = tail[len(tail)-terminationMessageLogMaxBytes:]
+	}
+	return tail
+}
+
 // startProcess writes the shim spec for c and starts the shim (this very
 // executable) in a new mount namespace; see shim.go.
-func (w *podWorker) startProcess(ctx context.Context, c *container, vols map[string]string) (*exec.Cmd, *os.File, error) {
+func (w *podWorker) startProcess(ctx context.Context, c *container, vols map[string]string) (*exec.Cmd, *os.File, termination, error) {
+	var term termination
 	env, err := w.containerEnv(ctx, c.spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
 	// The mapped binary stands in for the image's entrypoint: it replaces
 	// command[0]; the rest of command, then args, are its arguments.
@@ -168,32 +210,48 @@ func (w *podWorker) startProcess(ctx context.Context, c *container, vols map[str
 
 	mounts, err := w.containerMounts(ctx, c, vols)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
 	w.mu.Lock()
 	attempt := c.restarts
 	w.mu.Unlock()
 	runDir := filepath.Join(w.dir, "run", fmt.Sprintf("%s-%d", c.spec.Name, attempt))
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
+	// The termination message file, bound where the container expects it
+	// (the API defaults terminationMessagePath to /dev/termination-log),
+	// so nothing the container writes there reaches the host's path.
+	term.file = filepath.Join(runDir, "termination-log")
+	if err := os.WriteFile(term.file, nil, 0o666); err != nil {
+		return nil, nil, term, err
+	}
+	termPath := c.spec.TerminationMessagePath
+	if termPath == "" {
+		termPath = corev1.TerminationMessagePathDefault
+	}
+	mounts = append(mounts, shimMount{Source: term.file, Target: termPath})
 	spec := shimSpec{Root: filepath.Join(runDir, "root"), Argv: argv, Env: env, WorkingDir: c.spec.WorkingDir, Mounts: mounts}
 	data, err := json.Marshal(spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
 	specPath := filepath.Join(runDir, "spec.json")
 	if err := os.WriteFile(specPath, data, 0o600); err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
 
 	logPath := w.k.ContainerLogPath(w.pod.Namespace, w.pod.Name, c.spec.Name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
 	}
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, term, err
+	}
+	term.log = logPath
+	if fi, err := logFile.Stat(); err == nil {
+		term.logOffset = fi.Size()
 	}
 	cmd := exec.Command(w.k.self)
 	cmd.Args = []string{"process-kubelet-shim:" + w.pod.Namespace + "/" + w.pod.Name + "/" + c.spec.Name}
@@ -204,9 +262,9 @@ func (w *podWorker) startProcess(ctx context.Context, c *container, vols map[str
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Unshareflags: syscall.CLONE_NEWNS}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, nil, err
+		return nil, nil, term, err
 	}
-	return cmd, logFile, nil
+	return cmd, logFile, term, nil
 }
 
 // containerMounts lists the bind mounts of c: its volumeMounts (with
