@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/restore-controller/restore/internal/units"
 )
 
 // The space check: before a restore writes anything, every filesystem it
@@ -41,7 +43,7 @@ func allFit(v *volumes, need int64) bool {
 func (v *volumes) check() error {
 	for _, s := range v.list {
 		if s.Needed > s.Free {
-			return fmt.Errorf("%w: "+msgNeedsSpace, ErrNoSpaceLeft, s.Path, FormatBytes(s.Needed), FormatBytes(s.Free))
+			return fmt.Errorf("%w: "+msgNeedsSpace, ErrNoSpaceLeft, s.Path, units.FormatBytes(s.Needed), units.FormatBytes(s.Free))
 		}
 	}
 	return nil
@@ -86,18 +88,4 @@ func rootVolumes(roots []restoreRoot) (*volumes, error) {
 		v.index = append(v.index, i)
 	}
 	return v, nil
-}
-
-// FormatBytes renders n in binary units as KubeStash writes sizes ("1.5 MiB").
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

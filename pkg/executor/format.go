@@ -5,11 +5,11 @@ package executor
 import (
 	"time"
 
-	"github.com/restore-controller/restore/pkg/engine"
+	"github.com/restore-controller/restore/internal/units"
 )
 
 // FormatBytes renders n in binary units as KubeStash writes sizes ("1.5 MiB").
-func FormatBytes(n int64) string { return engine.FormatBytes(n) }
+func FormatBytes(n int64) string { return units.FormatBytes(n) }
 
 // formatDuration rounds for status fields.
 func formatDuration(d time.Duration) string {
