@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -26,7 +27,7 @@ import (
 // addon's Function passes them as flags. finish converts and validates.
 func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOptions, *string, func() error) {
 	o := &executor.RunOptions{}
-	var include, exclude, mounts string
+	var include, exclude, mounts, bandwidth string
 	kubeconfig := new(string)
 	fs.StringVar(&o.Namespace, "namespace", getenv(invocation.EnvNamespace), "RestoreSession namespace (env "+invocation.EnvNamespace+")")
 	fs.StringVar(&o.RestoreSession, "restoresession", getenv(invocation.EnvRestoreSession), "RestoreSession name (env "+invocation.EnvRestoreSession+")")
@@ -42,6 +43,9 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.BoolVar(&o.Restore.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
 	fs.BoolVar(&o.Restore.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
 	fs.BoolVar(&o.Restore.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
+	fs.BoolVar(&o.Restore.DryRun, "dry-run", false, "write nothing; report in the component's status what a restore would do")
+	fs.BoolVar(&o.Restore.Verify, invocation.ParamVerify, false, "re-read every restored file and compare it with the snapshot")
+	fs.StringVar(&bandwidth, "bandwidth-limit", "", "bytes read from the storage per second, a quantity such as 50Mi (empty or 0: unlimited)")
 	fs.DurationVar(&o.Restore.ProgressInterval, "progress-interval", 5*time.Second, "minimum time between progress status updates")
 	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
 	fs.StringVar(kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
@@ -54,6 +58,9 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 		if o.Restore.Parallel < 0 {
 			return fmt.Errorf("--parallel %d: want a non-negative integer", o.Restore.Parallel)
 		}
+		if o.Restore.BandwidthLimit, err = parseBandwidth(bandwidth); err != nil {
+			return err
+		}
 		if o.Restore.ProgressInterval <= 0 {
 			return fmt.Errorf("--progress-interval %v: want a positive duration", o.Restore.ProgressInterval)
 		}
@@ -61,6 +68,23 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 		return err
 	}
 	return o, kubeconfig, finish
+}
+
+// parseBandwidth reads --bandwidth-limit, a Kubernetes quantity of bytes
+// per second ("50Mi", "1G", "1048576"); empty is 0, unlimited.
+func parseBandwidth(s string) (int64, error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("--bandwidth-limit %q: want bytes per second as a quantity such as 50Mi: %w", s, err)
+	}
+	n, ok := q.AsInt64()
+	if !ok || n < 0 {
+		return 0, fmt.Errorf("--bandwidth-limit %q: want a non-negative whole number of bytes per second", s)
+	}
+	return n, nil
 }
 
 func orDefault(s, def string) string {
