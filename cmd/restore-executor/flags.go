@@ -220,6 +220,9 @@ func componentFlag() *groupedFlag[engine.SnapshotSource, executor.ComponentSourc
 }
 
 func runSnapshot(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == adoptCmd {
+		return runAdopt(ctx, args[1:], getenv)
+	}
 	fs := newFlagSet("snapshot")
 	var o executor.SnapshotObjectOptions
 	comps := componentFlag()
