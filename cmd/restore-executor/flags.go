@@ -25,7 +25,7 @@ import (
 // addon's Function passes them as flags. finish converts and validates.
 func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOptions, *string, func() error) {
 	o := &executor.RunOptions{}
-	var include, exclude, mounts string
+	var include, exclude, mounts, bandwidth string
 	kubeconfig := new(string)
 	fs.StringVar(&o.Namespace, "namespace", getenv(invocation.EnvNamespace), "RestoreSession namespace (env "+invocation.EnvNamespace+")")
 	fs.StringVar(&o.RestoreSession, "restoresession", getenv(invocation.EnvRestoreSession), "RestoreSession name (env "+invocation.EnvRestoreSession+")")
@@ -45,6 +45,9 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	fs.BoolVar(&o.Restore.Resume, invocation.ParamResume, true, "skip files whose size and mtime already match (--resume=false to rewrite all)")
 	fs.BoolVar(&o.Restore.DeleteExtra, "delete-extra", false, "delete target files the snapshot lacks")
 	fs.BoolVar(&o.Restore.Sparse, invocation.ParamSparse, false, "write zero runs as holes")
+	fs.BoolVar(&o.Restore.DryRun, "dry-run", false, "write nothing; report in the component's status what a restore would do")
+	fs.BoolVar(&o.Restore.Verify, invocation.ParamVerify, false, "re-read every restored file and compare it with the snapshot")
+	fs.StringVar(&bandwidth, "bandwidth-limit", "", "bytes read from the storage per second, a quantity such as 50Mi (empty or 0: unlimited)")
 	fs.DurationVar(&o.Restore.ProgressInterval, "progress-interval", 5*time.Second, "minimum time between progress status updates")
 	fs.StringVar(&o.LocalStorageDir, "local-storage-dir", "", "use this directory instead of a local BackupStorage's mountPath")
 	fs.StringVar(kubeconfig, "kubeconfig", getenv("KUBECONFIG"), "kubeconfig file (default: in-cluster config)")
@@ -54,6 +57,9 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 		o.Restore.TargetMountPaths = invocation.SplitList(mounts, ":")
 		o.Restore.Include = invocation.SplitList(include, ",")
 		o.Restore.Exclude = invocation.SplitList(exclude, ",")
+		if o.Restore.BandwidthLimit, err = invocation.ParseBandwidthLimit(bandwidth); err != nil {
+			return fmt.Errorf("--bandwidth-limit: %w", err)
+		}
 		if o.Restore.ProgressInterval <= 0 {
 			return fmt.Errorf("--progress-interval %v: want a positive duration", o.Restore.ProgressInterval)
 		}
@@ -63,6 +69,8 @@ func restoreFlags(fs *flag.FlagSet, getenv func(string) string) (*executor.RunOp
 	return o, kubeconfig, finish
 }
 
+// parseBandwidth reads --bandwidth-limit, a Kubernetes quantity of bytes
+// per second ("50Mi", "1G", "1048576"); empty is 0, unlimited.
 func orDefault(s, def string) string {
 	if s != "" {
 		return s
@@ -186,6 +194,9 @@ func componentFlag() *groupedFlag[engine.SnapshotSource, executor.ComponentSourc
 }
 
 func runSnapshot(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == adoptCmd {
+		return runAdopt(ctx, args[1:], getenv)
+	}
 	fs := newFlagSet("snapshot")
 	var o executor.SnapshotObjectOptions
 	comps := componentFlag()

@@ -7,7 +7,9 @@
 // the VolumeSnapshots of a VolumeSnapshotter component and reports it so
 // too; "snapshot" snapshots directories, and object manifests dumped from
 // the API, into a Repository and records a Snapshot object (tests, demos,
-// migrations).
+// migrations); "snapshot adopt" records kopia snapshots that already are
+// in a Repository's kopia repository (made by the kopia CLI or Velero) as
+// a Snapshot object.
 package main
 
 import (
@@ -85,6 +87,7 @@ const usage = `usage: restore-executor restore [flags]            restore one Re
        restore-executor restore-manifests [flags]  restore a component of object manifests
        restore-executor restore-volumesnapshot [flags]  create a component's PVCs from its VolumeSnapshots
        restore-executor snapshot [flags]           snapshot directories and manifests into a Repository
+       restore-executor snapshot adopt [flags]     record kopia snapshots already in a Repository (kopia CLI, Velero) as a Snapshot
 Run a subcommand with -h for its flags.`
 
 const restoreVolumeSnapshotCmd = "restore-volumesnapshot"

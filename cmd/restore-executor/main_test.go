@@ -59,7 +59,7 @@ func TestRestoreFlagsDefaultFromEnv(t *testing.T) {
 		t.Errorf("priority from env: %+v", o.Priority)
 	}
 	// Task parameters have no variable; their defaults are the flags'.
-	if !o.Restore.Resume || o.Restore.DeleteExtra || o.Restore.Sparse || o.Restore.Parallel != 0 || o.Restore.TargetRoot != "/" || o.Restore.ProgressInterval != 5*time.Second {
+	if !o.Restore.Resume || o.Restore.DeleteExtra || o.Restore.Sparse || o.Restore.DryRun || o.Restore.Verify || o.Restore.BandwidthLimit != 0 || o.Restore.Parallel != 0 || o.Restore.TargetRoot != "/" || o.Restore.ProgressInterval != 5*time.Second {
 		t.Errorf("flag defaults: %+v", o)
 	}
 
@@ -80,7 +80,7 @@ func TestRestoreFlagsOverrideEnv(t *testing.T) {
 		"--namespace=flag-ns", "--restoresession=flag-rs", "--component=dump", "--snapshot=flag-snap",
 		"--task-name=t2", "--scratch-dir=/flag-scratch", "--target-mount-paths=/x", "--kubeconfig=/flag/kc",
 		"--include=a/b, c", "--exclude=*.tmp", "--parallel=3", "--resume=false", "--delete-extra", "--sparse",
-		"--progress-interval=250ms", "--target-root=/mnt/root",
+		"--progress-interval=250ms", "--target-root=/mnt/root", "--dry-run", "--verify", "--bandwidth-limit=50Mi",
 	}))
 	must(t, finish())
 	got := map[string]any{
@@ -88,12 +88,14 @@ func TestRestoreFlagsOverrideEnv(t *testing.T) {
 		"task": o.TaskName, "scratch": o.ScratchDir, "mounts": o.Restore.TargetMountPaths, "kubeconfig": *kubeconfig,
 		"include": o.Restore.Include, "exclude": o.Restore.Exclude, "parallel": o.Restore.Parallel, "resume": o.Restore.Resume,
 		"deleteExtra": o.Restore.DeleteExtra, "sparse": o.Restore.Sparse, "interval": o.Restore.ProgressInterval, "root": o.Restore.TargetRoot,
+		"dryRun": o.Restore.DryRun, "verify": o.Restore.Verify, "bandwidth": o.Restore.BandwidthLimit,
 	}
 	want := map[string]any{
 		"namespace": "flag-ns", "session": "flag-rs", "component": "dump", "snapshot": "flag-snap",
 		"task": "t2", "scratch": "/flag-scratch", "mounts": []string{"/x"}, "kubeconfig": "/flag/kc",
 		"include": []string{"a/b", "c"}, "exclude": []string{"*.tmp"}, "parallel": 3, "resume": false,
 		"deleteExtra": true, "sparse": true, "interval": 250 * time.Millisecond, "root": "/mnt/root",
+		"dryRun": true, "verify": true, "bandwidth": int64(50 << 20),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("flags over env:\n got %v\nwant %v", got, want)
@@ -114,6 +116,8 @@ func TestRestoreFlagErrors(t *testing.T) {
 		{name: "not an int", args: []string{"--parallel=many"}, want: "parallel"},
 		{name: "negative int", args: []string{"--parallel=-2"}, want: "-2 is negative"},
 		{name: "not a bool", args: []string{"--resume=perhaps"}, want: "resume"},
+		{name: "bandwidth not a quantity", args: []string{"--bandwidth-limit=fast"}, want: "--bandwidth-limit: \"fast\" is not a quantity"},
+		{name: "negative bandwidth", args: []string{"--bandwidth-limit=-1Mi"}, want: "--bandwidth-limit: \"-1Mi\" is not a non-negative"},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, want: "no-such-flag"},
 		{name: "bad nice variable", env: map[string]string{invocation.EnvNiceAdjustment: "low"}, want: invocation.EnvNiceAdjustment},
 		{name: "ionice class out of range", env: map[string]string{invocation.EnvIONiceClass: "9"}, want: invocation.EnvIONiceClass},

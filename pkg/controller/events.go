@@ -8,7 +8,10 @@ const (
 	EventReasonRestoreSucceeded  = "RestoreSucceeded"
 	EventMessageRestoreSucceeded = "Restore succeeded in %s: %d of %d components restored."
 	EventReasonRestoreFailed     = "RestoreFailed"
-	EventMessageRestoreFailed    = "Restore failed after %s: %s"
+	EventReasonRestorePlanned    = "RestorePlanned"
+	// EventMessageRestorePlanned: the totals of the components' plans.
+	EventMessageRestorePlanned = "Dry run of %d components, nothing written: a restore would write %d files (%s), %d directories and %d symlinks, overwrite %d files, keep %d files (%s), delete %d entries; it needs %s%s."
+	EventMessageRestoreFailed  = "Restore failed after %s: %s"
 
 	EventReasonInvalid           = "InvalidRestoreSession"
 	EventReasonTargetNotFound    = "RestoreTargetNotFound"

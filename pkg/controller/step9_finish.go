@@ -3,7 +3,10 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
+	"github.com/restore-controller/restore/internal/units"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	"github.com/restore-controller/restore/pkg/invocation"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
@@ -50,6 +55,12 @@ func (c *Controller) finish(ctx context.Context, s *restoreState) error {
 	}
 
 	phase := status.CalculatePhase(st)
+	if dryRun(s) {
+		s.setCondition(corev1alpha1.TypePlanned, metav1.ConditionTrue, corev1alpha1.ReasonDryRunCompleted, corev1alpha1.MessageDryRunCompleted)
+		if phase == corev1alpha1.RestoreSucceeded {
+			s.recordEvent(corev1.EventTypeNormal, EventReasonRestorePlanned, planSummary(st))
+		}
+	}
 	if phase == corev1alpha1.RestoreSucceeded {
 		s.recordEvent(corev1.EventTypeNormal, EventReasonRestoreSucceeded,
 			fmt.Sprintf(EventMessageRestoreSucceeded, st.Duration, len(st.Components), st.TotalComponents))
@@ -85,4 +96,49 @@ func failureSummary(st *corev1alpha1.RestoreSessionStatus) string {
 		return "not every component was restored"
 	}
 	return strings.Join(reasons, "; ")
+}
+
+// dryRun reports whether the restore's tasks were asked to plan only (the
+// dryRun task param).
+func dryRun(s *restoreState) bool {
+	for _, t := range s.tasks {
+		if v, err := strconv.ParseBool(t.Params[invocation.ParamDryRun]); err == nil && v {
+			return true
+		}
+	}
+	return false
+}
+
+// planSummary is the Event message of a dry run: the totals of the
+// components' plans and the space they need, naming the volumes that lack it.
+func planSummary(st *corev1alpha1.RestoreSessionStatus) string {
+	var t corev1alpha1.RestorePlan
+	var needed int64
+	var short []string
+	for _, name := range slices.Sorted(maps.Keys(st.Components)) {
+		p := st.Components[name].Plan
+		if p == nil {
+			continue
+		}
+		t.Files += p.Files
+		t.Bytes += p.Bytes
+		t.Directories += p.Directories
+		t.Symlinks += p.Symlinks
+		t.OverwrittenFiles += p.OverwrittenFiles
+		t.KeptFiles += p.KeptFiles
+		t.KeptBytes += p.KeptBytes
+		t.DeletedEntries += p.DeletedEntries
+		for _, v := range p.Volumes {
+			needed += v.NeededBytes
+			if v.NeededBytes > v.FreeBytes {
+				short = append(short, fmt.Sprintf("%s: %s needs %s, has %s free", name, v.Path, units.FormatBytes(v.NeededBytes), units.FormatBytes(v.FreeBytes)))
+			}
+		}
+	}
+	space := ", all of it free"
+	if len(short) > 0 {
+		space = "; too little space: " + strings.Join(short, "; ")
+	}
+	return fmt.Sprintf(EventMessageRestorePlanned, len(st.Components), t.Files, units.FormatBytes(t.Bytes), t.Directories, t.Symlinks,
+		t.OverwrittenFiles, t.KeptFiles, units.FormatBytes(t.KeptBytes), t.DeletedEntries, units.FormatBytes(needed), space)
 }

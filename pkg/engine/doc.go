@@ -41,6 +41,21 @@
 // modes, owners (when permitted) and mtimes. Restored data is flushed with
 // syncfs(2) before Restore returns success: kopia v0.21.1 does not fsync.
 //
+// # Checks: space, plan, verify, bandwidth
+//
+// Before the first write, every restore checks that each filesystem it
+// writes to has room (space.go): when less is free than the snapshot's
+// total, it walks the snapshot beside the target, counting only what
+// resume would not skip and crediting the blocks of files it overwrites,
+// and fails at once with ErrNoSpaceLeft, "<destination> needs X, has Y
+// free". CheckOptions.DryRun runs the same walk and writes nothing: the
+// Result's Plan counts the files, directories, symlinks and bytes a
+// restore would write, the files it would overwrite, keep and delete, and
+// the space per filesystem (plan.go). CheckOptions.Verify reads every
+// restored file back and compares its kopia object ID, mode, size and
+// mtime with the snapshot's (verify.go); CheckOptions.BandwidthLimit caps
+// the bytes read from the storage per second (throttle.go).
+//
 // CreateSnapshots snapshots local directories into an open repository and
 // records each under the hostPath a restore puts it back to (tests, demos,
 // the benchmark and the executor's snapshot subcommand).

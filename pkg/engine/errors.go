@@ -28,6 +28,7 @@ const (
 	msgBucketNotFound       = "the bucket or container does not exist"
 	msgNoSpaceLeftOnTarget  = "no space left on the restore target"
 	msgRepositoryCorruption = "repository data is corrupt or unreadable"
+	msgVerificationFailed   = "restored data differs from the snapshot"
 )
 
 var (
@@ -58,6 +59,10 @@ var (
 	ErrNoSpaceLeft = errors.New(msgNoSpaceLeftOnTarget)
 	// ErrRepositoryCorruption: repository data failed its integrity check.
 	ErrRepositoryCorruption = errors.New(msgRepositoryCorruption)
+	// ErrVerificationFailed: a restored file, read back, differs from the
+	// snapshot in content (kopia object ID), mode, size or mtime, or a
+	// symlink in its target (CheckOptions.Verify).
+	ErrVerificationFailed = errors.New(msgVerificationFailed)
 )
 
 // storageOpenError is the error of opening the object storage s that

@@ -348,10 +348,7 @@ func (o *beneathOutput) FileExists(_ context.Context, rel string, e kopiafs.File
 	}
 	defer parent.Close() //nolint:errcheck
 	st, exists, err := lstatAt(parent, name)
-	if err != nil || !exists || fileType(&st) != unix.S_IFREG || st.Size != e.Size() {
-		return false
-	}
-	return statMTime(&st).Sub(e.ModTime()).Abs() < maxTimeDeltaSameFile
+	return err == nil && exists && sameFile(&st, e)
 }
 
 func (o *beneathOutput) CreateSymlink(ctx context.Context, rel string, e kopiafs.Symlink) error {

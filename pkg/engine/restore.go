@@ -71,6 +71,8 @@ type RestoreOptions struct {
 	// Progress, if set, receives progress reports, serialised, from
 	// restore workers. It must not block for long.
 	Progress func(Progress)
+	// CheckOptions: dry run, verify, bandwidth limit (plan.go).
+	CheckOptions
 }
 
 // Result summarises a finished restore.
@@ -78,6 +80,8 @@ type Result struct {
 	Progress
 	// DeletedEntries counts target entries removed by DeleteExtra.
 	DeletedEntries int64
+	// CheckResults: the plan and the verification (plan.go).
+	CheckResults
 }
 
 // Restore opens the repository described by opts.Repository, restores
@@ -218,6 +222,11 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 		totalBytes += b
 		totalFiles += f
 	}
+	// Hook (plan.go): bandwidth limit, space check, dry run; nothing written yet.
+	plan, err := preflight(ctx, rep, roots, opts, totalBytes)
+	if err != nil || opts.DryRun {
+		return Result{Progress: Progress{TotalBytes: totalBytes, TotalFiles: totalFiles, ETA: -1}, CheckResults: CheckResults{Plan: plan}}, err
+	}
 	tracker := newProgressTracker(totalBytes, totalFiles, opts.ProgressInterval, opts.Progress, nil)
 	logger.Info("Restoring", "roots", len(roots), "totalBytes", totalBytes, "totalFiles", totalFiles)
 
@@ -238,7 +247,11 @@ func RestoreFromRepository(ctx context.Context, rep repo.Repository, opts Restor
 			return Result{Progress: tracker.snapshot(false), DeletedEntries: deleted}, err
 		}
 	}
-	return Result{Progress: tracker.snapshot(true), DeletedEntries: deleted}, nil
+	res := Result{Progress: tracker.snapshot(true), DeletedEntries: deleted, CheckResults: CheckResults{Plan: plan}}
+	if opts.Verify { // Hook (verify.go): re-read what was written.
+		res.Verification, err = verifyRoots(ctx, rep, roots, opts)
+	}
+	return res, err
 }
 
 // restoreOne restores one root and returns how many entries delete-extra removed.

@@ -3,23 +3,13 @@
 package executor
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/restore-controller/restore/internal/units"
 )
 
 // FormatBytes renders n in binary units as KubeStash writes sizes ("1.5 MiB").
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func FormatBytes(n int64) string { return units.FormatBytes(n) }
 
 // formatDuration rounds for status fields.
 func formatDuration(d time.Duration) string {

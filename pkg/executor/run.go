@@ -72,6 +72,11 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 		res, err := engine.Restore(ctx, opts)
 		close(progressCh)
 		<-statusDone
+		sw.Plan, sw.Verification = res.Plan, res.Verification
+		if opts.DryRun {
+			logger.Info("Planned the restore, wrote nothing", "plan", res.Plan)
+			return nil, err // nothing was restored: no progress to report
+		}
 		// The final status carries the last progress, if any was made.
 		if res.TotalBytes > 0 || res.TotalFiles > 0 {
 			return &res.Progress, err

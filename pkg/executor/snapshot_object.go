@@ -113,8 +113,13 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 	status.SnapshotTime = &t
 	lu := metav1.NewTime(now())
 	status.LastUpdateTime = &lu
+	return recordSnapshot(ctx, c, acc.Repository, o.Name, status)
+}
 
-	repository := acc.Repository
+// recordSnapshot creates or updates the Snapshot name of repository, with
+// KubeStash's labels and spec, and sets its status.
+func recordSnapshot(ctx context.Context, c Clients, repository *storagev1alpha1.Repository, name string, status storagev1alpha1.SnapshotStatus) (*storagev1alpha1.Snapshot, error) {
+	namespace := repository.Namespace
 	labels := map[string]string{storagev1alpha1.LabelRepoName: repository.Name}
 	spec := storagev1alpha1.SnapshotSpec{Repository: repository.Name, Type: "FullBackup"}
 	if ref := repository.Spec.AppRef; ref != nil {
@@ -125,14 +130,14 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 		spec.AppRef = &r
 	}
 
-	snaps := c.Restore.StorageV1alpha1().Snapshots(o.Namespace)
+	snaps := c.Restore.StorageV1alpha1().Snapshots(namespace)
 	obj := &storagev1alpha1.Snapshot{
-		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
 		Spec:       spec,
 	}
 	cur, err := snaps.Create(ctx, obj, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		cur, err = snaps.Get(ctx, o.Name, metav1.GetOptions{})
+		cur, err = snaps.Get(ctx, name, metav1.GetOptions{})
 		if err == nil {
 			cur = cur.DeepCopy()
 			if cur.Labels == nil {
@@ -146,13 +151,13 @@ func CreateSnapshotObject(ctx context.Context, c Clients, o SnapshotObjectOption
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating Snapshot %s/%s: %w", o.Namespace, o.Name, err)
+		return nil, fmt.Errorf("creating Snapshot %s/%s: %w", namespace, name, err)
 	}
 	cur = cur.DeepCopy()
 	cur.Status = status
 	cur, err = snaps.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("updating status of Snapshot %s/%s: %w", o.Namespace, o.Name, err)
+		return nil, fmt.Errorf("updating status of Snapshot %s/%s: %w", namespace, name, err)
 	}
 	return cur, nil
 }

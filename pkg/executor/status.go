@@ -30,6 +30,11 @@ type StatusWriter struct {
 	// Manifests, when a restore of Kubernetes objects sets it, goes into
 	// the component's final status.
 	Manifests *corev1alpha1ac.ManifestRestoreCountsApplyConfiguration
+	// Plan and Verification, when a restore sets them (a dry run, a space
+	// check that walked the tree, a verified restore), go into the
+	// component's status.
+	Plan         *engine.Plan
+	Verification *engine.Verification
 }
 
 func (w *StatusWriter) now() time.Time {
@@ -74,9 +79,7 @@ func (w *StatusWriter) Running(ctx context.Context, p *engine.Progress) error {
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
 	}
-	if w.Manifests != nil {
-		cs.WithManifests(w.Manifests)
-	}
+	w.withResults(cs)
 	return w.apply(ctx, cs)
 }
 
@@ -88,9 +91,7 @@ func (w *StatusWriter) Retrying(ctx context.Context, p *engine.Progress, attempt
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
 	}
-	if w.Manifests != nil {
-		cs.WithManifests(w.Manifests)
-	}
+	w.withResults(cs)
 	return w.apply(ctx, cs)
 }
 
@@ -106,8 +107,30 @@ func (w *StatusWriter) Finished(ctx context.Context, duration time.Duration, p *
 	if pa := w.progress(p); pa != nil {
 		cs.WithProgress(pa)
 	}
+	w.withResults(cs)
+	return w.apply(ctx, cs)
+}
+
+// withResults adds what the restore found besides progress: manifest
+// counts, the plan, the verification.
+func (w *StatusWriter) withResults(cs *corev1alpha1ac.ComponentRestoreStatusApplyConfiguration) {
 	if w.Manifests != nil {
 		cs.WithManifests(w.Manifests)
 	}
-	return w.apply(ctx, cs)
+	if p := w.Plan; p != nil {
+		pa := corev1alpha1ac.RestorePlan().
+			WithFiles(p.Files).WithDirectories(p.Dirs).WithSymlinks(p.Symlinks).WithBytes(p.Bytes).
+			WithOverwrittenFiles(p.OverwrittenFiles).WithKeptFiles(p.KeptFiles).WithKeptBytes(p.KeptBytes).
+			WithDeletedEntries(p.DeletedEntries)
+		for _, v := range p.Volumes {
+			pa.WithVolumes(corev1alpha1ac.RestorePlanVolume().
+				WithPath(v.Path).WithFreeBytes(v.Free).WithNeededBytes(v.Needed).WithFits(v.Needed <= v.Free))
+		}
+		cs.WithPlan(pa)
+	}
+	if v := w.Verification; v != nil {
+		cs.WithVerification(corev1alpha1ac.RestoreVerification().
+			WithFiles(v.Files).WithBytes(v.Bytes).WithSymlinks(v.Symlinks).
+			WithMismatches(v.Mismatches).WithFirstMismatches(v.FirstMismatches...))
+	}
 }

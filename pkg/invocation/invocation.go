@@ -84,6 +84,17 @@ const (
 	ParamDeleteExtra = "deleteExtra"
 	// ParamSparse: write files sparsely where they hold zero runs.
 	ParamSparse = "sparse"
+	// ParamDryRun: read the snapshot and the target, write nothing, and
+	// report in the component's status what a restore would do (its plan);
+	// the RestoreSession ends Succeeded with the Planned condition.
+	ParamDryRun = "dryRun"
+	// ParamVerify: after the restore, re-read every restored file and
+	// compare its kopia object ID, mode, size and mtime with the snapshot;
+	// a mismatch fails the component.
+	ParamVerify = "verify"
+	// ParamBandwidthLimit: bytes read from the storage per second, a
+	// Kubernetes quantity ("50Mi"); empty or "0" is unlimited.
+	ParamBandwidthLimit = "bandwidthLimit"
 )
 
 // TaskManifestRestore is the name of the addon restore task that restores

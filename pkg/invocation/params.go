@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/restore-controller/restore/pkg/engine/pathspec"
 )
 
@@ -72,6 +74,34 @@ var RestoreParams = map[string]ParamSyntax{
 	ParamResume:      BoolParam,
 	ParamDeleteExtra: BoolParam,
 	ParamSparse:      BoolParam,
+	ParamDryRun:      BoolParam,
+	ParamVerify:      BoolParam,
+	ParamBandwidthLimit: {
+		Accepts: "bytes per second as a quantity such as 50Mi (0: unlimited)",
+		Check: func(v string) error {
+			_, err := ParseBandwidthLimit(v)
+			return err
+		},
+	},
+}
+
+// ParseBandwidthLimit parses the bandwidthLimit param (and the executor's
+// --bandwidth-limit flag): a non-negative whole number of bytes per second
+// written as a resource quantity; empty means unlimited (0).
+func ParseBandwidthLimit(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a quantity such as 50Mi", v)
+	}
+	n, ok := q.AsInt64()
+	if !ok || n < 0 {
+		return 0, fmt.Errorf("%q is not a non-negative whole number of bytes per second", v)
+	}
+	return n, nil
 }
 
 // ParseNonNegativeInt parses an integer parameter the way the flag

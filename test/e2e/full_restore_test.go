@@ -32,7 +32,8 @@ func (w *restoreWorld) kopiaAddon(t *testing.T) string {
 	name := "kopia-" + w.ns
 	var params []common.ParameterDefinition
 	for _, p := range []string{invocation.ParamInclude, invocation.ParamExclude, invocation.ParamParallel,
-		invocation.ParamResume, invocation.ParamDeleteExtra, invocation.ParamSparse} {
+		invocation.ParamResume, invocation.ParamDeleteExtra, invocation.ParamSparse,
+		invocation.ParamDryRun, invocation.ParamVerify, invocation.ParamBandwidthLimit} {
 		params = append(params, common.ParameterDefinition{Name: p})
 	}
 	createAddon(t, name, name, addonsv1alpha1.FunctionSpec{
@@ -41,7 +42,8 @@ func (w *restoreWorld) kopiaAddon(t *testing.T) string {
 		Args: []string{"restore",
 			"--snapshot=${snapshotName}", "--component=${component}", "--progress-interval=200ms",
 			"--include=${include:=}", "--exclude=${exclude:=}", "--parallel=${parallel:=0}",
-			"--resume=${resume:=true}", "--delete-extra=${deleteExtra:=false}", "--sparse=${sparse:=false}"},
+			"--resume=${resume:=true}", "--delete-extra=${deleteExtra:=false}", "--sparse=${sparse:=false}",
+			"--dry-run=${dryRun:=false}", "--verify=${verify:=false}", "--bandwidth-limit=${bandwidthLimit:=0}"},
 	}, addonsv1alpha1.Task{Name: "logical-backup-restore", Parameters: params})
 	return name
 }

@@ -166,6 +166,20 @@ type storageCase struct {
 	env []corev1.EnvVar
 	// check runs after seeding: the repository is where the storage says.
 	check func(t *testing.T)
+	// seed, if set, replaces the seeding: it writes the kopia repository
+	// and records Snapshot snapshotName with component pod-0 restoring to
+	// hostPath, and returns the source directory the restore must equal.
+	seed func(t *testing.T, s seedInput) string
+	// jobArgs are added to the executor's arguments in the Job.
+	jobArgs []string
+	// checkRestored, if set, replaces the comparison of the restored tree
+	// with the source and also sees the final component status.
+	checkRestored func(t *testing.T, src, restored string, final corev1alpha1.ComponentRestoreStatus)
+}
+
+// seedInput is what a storageCase.seed needs to know.
+type seedInput struct {
+	bin, kubeconfig, ns, repository, snapshot, component, hostPath, password string
 }
 
 func runRestoreJob(t *testing.T, sc storageCase) {
@@ -233,15 +247,21 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	// Seed: the executor's own snapshot subcommand, run on the host with
 	// the admin kubeconfig, writes the kopia snapshot into the storage
 	// directory and records the Snapshot object.
-	src := filepath.Join(t.TempDir(), "src")
-	framework.WriteEdgeCaseTree(t, src, 48<<20)
-	var seedEnv []string
-	for _, e := range sc.env {
-		seedEnv = append(seedEnv, e.Name+"="+e.Value)
+	var src string
+	if sc.seed != nil {
+		src = sc.seed(t, seedInput{bin: bin, kubeconfig: cl.KubeconfigPath(), ns: ns, repository: repoName,
+			snapshot: snapshotName, component: component, hostPath: hostPath, password: password})
+	} else {
+		src = filepath.Join(t.TempDir(), "src")
+		framework.WriteEdgeCaseTree(t, src, 48<<20)
+		var seedEnv []string
+		for _, e := range sc.env {
+			seedEnv = append(seedEnv, e.Name+"="+e.Value)
+		}
+		framework.RunCommand(t, seedEnv, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
+			"--repository", repoName, "--name", snapshotName,
+			"--component", component + "=" + src + ":" + hostPath}, sc.seedArgs...)...)
 	}
-	framework.RunCommand(t, seedEnv, bin, append([]string{"snapshot", "--kubeconfig", cl.KubeconfigPath(), "--namespace", ns,
-		"--repository", repoName, "--name", snapshotName,
-		"--component", component + "=" + src + ":" + hostPath}, sc.seedArgs...)...)
 	snap, err := rc.StorageV1alpha1().Snapshots(ns).Get(ctx, snapshotName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the snapshot subcommand recorded no Snapshot: %v", err)
@@ -338,7 +358,7 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 						Command: []string{"/restore-executor"},
 						// A short interval and one file at a time make several
 						// progress writes while the 48 MiB file restores.
-						Args: []string{"restore", "--progress-interval=50ms", "--" + invocation.ParamParallel + "=1", "-v=2"},
+						Args: append([]string{"restore", "--progress-interval=50ms", "--" + invocation.ParamParallel + "=1", "-v=2"}, sc.jobArgs...),
 						Env: append([]corev1.EnvVar{
 							{Name: invocation.EnvNamespace, Value: ns},
 							{Name: invocation.EnvRestoreSession, Value: sessionName},
@@ -379,7 +399,9 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 		t.Fatalf("claim %s is not bound after the Job ran", claimName)
 	}
 	want := framework.ScanTree(t, src)
-	framework.ExpectSameTree(t, "the restored PVC", want, cl.VolumeDir(claim.Spec.VolumeName))
+	if sc.checkRestored == nil {
+		framework.ExpectSameTree(t, "the restored PVC", want, cl.VolumeDir(claim.Spec.VolumeName))
+	}
 
 	// The status history.
 	var history []corev1alpha1.ComponentRestoreStatus
@@ -415,6 +437,9 @@ func runRestoreJob(t *testing.T, sc storageCase) {
 	final := history[len(history)-1]
 	if final.Phase != corev1alpha1.RestoreSucceeded {
 		t.Fatalf("final component phase %q (error %q), want Succeeded; history:\n%s", final.Phase, final.Error, describeHistory(history))
+	}
+	if sc.checkRestored != nil {
+		sc.checkRestored(t, src, cl.VolumeDir(claim.Spec.VolumeName), final)
 	}
 	if d, err := time.ParseDuration(final.Duration); err != nil || d <= 0 {
 		t.Errorf("final duration %q: want a positive duration (%v)", final.Duration, err)

@@ -118,6 +118,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.RestoreDataSourceApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreHooks"):
 		return &applyconfigurationcorev1alpha1.RestoreHooksApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("RestorePlan"):
+		return &applyconfigurationcorev1alpha1.RestorePlanApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("RestorePlanVolume"):
+		return &applyconfigurationcorev1alpha1.RestorePlanVolumeApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreProgress"):
 		return &applyconfigurationcorev1alpha1.RestoreProgressApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreSession"):
@@ -126,6 +130,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &applyconfigurationcorev1alpha1.RestoreSessionSpecApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreSessionStatus"):
 		return &applyconfigurationcorev1alpha1.RestoreSessionStatusApplyConfiguration{}
+	case corev1alpha1.SchemeGroupVersion.WithKind("RestoreVerification"):
+		return &applyconfigurationcorev1alpha1.RestoreVerificationApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("RuntimeSettings"):
 		return &applyconfigurationcorev1alpha1.RuntimeSettingsApplyConfiguration{}
 	case corev1alpha1.SchemeGroupVersion.WithKind("TargetVolumeInfo"):

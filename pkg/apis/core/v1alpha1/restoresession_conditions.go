@@ -38,6 +38,14 @@ const (
 	ReasonFailedToExecutePostRestoreHooks      = "FailedToExecutePostRestoreHooks"
 	MessagePostRestoreHooksExecuted            = "Post-Restore Hooks have been executed successfully."
 
+	// Planned is True on a restore whose tasks had the dryRun param
+	// "true": its executors wrote nothing, and each component's
+	// status.plan says what a restore would do. (Not a KubeStash
+	// condition: KubeStash has no dry run.)
+	TypePlanned            = "Planned"
+	ReasonDryRunCompleted  = "DryRunCompleted"
+	MessageDryRunCompleted = "This restore was a plan (dryRun): nothing was written; status.components[*].plan says what a restore would do."
+
 	// MetricsPushed is set by the final step of a restore: its presence, True
 	// or False, marks the restore as finished.
 	TypeMetricsPushed               = "MetricsPushed"

@@ -532,6 +532,73 @@ type ComponentRestoreStatus struct {
 	// (kubedump-addon's manifest-restore) handled.
 	// +optional
 	Manifests *ManifestRestoreCounts `json:"manifests,omitempty"`
+
+	// Plan says what the restore would do, for a dry run (task param
+	// dryRun "true"), which writes nothing; a real restore reports it
+	// when its space check had to walk the tree.
+	// +optional
+	Plan *RestorePlan `json:"plan,omitempty"`
+
+	// Verification is what re-reading the restored files found (task
+	// param verify "true").
+	// +optional
+	Verification *RestoreVerification `json:"verification,omitempty"`
+}
+
+// RestorePlan is what a restore of a component would do to its target.
+type RestorePlan struct {
+	// Files the restore would write: new, or overwritten.
+	Files int64 `json:"files"`
+	// Directories it would create.
+	Directories int64 `json:"directories"`
+	// Symlinks it would create or replace.
+	Symlinks int64 `json:"symlinks"`
+	// Bytes of the files it would write.
+	Bytes int64 `json:"bytes"`
+	// OverwrittenFiles exist with another size or mtime and would be
+	// rewritten (counted in files).
+	OverwrittenFiles int64 `json:"overwrittenFiles"`
+	// KeptFiles already match in size and mtime; resume skips them.
+	KeptFiles int64 `json:"keptFiles"`
+	// KeptBytes is their size.
+	KeptBytes int64 `json:"keptBytes"`
+	// DeletedEntries deleteExtra would remove (a directory counts once).
+	DeletedEntries int64 `json:"deletedEntries"`
+	// Volumes are the filesystems the restore writes to.
+	// +optional
+	// +listType=atomic
+	Volumes []RestorePlanVolume `json:"volumes,omitempty"`
+}
+
+// RestorePlanVolume is the space on one filesystem a restore writes to.
+type RestorePlanVolume struct {
+	// Path is the first restore destination on the filesystem.
+	Path string `json:"path"`
+	// FreeBytes on it (statfs f_bavail).
+	FreeBytes int64 `json:"freeBytes"`
+	// NeededBytes is the space the restore would take there: the files it
+	// writes minus what the files it overwrites occupy now.
+	NeededBytes int64 `json:"neededBytes"`
+	// Fits is false when the restore needs more than is free.
+	Fits bool `json:"fits"`
+}
+
+// RestoreVerification is what re-reading a component's restored files
+// found: each file's kopia object ID recomputed with the repository's
+// splitter and hash, its mode, size and mtime, compared with the snapshot.
+type RestoreVerification struct {
+	// Files read back and compared.
+	Files int64 `json:"files"`
+	// Bytes read back.
+	Bytes int64 `json:"bytes"`
+	// Symlinks whose targets were compared.
+	Symlinks int64 `json:"symlinks"`
+	// Mismatches counts the entries that differ from the snapshot.
+	Mismatches int64 `json:"mismatches"`
+	// FirstMismatches name the first of them, "path: what differs".
+	// +optional
+	// +listType=atomic
+	FirstMismatches []string `json:"firstMismatches,omitempty"`
 }
 
 // ManifestRestoreCounts tally a restore of Kubernetes objects.

@@ -17493,6 +17493,53 @@ var schemaYAML = typed.YAMLObject(`types:
                     - name: phase
                       type:
                         scalar: string
+                    - name: plan
+                      type:
+                        map:
+                          fields:
+                          - name: bytes
+                            type:
+                              scalar: numeric
+                          - name: deletedEntries
+                            type:
+                              scalar: numeric
+                          - name: directories
+                            type:
+                              scalar: numeric
+                          - name: files
+                            type:
+                              scalar: numeric
+                          - name: keptBytes
+                            type:
+                              scalar: numeric
+                          - name: keptFiles
+                            type:
+                              scalar: numeric
+                          - name: overwrittenFiles
+                            type:
+                              scalar: numeric
+                          - name: symlinks
+                            type:
+                              scalar: numeric
+                          - name: volumes
+                            type:
+                              list:
+                                elementType:
+                                  map:
+                                    fields:
+                                    - name: fits
+                                      type:
+                                        scalar: boolean
+                                    - name: freeBytes
+                                      type:
+                                        scalar: numeric
+                                    - name: neededBytes
+                                      type:
+                                        scalar: numeric
+                                    - name: path
+                                      type:
+                                        scalar: string
+                                elementRelationship: atomic
                     - name: progress
                       type:
                         map:
@@ -17519,6 +17566,28 @@ var schemaYAML = typed.YAMLObject(`types:
                             type:
                               scalar: numeric
                           - name: totalFiles
+                            type:
+                              scalar: numeric
+                    - name: verification
+                      type:
+                        map:
+                          fields:
+                          - name: bytes
+                            type:
+                              scalar: numeric
+                          - name: files
+                            type:
+                              scalar: numeric
+                          - name: firstMismatches
+                            type:
+                              list:
+                                elementType:
+                                  scalar: string
+                                elementRelationship: atomic
+                          - name: mismatches
+                            type:
+                              scalar: numeric
+                          - name: symlinks
                             type:
                               scalar: numeric
                 elementRelationship: separable

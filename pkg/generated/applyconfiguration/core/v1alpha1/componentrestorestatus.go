@@ -38,6 +38,13 @@ type ComponentRestoreStatusApplyConfiguration struct {
 	// Manifests counts the objects a restore of Kubernetes objects
 	// (kubedump-addon's manifest-restore) handled.
 	Manifests *ManifestRestoreCountsApplyConfiguration `json:"manifests,omitempty"`
+	// Plan says what the restore would do, for a dry run (task param
+	// dryRun "true"), which writes nothing; a real restore reports it
+	// when its space check had to walk the tree.
+	Plan *RestorePlanApplyConfiguration `json:"plan,omitempty"`
+	// Verification is what re-reading the restored files found (task
+	// param verify "true").
+	Verification *RestoreVerificationApplyConfiguration `json:"verification,omitempty"`
 }
 
 // ComponentRestoreStatusApplyConfiguration constructs a declarative configuration of the ComponentRestoreStatus type for use with
@@ -83,5 +90,21 @@ func (b *ComponentRestoreStatusApplyConfiguration) WithProgress(value *RestorePr
 // If called multiple times, the Manifests field is set to the value of the last call.
 func (b *ComponentRestoreStatusApplyConfiguration) WithManifests(value *ManifestRestoreCountsApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
 	b.Manifests = value
+	return b
+}
+
+// WithPlan sets the Plan field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Plan field is set to the value of the last call.
+func (b *ComponentRestoreStatusApplyConfiguration) WithPlan(value *RestorePlanApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
+	b.Plan = value
+	return b
+}
+
+// WithVerification sets the Verification field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Verification field is set to the value of the last call.
+func (b *ComponentRestoreStatusApplyConfiguration) WithVerification(value *RestoreVerificationApplyConfiguration) *ComponentRestoreStatusApplyConfiguration {
+	b.Verification = value
 	return b
 }
