@@ -17,9 +17,10 @@ import (
 // MessageDeadlineExceeded says why a restore failed at its deadline.
 const MessageDeadlineExceeded = "The restore did not complete within spec.restoreTimeout (%s): restoreDeadline %s passed with %d of %d components finished; the remaining restore Jobs were stopped."
 
-// initDeadline sets status.restoreDeadline once, at the first sync, from
-// spec.restoreTimeout. It is never moved, so a restarted controller keeps the
-// deadline the restore started with.
+// initDeadline sets status.restoreDeadline once, at the first sync that
+// passed validation (the restore starts running), from
+// spec.restoreTimeout. It is never moved, so a restarted controller keeps
+// the deadline the restore started with.
 func (c *Controller) initDeadline(s *restoreState) {
 	st := s.status()
 	if st.RestoreDeadline != nil || s.rs.Spec.RestoreTimeout == nil {
