@@ -3,10 +3,12 @@ package executor
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/restore-controller/restore/internal/treetest"
@@ -276,5 +279,37 @@ func TestRunRestoreRetryableFailureKeepsComponentRunning(t *testing.T) {
 	cs = env.session(t).Status.Components["pod-0"]
 	if cs.Phase != corev1alpha1.RestoreSucceeded || cs.Error != "" || cs.Duration == "" {
 		t.Errorf("after the retry: %+v, want Succeeded without the earlier error", cs)
+	}
+}
+
+// A restore that finished while the API server was unreachable writes its
+// final status once the server is back, and succeeds, rather than failing
+// its pod for a retry that would restore again.
+func TestRunRestoreFinalStatusWaitsForTheAPIServer(t *testing.T) {
+	ctx := testContext(t)
+	env := newKubeEnv(t, goodSecret)
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644))
+	env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []engine.SnapshotSource{{Dir: src, HostPath: "/data"}}})
+
+	saved := finalStatusBackoff
+	finalStatusBackoff.Duration = time.Millisecond
+	t.Cleanup(func() { finalStatusBackoff = saved })
+	refused := 3 // attempts of the final status write that find the server down
+	env.c.Restore.(*fake.Clientset).PrependReactor("patch", "restoresessions", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if patch := a.(k8stesting.PatchAction).GetPatch(); refused > 0 && strings.Contains(string(patch), string(corev1alpha1.RestoreSucceeded)) {
+			refused--
+			return true, nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		}
+		return false, nil, nil
+	})
+	if err := RunRestore(ctx, env.c, env.runOpts(t, "pod-0", t.TempDir())); err != nil {
+		t.Fatalf("RunRestore while the API server refused the final status %d times: %v", 3, err)
+	}
+	if refused != 0 {
+		t.Errorf("%d refusals left: the final status was not retried", refused)
+	}
+	if cs := env.session(t).Status.Components["pod-0"]; cs.Phase != corev1alpha1.RestoreSucceeded {
+		t.Errorf("component %+v, want Succeeded", cs)
 	}
 }
