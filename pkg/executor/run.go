@@ -127,7 +127,11 @@ func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody)
 		if err != nil {
 			return nil, err
 		}
-		return body(ctx, in, sw)
+		progress, err := body(ctx, in, sw)
+		if errors.Is(err, engine.ErrInvalidPassword) {
+			err = fmt.Errorf("%w; the password is %s", err, in.PasswordSource)
+		}
+		return progress, err
 	})
 }
 

@@ -204,7 +204,9 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 		wantMsg   []string
 	}{
 		{name: "wrong password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyKopia: []byte("wrong")}, component: "pod-0",
-			wantErr: engine.ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
+			wantErr: engine.ErrInvalidPassword, wantMsg: []string{"invalid repository password", `the password is key "KOPIA_PASSWORD" of Secret demo/encryption-secret`}},
+		{name: "wrong restic password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte("wrong")}, component: "pod-0",
+			wantErr: engine.ErrInvalidPassword, wantMsg: []string{`the password is key "RESTIC_PASSWORD" of Secret demo/encryption-secret`}},
 		{name: "restic password key is accepted", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte(testPassword)}, component: "pod-0"},
 		{name: "secret without password key", secret: map[string][]byte{"other": []byte("x")}, component: "pod-0",
 			wantErr: ErrMissingSecretKey, wantMsg: []string{"demo/encryption-secret", "KOPIA_PASSWORD or RESTIC_PASSWORD"}},
