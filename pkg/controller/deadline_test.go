@@ -53,7 +53,10 @@ func TestDeadline(t *testing.T) {
 	f.mustSync()
 
 	rs = f.rs()
-	wantMsg := fmt.Sprintf(MessageDeadlineExceeded, "10m0s", deadline.Format(time.RFC3339), 1, 2)
+	// The message names the storage the restore read from: it may have
+	// been unreachable.
+	wantMsg := fmt.Sprintf(MessageDeadlineExceeded, "10m0s", deadline.Format(time.RFC3339), 1, 2,
+		fmt.Sprintf("BackupStorage %s/%s (local %s)", testNS, testStorage, testBackendMount))
 	expectCondition(t, rs, corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline)
 	if c := condition(rs, corev1alpha1.TypeDeadlineExceeded); c != nil && c.Message != wantMsg {
 		t.Errorf("message = %q, want %q", c.Message, wantMsg)
