@@ -301,13 +301,31 @@ func testDeadline(t *testing.T) {
 		return rs.Status.Phase == corev1alpha1.RestoreRunning, framework.DescribeStatus(rs), nil
 	})
 	failed := framework.WaitForPhase(t, restoreClient, w.ns, "slow", corev1alpha1.RestoreFailed, timeout+time.Minute)
-	ranFor := time.Since(runningAt)
 	f.add("timeout", timeout)
-	f.add("failedAfterRunning", ranFor.Round(100*time.Millisecond))
-	if ranFor < timeout-2*time.Second || ranFor > timeout+15*time.Second {
-		t.Errorf("failed %s after it started running, want about its restoreTimeout %s", ranFor, timeout)
-	}
+	f.add("failedAfterRunning", time.Since(runningAt).Round(100*time.Millisecond))
 	framework.ExpectConditionMessage(t, failed, corev1alpha1.TypeDeadlineExceeded, "spec.restoreTimeout")
+	// The controller's times, all from the same clock (second precision):
+	// the deadline is timeout after validation passed, which came more
+	// than timeout after the RestoreSession was created, and the restore
+	// failed at the deadline.
+	created := failed.CreationTimestamp.Time
+	valid, exceeded := conditionTime(failed, corev1alpha1.TypeValidationPassed), conditionTime(failed, corev1alpha1.TypeDeadlineExceeded)
+	if failed.Status.RestoreDeadline == nil || valid.IsZero() || exceeded.IsZero() {
+		t.Fatalf("no restoreDeadline, ValidationPassed or DeadlineExceeded time: %s", framework.DescribeStatus(failed))
+	}
+	deadline := failed.Status.RestoreDeadline.Time
+	f.add("invalidFor", valid.Sub(created))
+	f.add("deadlineAfterValid", deadline.Sub(valid))
+	f.add("failedAfterDeadline", exceeded.Sub(deadline))
+	if d := deadline.Sub(valid); d < timeout-time.Second || d > timeout+time.Second {
+		t.Errorf("restoreDeadline %s is %s after validation passed (%s), want restoreTimeout %s", deadline, d, valid, timeout)
+	}
+	if valid.Sub(created) < timeout {
+		t.Errorf("validation passed %s after creation, want longer than restoreTimeout %s (the Invalid wait)", valid.Sub(created), timeout)
+	}
+	if d := exceeded.Sub(deadline); d < 0 || d > 15*time.Second {
+		t.Errorf("DeadlineExceeded at %s, %s after restoreDeadline %s, want at the deadline", exceeded, d, deadline)
+	}
 	stopped := time.Now()
 	framework.Poll(t, 15*time.Second, "the restore Job's pods to stop", func(ctx context.Context) (bool, string, error) {
 		pods, err := w.pods(ctx, "slow")
@@ -389,4 +407,14 @@ func testDeleteWhileRunning(t *testing.T) {
 		return gone && len(jobs.Items)+len(pods.Items)+len(roles.Items)+len(bindings.Items) == 0 && !bc.Spec.Paused && !marked, seen, nil
 	})
 	f.add("cleanedWithin", time.Since(deleted).Round(100*time.Millisecond))
+}
+
+// conditionTime is when condition condType last changed (zero if absent).
+func conditionTime(rs *corev1alpha1.RestoreSession, condType string) time.Time {
+	for _, cond := range rs.Status.Conditions {
+		if cond.Type == condType {
+			return cond.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
 }
