@@ -31,6 +31,9 @@ func (w *podWorker) pushStatus(ctx context.Context) {
 			return
 		}
 		w.logger.Error(err, "Updating pod status")
+		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
+			return // refused, not unreachable: the same status would be refused again
+		}
 		select {
 		case <-ctx.Done():
 			return
