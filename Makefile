@@ -53,7 +53,7 @@ cluster-test: cluster-binaries tools
 ## target, the deadline, delete while running. One line per case, then the
 ## totals; about 5 minutes.
 test-faults: cluster-binaries tools
-	cd test && $(GO) test -count=1 -timeout 15m -v ./faults/
+	cd test && $(GO) test -count=1 -timeout 20m -v ./faults/
 
 localcluster:
 	cd test && $(GO) build -o ../$(LOCALCLUSTER) ./cmd/localcluster
