@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
@@ -90,12 +91,15 @@ var finalStatusBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 
 // retry cannot fix, or ctx ends. The final status of a restore that
 // finished while the API server was down (restarting, unreachable for a
 // few seconds) is then written once it is back, instead of failing the
-// pod and restoring again in a retried one.
+// pod and restoring again in a retried one. Forbidden and Unauthorized
+// are retried too: a kube-apiserver that has just started serves requests
+// before its authorizer has read every Role ("role ... not found").
 func retryWhileUnreachable(ctx context.Context, write func() error) error {
 	backoff := finalStatusBackoff
 	for {
 		err := write()
-		if err == nil || !Retryable(err) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil ||
+			!Retryable(err) && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err) {
 			return err
 		}
 		klog.FromContext(ctx).Error(err, "Writing the final status; retrying")

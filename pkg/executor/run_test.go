@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -297,11 +298,18 @@ func TestRunRestoreFinalStatusWaitsForTheAPIServer(t *testing.T) {
 	saved := finalStatusBackoff
 	finalStatusBackoff.Duration = time.Millisecond
 	t.Cleanup(func() { finalStatusBackoff = saved })
-	refused := 3 // attempts of the final status write that find the server down
+	// The attempts of the final status write: the server is down, then it
+	// has just started and its authorizer has not read the executor's Role.
+	refusals := []error{
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		apierrors.NewForbidden(corev1alpha1.Resource("restoresessions"), testSession, errors.New(`RBAC: role.rbac.authorization.k8s.io "restore-executor" not found`)),
+	}
+	refused := len(refusals)
 	env.c.Restore.(*fake.Clientset).PrependReactor("patch", "restoresessions", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		if patch := a.(k8stesting.PatchAction).GetPatch(); refused > 0 && strings.Contains(string(patch), string(corev1alpha1.RestoreSucceeded)) {
 			refused--
-			return true, nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+			return true, nil, refusals[len(refusals)-1-refused]
 		}
 		return false, nil, nil
 	})
