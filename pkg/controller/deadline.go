@@ -11,15 +11,41 @@ import (
 	"k8s.io/klog/v2"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	storagev1alpha1 "github.com/restore-controller/restore/pkg/apis/storage/v1alpha1"
 	"github.com/restore-controller/restore/pkg/status"
 )
 
 // MessageDeadlineExceeded says why a restore failed at its deadline.
-const MessageDeadlineExceeded = "The restore did not complete within spec.restoreTimeout (%s): restoreDeadline %s passed with %d of %d components finished; the remaining restore Jobs were stopped."
+const MessageDeadlineExceeded = "The restore did not complete within spec.restoreTimeout (%s): restoreDeadline %s passed with %d of %d components finished; the remaining restore Jobs were stopped. They read from %s."
 
-// initDeadline sets status.restoreDeadline once, at the first sync, from
-// spec.restoreTimeout. It is never moved, so a restarted controller keeps the
-// deadline the restore started with.
+// storageLocation names a BackupStorage and where it keeps the data, for
+// a message about a restore that could not finish reading from it (the
+// storage may have been unreachable).
+func storageLocation(bs *storagev1alpha1.BackupStorage) string {
+	if bs == nil {
+		return "the Repository's BackupStorage"
+	}
+	b := bs.Spec.Storage
+	var where string
+	switch {
+	case b.S3 != nil:
+		where = fmt.Sprintf("s3 %s, bucket %s", b.S3.Endpoint, b.S3.Bucket)
+	case b.GCS != nil:
+		where = "gcs bucket " + b.GCS.Bucket
+	case b.Azure != nil:
+		where = fmt.Sprintf("azure account %s, container %s", b.Azure.StorageAccount, b.Azure.Container)
+	case b.Local != nil:
+		where = "local " + b.Local.MountPath
+	default:
+		where = string(b.Provider)
+	}
+	return fmt.Sprintf("BackupStorage %s/%s (%s)", bs.Namespace, bs.Name, where)
+}
+
+// initDeadline sets status.restoreDeadline once, at the first sync that
+// passed validation (the restore starts running), from
+// spec.restoreTimeout. It is never moved, so a restarted controller keeps
+// the deadline the restore started with.
 func (c *Controller) initDeadline(s *restoreState) {
 	st := s.status()
 	if st.RestoreDeadline != nil || s.rs.Spec.RestoreTimeout == nil {
@@ -50,7 +76,7 @@ func (c *Controller) deadlineExceeded(s *restoreState) bool {
 	if t := s.rs.Spec.RestoreTimeout; t != nil {
 		timeout = t.Duration.String()
 	}
-	msg := fmt.Sprintf(MessageDeadlineExceeded, timeout, st.RestoreDeadline.UTC().Format(time.RFC3339), finished, st.TotalComponents)
+	msg := fmt.Sprintf(MessageDeadlineExceeded, timeout, st.RestoreDeadline.UTC().Format(time.RFC3339), finished, st.TotalComponents, storageLocation(s.storage))
 	s.setCondition(corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline, msg)
 	s.recordEvent(corev1.EventTypeWarning, EventReasonDeadlineExceeded, msg)
 	return true

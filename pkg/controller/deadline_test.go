@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -52,7 +53,10 @@ func TestDeadline(t *testing.T) {
 	f.mustSync()
 
 	rs = f.rs()
-	wantMsg := fmt.Sprintf(MessageDeadlineExceeded, "10m0s", deadline.Format(time.RFC3339), 1, 2)
+	// The message names the storage the restore read from: it may have
+	// been unreachable.
+	wantMsg := fmt.Sprintf(MessageDeadlineExceeded, "10m0s", deadline.Format(time.RFC3339), 1, 2,
+		fmt.Sprintf("BackupStorage %s/%s (local %s)", testNS, testStorage, testBackendMount))
 	expectCondition(t, rs, corev1alpha1.TypeDeadlineExceeded, metav1.ConditionTrue, corev1alpha1.ReasonFailedToCompleteWithinDeadline)
 	if c := condition(rs, corev1alpha1.TypeDeadlineExceeded); c != nil && c.Message != wantMsg {
 		t.Errorf("message = %q, want %q", c.Message, wantMsg)
@@ -110,5 +114,40 @@ func TestDeadlineAfterTimeoutRemoved(t *testing.T) {
 	expectPhase(t, rs, corev1alpha1.RestoreFailed)
 	if n := countPrefix(f.writes(), "delete jobs"); n != 2 {
 		t.Errorf("deleted %d Jobs, want 2", n)
+	}
+}
+
+// The deadline counts from when the restore starts running, not from the
+// first sync of a RestoreSession that waited Invalid for longer than its
+// timeout.
+func TestDeadlineCountsFromValidation(t *testing.T) {
+	f := newFixture(t)
+	f.removeObject(newFunction())
+	f.editRS(func(rs *corev1alpha1.RestoreSession) {
+		rs.Spec.RestoreTimeout = &metav1.Duration{Duration: 10 * time.Minute}
+	})
+	f.start().mustSync()
+	rs := f.rs()
+	expectPhase(t, rs, corev1alpha1.RestoreInvalid)
+	if d := rs.Status.RestoreDeadline; d != nil {
+		t.Errorf("an Invalid restore has restoreDeadline %v, want none until it runs", d)
+	}
+
+	f.clock.Step(15 * time.Minute)
+	if _, err := f.client.AddonsV1alpha1().Functions().Create(context.Background(), newFunction(), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.refresh()
+	f.mustSync()
+	rs = f.rs()
+	want := testStart.Add(25 * time.Minute)
+	if d := rs.Status.RestoreDeadline; d == nil || !d.Time.Equal(want) {
+		t.Errorf("restoreDeadline = %v, want %v (10m after validation passed)", d, want)
+	}
+	if rs.Status.Phase != corev1alpha1.RestorePending || condition(rs, corev1alpha1.TypeDeadlineExceeded) != nil {
+		t.Errorf("phase %s, want Pending (its Jobs created) without DeadlineExceeded: %+v", rs.Status.Phase, rs.Status.Conditions)
+	}
+	if n := len(f.jobs()); n != 2 {
+		t.Errorf("got %d Jobs, want 2", n)
 	}
 }

@@ -173,7 +173,6 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	if st.Phase == "" {
 		s.recordEvent(corev1.EventTypeNormal, EventReasonRestoreStarted, fmt.Sprintf(EventMessageRestoreStarted, s.rs.Spec.DataSource.Snapshot))
 	}
-	c.initDeadline(s)
 
 	if !status.IsTrue(st, corev1alpha1.TypeValidationPassed) {
 		valid, err := c.validate(ctx, s)
@@ -183,6 +182,10 @@ func (c *Controller) reconcile(ctx context.Context, s *restoreState) error {
 	} else if err := c.loadDependencies(ctx, s); err != nil {
 		return err
 	}
+	// The deadline counts from the first sync that passed validation: a
+	// restore that waited Invalid for a Snapshot or Secret to appear has
+	// not started.
+	c.initDeadline(s)
 
 	if c.deadlineExceeded(s) {
 		// The deadline bounds the hooks too: none runs after it.

@@ -85,6 +85,10 @@ type RepositoryAccess struct {
 	Storage    *storagev1alpha1.BackupStorage
 	Config     engine.StorageConfig
 	Password   string
+	// PasswordSource says where Password comes from (the key of the
+	// Secret), for an error of a password that does not open the
+	// repository.
+	PasswordSource string
 }
 
 // resolveRepository reads the Repository, its BackupStorage, the encryption
@@ -111,12 +115,17 @@ func resolveRepository(ctx context.Context, c Clients, namespace, name string, r
 	if !ok {
 		return nil, fmt.Errorf("%w: neither the RestoreSession nor Repository %s/%s names an encryption secret", ErrMissingSecret, namespace, name)
 	}
-	_, password, err := getSecret(ctx, c, ref.Namespace, ref.Name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic)
+	secret, password, err := getSecret(ctx, c, ref.Namespace, ref.Name, storagev1alpha1.EncryptionKeyKopia, storagev1alpha1.EncryptionKeyRestic)
 	if err != nil {
 		return nil, err
 	}
+	key := storagev1alpha1.EncryptionKeyRestic
+	if len(secret.Data[storagev1alpha1.EncryptionKeyKopia]) > 0 {
+		key = storagev1alpha1.EncryptionKeyKopia
+	}
 
-	acc := &RepositoryAccess{Repository: repository, Storage: storage, Password: password}
+	acc := &RepositoryAccess{Repository: repository, Storage: storage, Password: password,
+		PasswordSource: fmt.Sprintf("key %q of Secret %s/%s", key, ref.Namespace, ref.Name)}
 	b := storage.Spec.Storage
 	switch {
 	case b.Provider == storagev1alpha1.ProviderLocal || (b.Provider == "" && b.Local != nil):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
@@ -23,11 +24,20 @@ func Retryable(err error) bool {
 		return false
 	// The store answered, and said no: checked before the network and
 	// unreachable cases, which a wrapped cause could also match.
-	case errors.Is(err, engine.ErrStorageAccessDenied), errors.Is(err, engine.ErrBucketNotFound):
+	case errors.Is(err, engine.ErrStorageAccessDenied), errors.Is(err, engine.ErrBucketNotFound),
+		errors.Is(err, engine.ErrNoSpaceLeft), errors.Is(err, engine.ErrRepositoryCorruption),
+		errors.Is(err, engine.ErrInvalidPassword):
 		return false
 	case errors.Is(err, engine.ErrStorageUnreachable),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &netErr):
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &netErr):
+		// A bare syscall.Errno is a net.Error too (it has Timeout and
+		// Temporary): only a network one is the network's fault, not
+		// ENOSPC or EACCES of a file.
+		if errno, ok := netErr.(syscall.Errno); ok {
+			return networkErrno(errno)
+		}
 		return true
 	case apierrors.IsServerTimeout(err), apierrors.IsTimeout(err), apierrors.IsTooManyRequests(err),
 		apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err), apierrors.IsUnexpectedServerError(err):
@@ -35,4 +45,15 @@ func Retryable(err error) bool {
 	default:
 		return false
 	}
+}
+
+// networkErrno reports whether errno is a failure of the network or of
+// the peer, which a later attempt may not meet.
+func networkErrno(errno syscall.Errno) bool {
+	switch errno {
+	case syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.ETIMEDOUT,
+		syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ENETDOWN, syscall.EPIPE:
+		return true
+	}
+	return false
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +35,11 @@ func TestRetryable(t *testing.T) {
 		{"snapshot missing", engine.ErrSnapshotNotFound, false},
 		{"corruption", engine.ErrRepositoryCorruption, false},
 		{"no space", engine.ErrNoSpaceLeft, false},
+		// syscall.Errno is a net.Error: a full target is no network failure.
+		{"no space, with its errno", fmt.Errorf("%w: %w", engine.ErrNoSpaceLeft, &os.PathError{Op: "write", Path: "/data/f", Err: syscall.ENOSPC}), false},
+		{"corruption, with its cause", fmt.Errorf("%w: %w", engine.ErrRepositoryCorruption, &net.OpError{Op: "read", Err: errors.New("x")}), false},
+		{"bare ENOSPC", &os.PathError{Op: "write", Path: "/data/f", Err: syscall.ENOSPC}, false},
+		{"bare ECONNREFUSED", syscall.ECONNREFUSED, true},
 		{"secret missing", ErrMissingSecret, false},
 		{"forbidden", apierrors.NewForbidden(gr, "x", errors.New("no")), false},
 		{"RestoreSession gone", apierrors.NewNotFound(gr, "x"), false},

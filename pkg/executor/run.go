@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
 	"github.com/restore-controller/restore/pkg/engine"
@@ -85,6 +88,34 @@ func RunRestore(ctx context.Context, c Clients, o RunOptions) error {
 	})
 }
 
+// finalStatusBackoff paces the attempts of the final status write while
+// the API server cannot be reached.
+var finalStatusBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Cap: 4 * time.Second, Steps: math.MaxInt32}
+
+// retryWhileUnreachable runs write until it succeeds, fails for a reason a
+// retry cannot fix, or ctx ends. The final status of a restore that
+// finished while the API server was down (restarting, unreachable for a
+// few seconds) is then written once it is back, instead of failing the
+// pod and restoring again in a retried one. Forbidden and Unauthorized
+// are retried too: a kube-apiserver that has just started serves requests
+// before its authorizer has read every Role ("role ... not found").
+func retryWhileUnreachable(ctx context.Context, write func() error) error {
+	backoff := finalStatusBackoff
+	for {
+		err := write()
+		if err == nil || ctx.Err() != nil ||
+			!Retryable(err) && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err) {
+			return err
+		}
+		klog.FromContext(ctx).Error(err, "Writing the final status; retrying")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff.Step()):
+		}
+	}
+}
+
 // restoreBody is the part of a reported restore that differs by kind: it
 // restores from the resolved inputs and returns the progress to report in
 // the final status (nil for none) and the restore's error. ctx carries the
@@ -105,7 +136,11 @@ func runReported(ctx context.Context, c Clients, o RunOptions, body restoreBody)
 		if err != nil {
 			return nil, err
 		}
-		return body(ctx, in, sw)
+		progress, err := body(ctx, in, sw)
+		if errors.Is(err, engine.ErrInvalidPassword) {
+			err = fmt.Errorf("%w; the password is %s", err, in.PasswordSource)
+		}
+		return progress, err
 	})
 }
 
@@ -130,7 +165,7 @@ func reportComponent(ctx context.Context, c Clients, o RunOptions, body func(ctx
 		if Retryable(err) {
 			report = func() error { return sw.Retrying(fctx, last, err) }
 		}
-		serr := report()
+		serr := retryWhileUnreachable(fctx, report)
 		if serr != nil {
 			logger.Error(serr, "Writing the final status")
 		}

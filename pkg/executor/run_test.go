@@ -3,17 +3,21 @@ package executor
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/restore-controller/restore/internal/treetest"
@@ -201,7 +205,9 @@ func TestRunRestoreFailuresAreReported(t *testing.T) {
 		wantMsg   []string
 	}{
 		{name: "wrong password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyKopia: []byte("wrong")}, component: "pod-0",
-			wantErr: engine.ErrInvalidPassword, wantMsg: []string{"invalid repository password"}},
+			wantErr: engine.ErrInvalidPassword, wantMsg: []string{"invalid repository password", `the password is key "KOPIA_PASSWORD" of Secret demo/encryption-secret`}},
+		{name: "wrong restic password", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte("wrong")}, component: "pod-0",
+			wantErr: engine.ErrInvalidPassword, wantMsg: []string{`the password is key "RESTIC_PASSWORD" of Secret demo/encryption-secret`}},
 		{name: "restic password key is accepted", secret: map[string][]byte{storagev1alpha1.EncryptionKeyRestic: []byte(testPassword)}, component: "pod-0"},
 		{name: "secret without password key", secret: map[string][]byte{"other": []byte("x")}, component: "pod-0",
 			wantErr: ErrMissingSecretKey, wantMsg: []string{"demo/encryption-secret", "KOPIA_PASSWORD or RESTIC_PASSWORD"}},
@@ -276,5 +282,44 @@ func TestRunRestoreRetryableFailureKeepsComponentRunning(t *testing.T) {
 	cs = env.session(t).Status.Components["pod-0"]
 	if cs.Phase != corev1alpha1.RestoreSucceeded || cs.Error != "" || cs.Duration == "" {
 		t.Errorf("after the retry: %+v, want Succeeded without the earlier error", cs)
+	}
+}
+
+// A restore that finished while the API server was unreachable writes its
+// final status once the server is back, and succeeds, rather than failing
+// its pod for a retry that would restore again.
+func TestRunRestoreFinalStatusWaitsForTheAPIServer(t *testing.T) {
+	ctx := testContext(t)
+	env := newKubeEnv(t, goodSecret)
+	src := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(src, "f"), []byte("data"), 0o644))
+	env.snapshot(t, ctx, ComponentSources{Name: "pod-0", Sources: []engine.SnapshotSource{{Dir: src, HostPath: "/data"}}})
+
+	saved := finalStatusBackoff
+	finalStatusBackoff.Duration = time.Millisecond
+	t.Cleanup(func() { finalStatusBackoff = saved })
+	// The attempts of the final status write: the server is down, then it
+	// has just started and its authorizer has not read the executor's Role.
+	refusals := []error{
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
+		apierrors.NewForbidden(corev1alpha1.Resource("restoresessions"), testSession, errors.New(`RBAC: role.rbac.authorization.k8s.io "restore-executor" not found`)),
+	}
+	refused := len(refusals)
+	env.c.Restore.(*fake.Clientset).PrependReactor("patch", "restoresessions", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if patch := a.(k8stesting.PatchAction).GetPatch(); refused > 0 && strings.Contains(string(patch), string(corev1alpha1.RestoreSucceeded)) {
+			refused--
+			return true, nil, refusals[len(refusals)-1-refused]
+		}
+		return false, nil, nil
+	})
+	if err := RunRestore(ctx, env.c, env.runOpts(t, "pod-0", t.TempDir())); err != nil {
+		t.Fatalf("RunRestore while the API server refused the final status %d times: %v", 3, err)
+	}
+	if refused != 0 {
+		t.Errorf("%d refusals left: the final status was not retried", refused)
+	}
+	if cs := env.session(t).Status.Components["pod-0"]; cs.Phase != corev1alpha1.RestoreSucceeded {
+		t.Errorf("component %+v, want Succeeded", cs)
 	}
 }

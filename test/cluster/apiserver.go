@@ -13,17 +13,20 @@ import (
 
 // startAPIServer starts kube-apiserver on a free loopback port with RBAC and
 // token authentication (DESIGN §6) and waits for /readyz. It returns the
-// secure port.
+// secure port: securePort if not 0 (a restart keeps the address clients
+// and the kubelet's pods know), else a free one.
 //
 // The ServiceAccount admission plugin is off: pods may be created before the
 // serviceaccount controller has made "default" in a new namespace, and the
 // process kubelet mounts the service account token itself.
-func startAPIServer(ctx context.Context, bin, dir, logDir, etcdURL string, p *pki) (*process, int, error) {
-	port, err := freePorts(1)
-	if err != nil {
-		return nil, 0, err
+func startAPIServer(ctx context.Context, bin, dir, logDir, etcdURL string, p *pki, securePort int) (*process, int, error) {
+	if securePort == 0 {
+		port, err := freePorts(1)
+		if err != nil {
+			return nil, 0, err
+		}
+		securePort = port[0]
 	}
-	securePort := port[0]
 	host := fmt.Sprintf("https://127.0.0.1:%d", securePort)
 	proc, err := startProcess(ctx, "kube-apiserver", logDir, bin, []string{
 		"--etcd-servers=" + etcdURL,

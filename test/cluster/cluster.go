@@ -55,20 +55,25 @@ type Options struct {
 
 // Cluster is a running local cluster.
 type Cluster struct {
-	dir        string
-	ownDir     bool
-	keep       bool
-	pki        *pki
-	host       string
-	port       int
-	admin      *rest.Config
-	client     kubernetes.Interface
-	procs      []*process // in start order
-	kubelet    *kubelet.Kubelet
-	startTime  time.Duration
-	kubeletLog *os.File
-	stopOnce   sync.Once
-	cancel     context.CancelFunc
+	dir    string
+	ownDir bool
+	keep   bool
+	pki    *pki
+	host   string
+	port   int
+	admin  *rest.Config
+	client kubernetes.Interface
+	procs  []*process // in start order
+	// apiserverIdx is kube-apiserver's index in procs, which
+	// RestartAPIServer replaces; binDir and etcdURL start it again.
+	apiserverIdx    int
+	binDir, etcdURL string
+	restartMu       sync.Mutex
+	kubelet         *kubelet.Kubelet
+	startTime       time.Duration
+	kubeletLog      *os.File
+	stopOnce        sync.Once
+	cancel          context.CancelFunc
 }
 
 // Start starts the cluster and returns when the apiserver is ready, the
@@ -129,10 +134,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	c.procs = append(c.procs, etcd)
 
-	apiserver, port, err := startAPIServer(ctx, filepath.Join(binDir, "kube-apiserver"), c.dir, c.LogDir(), etcdURL, c.pki)
+	apiserver, port, err := startAPIServer(ctx, filepath.Join(binDir, "kube-apiserver"), c.dir, c.LogDir(), etcdURL, c.pki, 0)
 	if err != nil {
 		return nil, err
 	}
+	c.binDir, c.etcdURL, c.apiserverIdx = binDir, etcdURL, len(c.procs)
 	c.procs = append(c.procs, apiserver)
 	c.port = port
 	c.host = fmt.Sprintf("https://127.0.0.1:%d", port)
@@ -250,6 +256,28 @@ func (c *Cluster) Stop() error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// RestartAPIServer stops kube-apiserver (SIGTERM, SIGKILL after 5 s),
+// leaves it down for down, and starts it again on the same port with the
+// same etcd (the cluster's state survives), returning once it is ready.
+// Clients, the kubelet and running pods see connections refused
+// meanwhile, as during a control-plane upgrade.
+func (c *Cluster) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	c.restartMu.Lock()
+	defer c.restartMu.Unlock()
+	c.procs[c.apiserverIdx].stop(5 * time.Second)
+	select {
+	case <-time.After(down):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	apiserver, _, err := startAPIServer(ctx, filepath.Join(c.binDir, "kube-apiserver"), c.dir, c.LogDir(), c.etcdURL, c.pki, c.port)
+	if err != nil {
+		return fmt.Errorf("restarting kube-apiserver: %w", err)
+	}
+	c.procs[c.apiserverIdx] = apiserver
+	return nil
 }
 
 // Keep makes Stop keep the cluster directory (logs, volumes).

@@ -2,27 +2,53 @@ package kubelet
 
 import (
 	"context"
+	"math"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
 // pushStatus writes the pod status computed from the worker's state. It
 // keeps conditions set by others (for example DisruptionTarget) and
-// retries on conflicts; a pod that is gone needs no status.
+// retries on conflicts; a pod that is gone needs no status. While the API
+// server cannot be reached (stopped, restarting) it keeps trying with
+// back-off, as the real kubelet's status manager does, so a container that
+// exited meanwhile is not left Running.
 func (w *podWorker) pushStatus(ctx context.Context) {
 	// Pushes are serialised and each snapshots the state only once it holds
 	// pushMu, so a slower push can never overwrite a newer status.
 	w.pushMu.Lock()
 	defer w.pushMu.Unlock()
+	backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: math.MaxInt32, Cap: 5 * time.Second}
+	for {
+		err := w.tryPushStatus(ctx)
+		if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil {
+			return
+		}
+		w.logger.Error(err, "Updating pod status")
+		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) {
+			return // refused, not unreachable: the same status would be refused again
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff.Step()):
+		}
+	}
+}
+
+// tryPushStatus is one attempt of pushStatus.
+func (w *podWorker) tryPushStatus(ctx context.Context) error {
 	w.mu.Lock()
 	st := w.buildStatus()
 	w.mu.Unlock()
 	pods := w.k.client.CoreV1().Pods(w.pod.Namespace)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := pods.Get(ctx, w.pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -39,9 +65,6 @@ func (w *podWorker) pushStatus(ctx context.Context) {
 		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 		return err
 	})
-	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
-		w.logger.Error(err, "Updating pod status")
-	}
 }
 
 func isTerminal(p corev1.PodPhase) bool { return p == corev1.PodSucceeded || p == corev1.PodFailed }
