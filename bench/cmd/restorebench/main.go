@@ -171,7 +171,7 @@ type prepared struct {
 	// BENCH_DIR has moved since.
 	resticSrc string
 	want      fstree.Tree
-	work       string
+	work      string
 }
 
 // prepare generates the source and backs it up with kopia and restic, unless
