@@ -25,12 +25,14 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/restore-controller/restore/pkg/engine"
 	"github.com/restore-controller/restore/pkg/executor"
 	"github.com/restore-controller/restore/pkg/invocation"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	engine.ConfigureRuntime(ctx)
 	code := run(ctx, os.Args[1:], os.Getenv)
 	stop()
 	klog.Flush()

@@ -56,6 +56,20 @@
 // mtime with the snapshot's (verify.go); CheckOptions.BandwidthLimit caps
 // the bytes read from the storage per second (throttle.go).
 //
+// # Speed and memory
+//
+// OpenRepository derives the key once (it writes kopia's connection config
+// itself instead of repo.Connect, which opens the repository a second time)
+// and returns the derivation's 64 MiB before the restore starts. Kopia
+// walks the tree with Parallel file workers; file contents are written by
+// the engine chunk by chunk from the file's index object, several chunks at
+// once, within one budget of worker tokens and chunk bytes shared by every
+// file (chunked.go), so one large file keeps every CPU decrypting and
+// memory stays bounded. Written data is pushed to disk as the restore goes
+// (writeback.go), so the page cache it dirties stays small and the final
+// syncfs short. ConfigureRuntime, called by the binaries' main, sets the Go
+// memory limit and GOGC from the container's cgroup (memlimit.go).
+//
 // CreateSnapshots snapshots local directories into an open repository and
 // records each under the hostPath a restore puts it back to (tests, demos,
 // the benchmark and the executor's snapshot subcommand).

@@ -53,6 +53,13 @@ type beneathOutput struct {
 	excluded func(rel string) bool
 
 	deleted atomic.Int64
+
+	// fetcher writes file contents chunk-parallel (chunked.go); nil copies
+	// them through kopia's object reader.
+	fetcher *chunkFetcher
+	// wb pushes written data to disk as the restore goes (writeback.go);
+	// nil writes without it.
+	wb *writeback
 }
 
 var _ restore.Output = (*beneathOutput)(nil)
@@ -256,7 +263,7 @@ func (o *beneathOutput) WriteFile(ctx context.Context, rel string, f kopiafs.Fil
 	}
 	out := os.NewFile(uintptr(fd), p)
 	defer out.Close() //nolint:errcheck
-	if err := o.copyContent(ctx, out, f, cb); err != nil {
+	if err := o.writeContent(ctx, out, f, cb); err != nil {
 		return err
 	}
 	if err := setAttributesOpen(out, f); err != nil {
@@ -273,33 +280,67 @@ const copyBufferSize = 256 << 10
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
 
-// copyContent writes f's contents to out (already truncated), as holes
-// where whole blocks are zero when sparse is on.
-func (o *beneathOutput) copyContent(ctx context.Context, out *os.File, f kopiafs.File, cb restore.FileWriteProgress) error {
+// writeContent sizes out (just truncated to zero) to f's size and writes
+// f's contents into it, as holes where whole blocks are zero when sparse is
+// on: chunk-parallel where the repository allows (chunked.go), else copied
+// in order through kopia's object reader.
+func (o *beneathOutput) writeContent(ctx context.Context, out *os.File, f kopiafs.File, cb restore.FileWriteProgress) error {
+	if err := out.Truncate(f.Size()); err != nil {
+		return fmt.Errorf("sizing %q: %w", out.Name(), err)
+	}
+	block := 0
+	if o.sparse && o.blockSize > 0 {
+		block = o.blockSize
+	}
+	if o.fetcher != nil {
+		chunks, err := o.fetcher.chunks(ctx, f)
+		switch {
+		case err == nil:
+			t := &chunkTarget{out: out, block: block, large: len(chunks) > 1, wb: o.wb, progress: cb}
+			return o.fetcher.writeFile(ctx, t, chunks)
+		case !errors.Is(err, errNoObjectID):
+			return fmt.Errorf("restoring %q: %w", out.Name(), err)
+		}
+	}
+	return o.copyContent(ctx, out, f, block, cb)
+}
+
+// copyContent writes f's contents to out (already sized) in order, as
+// holes where whole blocks are zero when block > 0.
+func (o *beneathOutput) copyContent(ctx context.Context, out *os.File, f kopiafs.File, block int, cb restore.FileWriteProgress) error {
 	r, err := f.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("opening snapshot file for %q: %w", out.Name(), err)
 	}
 	defer r.Close() //nolint:errcheck
-	if err := out.Truncate(f.Size()); err != nil {
-		return fmt.Errorf("sizing %q: %w", out.Name(), err)
-	}
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp
-	block := 0
-	if o.sparse && o.blockSize > 0 && o.blockSize <= len(buf) {
-		block = o.blockSize
+	if block > len(buf) {
+		block = 0
+	}
+	if block > 0 {
 		buf = buf[:len(buf)/block*block]
 	}
+	// Start writing a large file's pages back every rangeWritebackBytes
+	// instead of leaving them all to the flushes (writeback.go).
+	var off, synced int64
 	for {
 		n, rerr := io.ReadFull(r, buf)
 		if n > 0 {
 			if err := writeChunk(out, buf[:n], block); err != nil {
 				return fmt.Errorf("writing %q: %w", out.Name(), err)
 			}
+			off += int64(n)
+			if off-synced >= rangeWritebackBytes {
+				startRangeWriteback(int(out.Fd()), synced, off-synced)
+				synced = off
+			}
 			if cb != nil {
 				cb(int64(n))
+			}
+			if err := o.wb.wrote(int64(n)); err != nil {
+				return err
 			}
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/restore-controller/restore/pkg/engine"
@@ -23,14 +24,31 @@ func main() {
 		target   = flag.String("target", "", "directory to restore into")
 		scratch  = flag.String("scratch", "", "scratch directory for the kopia config and cache")
 		parallel = flag.Int("parallel", 0, "files restored at once (0: the executor's default)")
+		cpuProf  = flag.String("cpuprofile", os.Getenv("BENCH_CPUPROFILE"), "write a CPU profile here (env BENCH_CPUPROFILE)")
+		memProf  = flag.String("memprofile", os.Getenv("BENCH_MEMPROFILE"), "write a heap profile here at the end (env BENCH_MEMPROFILE)")
 	)
 	flag.Parse()
 	if *repoPath == "" || *password == "" || *snapID == "" || *target == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
+	ctx := context.Background()
+	// As the executor's main does: fit the runtime to the cgroup.
+	engine.ConfigureRuntime(ctx)
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench-executor:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-executor:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+	}
 	start := time.Now()
-	res, err := engine.Restore(context.Background(), engine.RestoreOptions{
+	res, err := engine.Restore(ctx, engine.RestoreOptions{
 		Repository: engine.RepositoryOptions{
 			Storage:    engine.StorageConfig{Local: &engine.LocalStorage{Path: *repoPath}},
 			Password:   *password,
@@ -41,6 +59,13 @@ func main() {
 		TargetRoot: *target,
 		Parallel:   *parallel,
 	})
+	pprof.StopCPUProfile()
+	if *memProf != "" {
+		if f, ferr := os.Create(*memProf); ferr == nil {
+			_ = pprof.WriteHeapProfile(f)
+			_ = f.Close()
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-executor:", err)
 		os.Exit(1)

@@ -56,7 +56,10 @@ type result struct {
 	maxRSSKiB        int64
 	writtenBytes     int64
 	verified         string
-	err              error
+	// oomKilled: the kernel killed the tool in its memory cgroup (a
+	// memlimit leg); a result, not a failure of the benchmark.
+	oomKilled bool
+	err       error
 }
 
 func main() {
@@ -67,7 +70,7 @@ func main() {
 	flag.StringVar(&o.dir, "dir", envOr("BENCH_DIR", filepath.Join(root, "_output", "bench")), "work directory: sources, repositories, targets (env BENCH_DIR)")
 	flag.StringVar(&o.tools, "tools", envOr("RESTORE_TOOLS_DIR", filepath.Join(root, "_output", "tools")), "directory with the kopia binary (env RESTORE_TOOLS_DIR)")
 	flag.StringVar(&o.executorBin, "executor-bin", os.Getenv("BENCH_EXECUTOR_BIN"), "the bench-executor binary; empty skips the executor leg (env BENCH_EXECUTOR_BIN)")
-	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor,executor-p2"), "legs to run (env BENCH_LEGS)")
+	flag.StringVar(&legs, "legs", envOr("BENCH_LEGS", "cp,kopia,restic,executor,executor-p2,memlimit"), "legs to run (env BENCH_LEGS); memlimit runs the executor and restic in a 128 MiB memory cgroup")
 	flag.StringVar(&sets, "datasets", envOr("BENCH_DATASETS", "large,small,mixed"), "datasets (env BENCH_DATASETS)")
 	flag.IntVar(&o.runs, "runs", int(envFloat("BENCH_RUNS", 1)), "runs per leg; the median is reported (env BENCH_RUNS)")
 	flag.Parse()
@@ -99,14 +102,20 @@ func run(o options) error {
 	for leg := range o.legs {
 		switch {
 		case leg == "cp" || leg == "kopia" || leg == "restic" || leg == "executor":
+		case leg == memLimitLeg:
+			if os.Geteuid() != 0 {
+				fmt.Println("note: the memlimit leg needs root (it creates a memory cgroup): skipping it")
+				delete(o.legs, leg)
+				continue
+			}
 		case strings.HasPrefix(leg, "executor-p"):
 			if n, err := strconv.Atoi(strings.TrimPrefix(leg, "executor-p")); err != nil || n < 1 {
 				return fmt.Errorf("leg %q: want executor-pN with N >= 1", leg)
 			}
 		default:
-			return fmt.Errorf("unknown leg %q (cp, kopia, restic, executor, executor-pN)", leg)
+			return fmt.Errorf("unknown leg %q (cp, kopia, restic, executor, executor-pN, memlimit)", leg)
 		}
-		if strings.HasPrefix(leg, "executor") && o.executorBin == "" {
+		if (strings.HasPrefix(leg, "executor") || leg == memLimitLeg) && o.executorBin == "" {
 			fmt.Printf("note: no executor binary given: skipping leg %s\n", leg)
 			delete(o.legs, leg)
 		}
@@ -123,14 +132,14 @@ func run(o options) error {
 		}
 		files, bytes := p.want.Stats()
 		fmt.Printf("== %s: %s — %d files, %.1f MiB\n", ds.name, ds.about, files, float64(bytes)/(1<<20))
-		for _, leg := range legOrder(o.legs) {
+		for _, leg := range legOrder(o.legs, restic != "") {
 			var runs []result
 			for i := 0; i < o.runs; i++ {
 				r := runLeg(o, p, leg, kopia, restic)
 				r.files, r.bytes = files, bytes
-				fmt.Printf("   %-11s %7.2fs (+%.2fs sync)  rss %4d MiB  wrote %5d MiB  %s\n", leg, r.seconds, r.syncSec, r.maxRSSKiB/1024, r.writtenBytes>>20, r.status())
+				fmt.Printf("   %-15s %7.2fs (+%.2fs sync)  rss %4d MiB  wrote %5d MiB  %s\n", leg, r.seconds, r.syncSec, r.maxRSSKiB/1024, r.writtenBytes>>20, r.status())
 				runs = append(runs, r)
-				if r.err != nil {
+				if r.err != nil || r.oomKilled {
 					break
 				}
 			}
@@ -143,7 +152,7 @@ func run(o options) error {
 		return err
 	}
 	for _, r := range results {
-		if r.err != nil {
+		if r.err != nil && !r.oomKilled {
 			return fmt.Errorf("%s/%s failed: %v", r.dataset, r.leg, r.err)
 		}
 	}
@@ -157,8 +166,12 @@ type prepared struct {
 	kopiaRepo  string
 	kopiaSnap  string
 	resticRepo string
-	want       fstree.Tree
-	work       string
+	// resticSrc is the path restic backed up (restored below --target):
+	// the source's path when the repository was made, wherever
+	// BENCH_DIR has moved since.
+	resticSrc string
+	want      fstree.Tree
+	work      string
 }
 
 // prepare generates the source and backs it up with kopia and restic, unless
@@ -222,7 +235,7 @@ func prepare(o options, ds dataset, kopia, restic string) (*prepared, error) {
 		}
 	}
 	p.kopiaSnap = st.KopiaSnap
-	if restic != "" && o.legs["restic"] && !st.Restic {
+	if restic != "" && (o.legs["restic"] || o.legs[memLimitLeg]) && !st.Restic {
 		fmt.Printf("== %s: backing up with restic\n", ds.name)
 		_ = os.RemoveAll(p.resticRepo)
 		r := func(args ...string) error {
@@ -243,6 +256,16 @@ func prepare(o options, ds dataset, kopia, restic string) (*prepared, error) {
 			return nil, err
 		}
 	}
+	p.resticSrc = p.src
+	if restic != "" && (o.legs["restic"] || o.legs[memLimitLeg]) {
+		out, err := output(resticEnv(filepath.Join(base, "restic-cache")), restic, "--repo", p.resticRepo, "snapshots", "latest", "--json")
+		var snaps []struct {
+			Paths []string `json:"paths"`
+		}
+		if err == nil && json.Unmarshal(out, &snaps) == nil && len(snaps) == 1 && len(snaps[0].Paths) == 1 {
+			p.resticSrc = snaps[0].Paths[0]
+		}
+	}
 	var err error
 	p.want, err = fstree.Scan(p.src)
 	return p, err
@@ -261,8 +284,9 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 	}
 	defer os.RemoveAll(p.work)
 	restored := target
+	tool, limited := strings.CutSuffix(leg, memLimitSuffix)
 	var cmd *exec.Cmd
-	switch leg {
+	switch tool {
 	case "cp":
 		cmd = exec.Command("cp", "-a", p.src+"/.", target)
 	case "kopia":
@@ -284,14 +308,24 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 		// restic restores the snapshot's absolute paths below --target.
 		cmd = exec.Command(restic, "--repo", p.resticRepo, "restore", "latest", "--target", target)
 		cmd.Env = resticEnv(filepath.Join(p.work, "restic-cache"))
-		restored = filepath.Join(target, p.src)
+		restored = filepath.Join(target, p.resticSrc)
 	default: // executor, executor-pN
 		args := []string{"--repo", p.kopiaRepo, "--password", password,
 			"--snapshot", p.kopiaSnap, "--target", target, "--scratch", filepath.Join(p.work, "scratch")}
-		if n, ok := strings.CutPrefix(leg, "executor-p"); ok {
+		if n, ok := strings.CutPrefix(tool, "executor-p"); ok {
 			args = append(args, "--parallel", n)
 		}
 		cmd = exec.Command(o.executorBin, args...)
+	}
+	var cg *memCgroup
+	if limited {
+		var err error
+		if cg, err = newMemCgroup(fmt.Sprintf("restorebench-%d", os.Getpid()), memLimitBytes); err != nil {
+			r.err = err
+			return r
+		}
+		defer cg.remove()
+		cmd = cg.wrap(cmd)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -314,6 +348,7 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 		}
 	}
 	if err != nil {
+		r.oomKilled = cg != nil && cg.oomKills() > 0
 		r.err = fmt.Errorf("%v: %s", err, tail(out.String(), 2000))
 		return r
 	}
@@ -338,8 +373,9 @@ func runLeg(o options, p *prepared, leg, kopia, restic string) result {
 	return r
 }
 
-// legOrder runs the baselines first, then the executor legs by name.
-func legOrder(legs map[string]bool) []string {
+// legOrder runs the baselines first, then the executor legs by name, then
+// the memlimit legs (restic's only when restic is installed).
+func legOrder(legs map[string]bool, haveRestic bool) []string {
 	var out, exec []string
 	for _, l := range []string{"cp", "kopia", "restic"} {
 		if legs[l] {
@@ -352,10 +388,21 @@ func legOrder(legs map[string]bool) []string {
 		}
 	}
 	sort.Strings(exec)
-	return append(out, exec...)
+	out = append(out, exec...)
+	if legs[memLimitLeg] {
+		for _, tool := range memLimitTools {
+			if tool != "restic" || haveRestic {
+				out = append(out, tool+memLimitSuffix)
+			}
+		}
+	}
+	return out
 }
 
 func (r result) status() string {
+	if r.oomKilled {
+		return "OOM-KILLED in its memory cgroup"
+	}
 	if r.err != nil {
 		return "FAILED: " + r.err.Error()
 	}
@@ -375,11 +422,34 @@ func median(rs []result) result {
 func render(o options, rs []result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "restore benchmark — scale %g, %d run(s) per leg (median), page cache dropped before each leg: %v\n", o.scale, o.runs, o.dropCaches)
-	fmt.Fprintf(&b, "seconds = the tool's wall time; +sync = a sync(2) after it; MB/s and files/s use the sum (durable restore)\n\n")
-	rows := [][]string{{"dataset", "tool", "seconds", "+sync", "MB/s", "files/s", "peak RSS MiB", "written MiB", "verified"}}
+	fmt.Fprintf(&b, "seconds = the tool's wall time; +sync = a sync(2) after it; MB/s and files/s use the sum (durable restore)\n"+
+		"× kopia, × restic: how many times faster the executor leg is (durable time); time ÷ cp: its time over cp -a's;\n"+
+		"vs unlimited: a leg in a %d MiB memory cgroup (tool%s) over the same tool without a limit\n\n", memLimitBytes>>20, memLimitSuffix)
+	rows := [][]string{{"dataset", "tool", "seconds", "+sync", "MB/s", "files/s", "peak RSS MiB", "written MiB",
+		"× kopia", "× restic", "time ÷ cp", "vs unlimited", "verified"}}
+	// durable is a leg's durable restore time in this dataset (0: none).
+	durable := func(dataset, leg string) float64 {
+		for _, r := range rs {
+			if r.dataset == dataset && r.leg == leg && r.err == nil {
+				return r.seconds + r.syncSec
+			}
+		}
+		return 0
+	}
+	ratio := func(num, den float64) string {
+		if num <= 0 || den <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f×", num/den)
+	}
 	for _, r := range rs {
+		tool, limited := strings.CutSuffix(r.leg, memLimitSuffix)
 		if r.err != nil {
-			rows = append(rows, []string{r.dataset, r.leg, "-", "-", "-", "-", "-", "-", "FAILED"})
+			status, vsUnlimited := "FAILED", "-"
+			if r.oomKilled {
+				status, vsUnlimited = "OOM-killed", "OOM-killed"
+			}
+			rows = append(rows, []string{r.dataset, r.leg, "-", "-", "-", "-", "-", "-", "-", "-", "-", vsUnlimited, status})
 			continue
 		}
 		total := r.seconds + r.syncSec
@@ -387,9 +457,20 @@ func render(o options, rs []result) string {
 		if v != "ok" {
 			v = "bytes ok, meta differs"
 		}
+		// Speed-ups over the peers, for the executor's legs: how many
+		// times faster (durable restore time), and its time over cp -a's.
+		xKopia, xRestic, overCp, vsUnlimited := "-", "-", "-", "-"
+		if strings.HasPrefix(tool, "executor") {
+			xKopia = ratio(durable(r.dataset, "kopia"), total)
+			xRestic = ratio(durable(r.dataset, "restic"), total)
+			overCp = ratio(total, durable(r.dataset, "cp"))
+		}
+		if limited {
+			vsUnlimited = ratio(total, durable(r.dataset, tool))
+		}
 		rows = append(rows, []string{r.dataset, r.leg, fmt.Sprintf("%.2f", r.seconds), fmt.Sprintf("%.2f", r.syncSec),
 			fmt.Sprintf("%.0f", float64(r.bytes)/1e6/total), fmt.Sprintf("%.0f", float64(r.files)/total),
-			fmt.Sprint(r.maxRSSKiB / 1024), fmt.Sprint(r.writtenBytes >> 20), v})
+			fmt.Sprint(r.maxRSSKiB / 1024), fmt.Sprint(r.writtenBytes >> 20), xKopia, xRestic, overCp, vsUnlimited, v})
 	}
 	writeMarkdownTable(&b, rows)
 	for _, r := range rs {
@@ -409,7 +490,7 @@ func writeMarkdownTable(b *strings.Builder, rows [][]string) {
 			width[i] = max(width[i], len(c))
 		}
 	}
-	numeric := func(i int) bool { return i >= 2 && i <= 7 }
+	numeric := func(i int) bool { return i >= 2 && i <= 11 }
 	line := func(row []string) {
 		b.WriteString("|")
 		for i, c := range row {
