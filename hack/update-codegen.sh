@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates everything derived from pkg/apis: deepcopy functions, the CRDs
-# under artifacts/crds, and under pkg/generated the typed clientset (with
+# under artifacts/crds (copied into the Helm chart's crds/), and under pkg/generated the typed clientset (with
 # its field-managed fake), apply configurations, listers and informers.
 # Never edit those outputs by hand; run this instead.
 #
@@ -43,6 +43,12 @@ go run ./hack/crd-descriptions "$root/artifacts/crds"
   printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n'
   for f in "$root"/artifacts/crds/*.yaml; do printf -- '- %s\n' "$(basename "$f")"; done
 } >"$root/artifacts/crds/Kustomization"
+# The Helm chart installs the same CRDs from its crds/ directory (Helm
+# applies them before the templates and never templates them): a copy made
+# here, never edited, so the two installs cannot drift (verify-codegen.sh).
+rm -rf "$root/charts/restore-controller/crds"
+mkdir -p "$root/charts/restore-controller/crds"
+cp "$root"/artifacts/crds/*.yaml "$root/charts/restore-controller/crds/"
 
 # The apply configurations embed the CRDs' OpenAPI schema, so the fake
 # clientset merges server-side applies as the API server does.
