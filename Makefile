@@ -27,8 +27,11 @@ LOCALCLUSTER := _output/bin/localcluster
 
 all: build
 
+## build also writes the kubectl plugin to _output/bin/kubectl-restore:
+## with _output/bin on PATH, `kubectl restore describe|watch|logs` runs it.
 build:
 	$(GO) build ./...
+	$(GO) build -o _output/bin/kubectl-restore ./cmd/kubectl-restore
 	cd test && $(GO) build ./...
 
 ## test: what CI runs and what a newcomer runs.
