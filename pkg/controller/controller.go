@@ -215,6 +215,9 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 		}
 		c.cachesSynced = append(c.cachesSynced, h.informer.HasSynced)
 	}
+	if opts.Metrics != nil {
+		opts.Metrics.watchRestoreSessions(c.restoreSessions)
+	}
 	logger.V(2).Info("Controller wired to informers", "informers", len(handlers))
 	return c, nil
 }
