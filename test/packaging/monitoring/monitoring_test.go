@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -177,10 +179,13 @@ func registered(all metrics, name string) bool {
 	return false
 }
 
+// promQL parses expressions as Prometheus does by default.
+var promQL = parser.NewParser(parser.Options{})
+
 // metricNames are the metric names an expression selects.
 func metricNames(t *testing.T, where, expr string) []string {
 	t.Helper()
-	e, err := parser.ParseExpr(expr)
+	e, err := promQL.ParseExpr(expr)
 	if err != nil {
 		t.Errorf("%s: %q does not parse: %v", where, expr, err)
 		return nil
@@ -237,7 +242,7 @@ func TestPrometheusRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups, errs := rulefmt.Parse(spec, false, parser.NewParser(parser.Options{}))
+	groups, errs := rulefmt.Parse(spec, false, model.UTF8Validation, promQL, slog.New(slog.DiscardHandler))
 	for _, err := range errs {
 		t.Errorf("rulefmt: %v", err)
 	}
