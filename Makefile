@@ -32,8 +32,11 @@ LOCALCLUSTER := _output/bin/localcluster
 
 all: build
 
+## build also writes the kubectl plugin to _output/bin/kubectl-restore:
+## with _output/bin on PATH, `kubectl restore describe|watch|logs` runs it.
 build:
 	$(GO) build ./...
+	$(GO) build -o _output/bin/kubectl-restore ./cmd/kubectl-restore
 	cd test && $(GO) build ./...
 
 ## test: what CI runs and what a newcomer runs.
@@ -41,6 +44,7 @@ test: unit-test cluster-test test-faults
 
 unit-test:
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd test/packaging && $(GO) test -count=1 -timeout 20m ./...
 
 # The cluster tests run a real etcd, kube-apiserver and
 # kube-controller-manager built from source (first build ~10 minutes).
@@ -146,6 +150,7 @@ engine-imports:
 vet:
 	$(GO) vet ./...
 	cd test && $(GO) vet ./...
+	cd test/packaging && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(find . -name '*.go' -not -path './pkg/generated/*' -not -path './_output/*' -print0 | xargs -0 gofmt -l); \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates everything derived from pkg/apis: deepcopy functions, the CRDs
-# under artifacts/crds, and under pkg/generated the typed clientset (with
+# under artifacts/crds (copied into the Helm chart's crds/), and under pkg/generated the typed clientset (with
 # its field-managed fake), apply configurations, listers and informers.
 # Never edit those outputs by hand; run this instead.
 #
@@ -43,6 +43,26 @@ go run ./hack/crd-descriptions "$root/artifacts/crds"
   printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n'
   for f in "$root"/artifacts/crds/*.yaml; do printf -- '- %s\n' "$(basename "$f")"; done
 } >"$root/artifacts/crds/Kustomization"
+# The Helm chart installs the same CRDs from its crds/ directory (Helm
+# applies them before the templates and never templates them): a copy made
+# here, never edited, so the two installs cannot drift (verify-codegen.sh).
+rm -rf "$root/charts/restore-controller/crds"
+mkdir -p "$root/charts/restore-controller/crds"
+cp "$root"/artifacts/crds/*.yaml "$root/charts/restore-controller/crds/"
+# Its addon catalog is artifacts/addons made into templates the same way:
+# behind addons.enabled, with the chart's labels and the executor image
+# from values.
+rm -rf "$root/charts/restore-controller/templates/addons"
+mkdir -p "$root/charts/restore-controller/templates/addons"
+for f in addons functions kubedump; do
+  {
+    echo '{{- if .Values.addons.enabled }}'
+    sed -e 's|^\( *\)app.kubernetes.io/part-of: restore-controller$|&\n\1{{- include "restore-controller.chartLabels" . \| nindent 4 }}|' \
+      -e 's|image: ghcr.io/restore-controller/restore-executor:v[0-9.]*$|image: {{ include "restore-controller.executorImage" . }}|' \
+      "$root/artifacts/addons/$f.yaml"
+    echo '{{- end }}'
+  } >"$root/charts/restore-controller/templates/addons/$f.yaml"
+done
 
 # The apply configurations embed the CRDs' OpenAPI schema, so the fake
 # clientset merges server-side applies as the API server does.

@@ -16,7 +16,7 @@ fi
 "$scratch/hack/update-codegen.sh" >/dev/null
 
 status=0
-for path in pkg/generated artifacts/crds; do
+for path in pkg/generated artifacts/crds charts/restore-controller/crds charts/restore-controller/templates/addons; do
   if ! diff -ruN "$root/$path" "$scratch/$path"; then
     status=1
   fi

@@ -233,6 +233,9 @@ func New(ctx context.Context, kubeClient kubernetes.Interface, client versioned.
 	if err := setCacheTransforms(jobInformer.Informer(), others...); err != nil {
 		return nil, fmt.Errorf("setting cache transforms: %w", err)
 	}
+	if opts.Metrics != nil {
+		opts.Metrics.watchRestoreSessions(c.restoreSessions)
+	}
 	logger.V(2).Info("Controller wired to informers", "informers", len(handlers))
 	return c, nil
 }

@@ -3,19 +3,87 @@ package controller
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/labels"
 	clientmetrics "k8s.io/client-go/tools/metrics"
 	"k8s.io/client-go/util/workqueue"
 
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
+	corelisters "github.com/restore-controller/restore/pkg/generated/listers/core/v1alpha1"
 )
 
 // Metrics are the controller's restore metrics, served on /metrics.
 type Metrics struct {
-	finished *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	finished  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	deadlines *deadlineCollector
+}
+
+// Names of the metrics of restores in progress that have a deadline
+// (spec.restoreTimeout), one series per RestoreSession, labelled
+// namespace and restoresession. Alerts compare them with time():
+// the fraction of the timeout used is
+// 1 - (deadline_timestamp_seconds - time()) / timeout_seconds.
+const (
+	MetricRestoreDeadline = "restore_controller_restore_deadline_timestamp_seconds"
+	MetricRestoreTimeout  = "restore_controller_restore_timeout_seconds"
+)
+
+// deadlineCollector reports, at scrape time, the deadline and timeout of
+// every RestoreSession in the leader's informer cache that has a deadline
+// and has not finished. Standby replicas (no lister yet) report none.
+type deadlineCollector struct {
+	deadline, timeout *prometheus.Desc
+	mu                sync.Mutex
+	lister            corelisters.RestoreSessionLister
+}
+
+func newDeadlineCollector() *deadlineCollector {
+	labels := []string{"namespace", "restoresession"}
+	return &deadlineCollector{
+		deadline: prometheus.NewDesc(MetricRestoreDeadline,
+			"When a restore in progress fails if it has not finished (status.restoreDeadline), as a Unix time.", labels, nil),
+		timeout: prometheus.NewDesc(MetricRestoreTimeout,
+			"spec.restoreTimeout of a restore in progress that has a deadline, in seconds.", labels, nil),
+	}
+}
+
+func (c *deadlineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.deadline
+	ch <- c.timeout
+}
+
+func (c *deadlineCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	lister := c.lister
+	c.mu.Unlock()
+	if lister == nil {
+		return
+	}
+	all, err := lister.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, rs := range all {
+		st := &rs.Status
+		if st.RestoreDeadline == nil || rs.Spec.RestoreTimeout == nil ||
+			st.Phase == corev1alpha1.RestoreSucceeded || st.Phase == corev1alpha1.RestoreFailed {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.deadline, prometheus.GaugeValue, float64(st.RestoreDeadline.Unix()), rs.Namespace, rs.Name)
+		ch <- prometheus.MustNewConstMetric(c.timeout, prometheus.GaugeValue, rs.Spec.RestoreTimeout.Seconds(), rs.Namespace, rs.Name)
+	}
+}
+
+// watchRestoreSessions makes the deadline metrics read lister (the leading
+// controller's cache).
+func (m *Metrics) watchRestoreSessions(lister corelisters.RestoreSessionLister) {
+	m.deadlines.mu.Lock()
+	defer m.deadlines.mu.Unlock()
+	m.deadlines.lister = lister
 }
 
 // NewMetrics registers the restore metrics with reg.
@@ -32,8 +100,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:      "Time from a RestoreSession's creation to the end of its restore, by final phase.",
 			Buckets:   prometheus.ExponentialBuckets(1, 2, 16), // 1 s … 9 h
 		}, []string{"phase"}),
+		deadlines: newDeadlineCollector(),
 	}
-	reg.MustRegister(m.finished, m.duration)
+	reg.MustRegister(m.finished, m.duration, m.deadlines)
 	return m
 }
 

@@ -66,6 +66,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	executorBin = images[executorImage]
+	// kubectl finds the plugin on PATH, as a user's would.
+	if _, err := framework.BuildBinary(binDir, "github.com/restore-controller/restore/cmd/kubectl-restore"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := os.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	setup := func(_ context.Context, cl *cluster.Cluster) (err error) {
 		restoreClient, err = versioned.NewForConfig(cl.Config())
 		return err

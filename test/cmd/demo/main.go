@@ -37,7 +37,6 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -145,9 +144,4 @@ func newClients(kubeconfig string) (clients, error) {
 	}
 	rc, err := versioned.NewForConfig(cfg)
 	return clients{kube: kc, restore: rc}, err
-}
-
-// elapsed formats the time since start for progress lines.
-func elapsed(start time.Time) string {
-	return fmt.Sprintf("%5.1fs", time.Since(start).Seconds())
 }
