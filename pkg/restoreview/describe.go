@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/restore-controller/restore/internal/units"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
@@ -216,7 +217,7 @@ func progressFigures(p *corev1alpha1.RestoreProgress) string {
 	if p == nil {
 		return ""
 	}
-	return fmt.Sprintf("%d%% %s/%s %d/%d files", p.Percentage, bytesIEC(p.RestoredBytes), bytesIEC(p.TotalBytes), p.RestoredFiles, p.TotalFiles)
+	return fmt.Sprintf("%d%% %s/%s %d/%d files", p.Percentage, units.FormatBytes(p.RestoredBytes), units.FormatBytes(p.TotalBytes), p.RestoredFiles, p.TotalFiles)
 }
 
 // printer writes lines and remembers the first write error.

@@ -1,7 +1,6 @@
 package restoreview
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,20 +12,6 @@ import (
 
 // none is shown for a field that has no value.
 const none = "<none>"
-
-// bytesIEC formats n bytes with a binary prefix: "512 B", "1.5 MiB".
-func bytesIEC(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
 
 // age is how long before now t was, as kubectl prints ages ("5m", "2d3h").
 func age(t time.Time, now time.Time) string {

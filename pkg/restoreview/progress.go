@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/restore-controller/restore/internal/units"
 	corev1alpha1 "github.com/restore-controller/restore/pkg/apis/core/v1alpha1"
 )
 
@@ -72,7 +73,7 @@ func componentState(c corev1alpha1.ComponentRestoreStatus) string {
 		if p == nil {
 			return "Running"
 		}
-		fmt.Fprintf(&b, "%s/%s", bytesIEC(p.RestoredBytes), bytesIEC(p.TotalBytes))
+		fmt.Fprintf(&b, "%s/%s", units.FormatBytes(p.RestoredBytes), units.FormatBytes(p.TotalBytes))
 		if p.Speed != "" {
 			fmt.Fprintf(&b, "  %s", p.Speed)
 		}
@@ -82,7 +83,7 @@ func componentState(c corev1alpha1.ComponentRestoreStatus) string {
 	default:
 		b.WriteString(orNone(string(c.Phase)))
 		if p != nil && p.TotalBytes > 0 {
-			fmt.Fprintf(&b, " %s", bytesIEC(p.RestoredBytes))
+			fmt.Fprintf(&b, " %s", units.FormatBytes(p.RestoredBytes))
 		}
 		if c.Duration != "" {
 			fmt.Fprintf(&b, " in %s", c.Duration)
@@ -107,7 +108,7 @@ func ComponentLine(name string, c corev1alpha1.ComponentRestoreStatus) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s", name, orNone(string(c.Phase)))
 	if p := c.Progress; p != nil {
-		fmt.Fprintf(&b, " %d%% (%s of %s, %d/%d files", p.Percentage, bytesIEC(p.RestoredBytes), bytesIEC(p.TotalBytes), p.RestoredFiles, p.TotalFiles)
+		fmt.Fprintf(&b, " %d%% (%s of %s, %d/%d files", p.Percentage, units.FormatBytes(p.RestoredBytes), units.FormatBytes(p.TotalBytes), p.RestoredFiles, p.TotalFiles)
 		if p.Speed != "" {
 			fmt.Fprintf(&b, ", %s", p.Speed)
 		}
