@@ -96,15 +96,18 @@ var finalStatusBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 
 // retry cannot fix, or ctx ends. The final status of a restore that
 // finished while the API server was down (restarting, unreachable for a
 // few seconds) is then written once it is back, instead of failing the
-// pod and restoring again in a retried one. Forbidden and Unauthorized
-// are retried too: a kube-apiserver that has just started serves requests
-// before its authorizer has read every Role ("role ... not found").
-func retryWhileUnreachable(ctx context.Context, write func() error) error {
+// pod and restoring again in a retried one. When retryDenied, Forbidden
+// and Unauthorized are retried too: a kube-apiserver that has just started
+// serves requests before its authorizer has read every Role ("role ... not
+// found"). A pod being stopped (SIGTERM) passes false: its RestoreSession
+// may have been deleted with its Role, and waiting out the bound would
+// keep the deleted restore's pod alive.
+func retryWhileUnreachable(ctx context.Context, retryDenied bool, write func() error) error {
 	backoff := finalStatusBackoff
 	for {
 		err := write()
-		if err == nil || ctx.Err() != nil ||
-			!Retryable(err) && !apierrors.IsForbidden(err) && !apierrors.IsUnauthorized(err) {
+		denied := apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+		if err == nil || ctx.Err() != nil || !Retryable(err) && !(retryDenied && denied) {
 			return err
 		}
 		klog.FromContext(ctx).Error(err, "Writing the final status; retrying")
@@ -165,7 +168,8 @@ func reportComponent(ctx context.Context, c Clients, o RunOptions, body func(ctx
 		if Retryable(err) {
 			report = func() error { return sw.Retrying(fctx, last, err) }
 		}
-		serr := retryWhileUnreachable(fctx, report)
+		// ctx is cancelled only when the pod is being stopped.
+		serr := retryWhileUnreachable(fctx, ctx.Err() == nil, report)
 		if serr != nil {
 			logger.Error(serr, "Writing the final status")
 		}

@@ -323,3 +323,41 @@ func TestRunRestoreFinalStatusWaitsForTheAPIServer(t *testing.T) {
 		t.Errorf("component %+v, want Succeeded", cs)
 	}
 }
+
+// Forbidden is waited out only by a restore that ended on its own: a pod
+// being stopped (its RestoreSession may be deleted with its Role) writes
+// once and exits, while an unreachable server is retried either way.
+func TestRetryWhileUnreachable(t *testing.T) {
+	saved := finalStatusBackoff
+	finalStatusBackoff.Duration = time.Millisecond
+	t.Cleanup(func() { finalStatusBackoff = saved })
+	forbidden := apierrors.NewForbidden(corev1alpha1.Resource("restoresessions"), testSession, errors.New("role not found"))
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	tests := []struct {
+		name         string
+		retryDenied  bool
+		first        error
+		wantAttempts int
+		wantErr      error
+	}{
+		{name: "unreachable, restore ended", retryDenied: true, first: refused, wantAttempts: 2},
+		{name: "unreachable, pod stopping", retryDenied: false, first: refused, wantAttempts: 2},
+		{name: "forbidden, restore ended", retryDenied: true, first: forbidden, wantAttempts: 2},
+		{name: "forbidden, pod stopping", retryDenied: false, first: forbidden, wantAttempts: 1, wantErr: forbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			attempts := 0
+			err := retryWhileUnreachable(context.Background(), tt.retryDenied, func() error {
+				attempts++
+				if attempts == 1 {
+					return tt.first
+				}
+				return nil
+			})
+			if attempts != tt.wantAttempts || !errors.Is(err, tt.wantErr) {
+				t.Errorf("%d attempts, error %v; want %d attempts, error %v", attempts, err, tt.wantAttempts, tt.wantErr)
+			}
+		})
+	}
+}
